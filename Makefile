@@ -1,0 +1,64 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# The two commands: `make run` (boot the VM, load the module, show what it does)
+# and `make check` (everything, with a closing "N passed, N failed" line). Both
+# install what is missing on a Debian 12 host and build (or reuse) the kernel.
+#
+# Kbuild reads ./Kbuild, not this file, when the kernel builds the modules.
+
+KERNEL ?= default
+TESTS ?=
+export KERNEL TESTS
+
+SCRIPTS := scripts
+OUT := build
+
+.PHONY: all check run shell setup kernel modules lint fmt host-test clean help
+
+all: modules
+
+help:
+	@echo "make check        set up, build, lint and run every test (closing line: N passed, N failed)"
+	@echo "make run          boot the VM with the module loaded and show what it does"
+	@echo "make shell        boot the same VM with an interactive shell"
+	@echo "make kernel       build (or find in the cache) the test kernel"
+	@echo "make modules      build emfs.ko and the samples"
+	@echo "make lint         rustfmt --check and a CLIPPY=1 build"
+	@echo "make fmt          format the Rust sources"
+	@echo "make host-test    cargo test of the host crates"
+	@echo "KERNEL=debug      use the KASAN/fault-injection kernel (own cache slot)"
+	@echo "TESTS=emfs:module_load.sh   run only these guest tests"
+	@echo "EMFS_KVM=1        use KVM instead of TCG (where KVM works)"
+
+check:
+	@$(SCRIPTS)/check.sh
+
+setup:
+	@$(SCRIPTS)/setup-host.sh
+
+kernel: setup
+	@$(SCRIPTS)/kernel.sh $(KERNEL) >/dev/null
+
+modules: kernel
+	@mkdir -p $(OUT)
+	@$(SCRIPTS)/module.sh "$$($(SCRIPTS)/kernel.sh $(KERNEL))"
+
+lint: kernel
+	@mkdir -p $(OUT)
+	@$(SCRIPTS)/lint.sh "$$($(SCRIPTS)/kernel.sh $(KERNEL))"
+
+fmt:
+	@git ls-files '*.rs' | xargs /usr/bin/rustfmt --edition 2021
+
+host-test:
+	@if [ -d host ]; then cd host && cargo test --locked; fi
+
+run shell: modules
+	@ksrc=$$($(SCRIPTS)/kernel.sh $(KERNEL)) && \
+		$(SCRIPTS)/initramfs.sh "$$ksrc" $(OUT) && \
+		$(SCRIPTS)/vm.sh $@ "$$ksrc" $(OUT)
+
+clean:
+	@ksrc=$$($(SCRIPTS)/kernel.sh $(KERNEL) 2>/dev/null) && \
+		$(MAKE) -s -C "$$ksrc" M=$(CURDIR) clean || true
+	rm -rf $(OUT)

@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! emfs: a small block-device file system built on extmap, a Rust port of btrfs's extent-map
+//! cache.
+//!
+//! This is the crate root of `emfs.ko`. The module is one crate (Kbuild builds one crate per
+//! module); its parts are modules of this crate:
+//!
+//! - [`kernel_ext`] (`rust/`): the kernel abstractions 6.12's `kernel` crate lacks, and the
+//!   only place with `unsafe` code.
+
+#[path = "rust/mod.rs"]
+pub mod kernel_ext;
+
+use kernel::prelude::*;
+use kernel_ext::{refcount::Refcount, rwlock::RwLock};
+
+module! {
+    type: EmfsModule,
+    name: "emfs",
+    author: "extmap developers",
+    description: "emfs: a block-device file system on a Rust port of btrfs's extent maps",
+    license: "GPL v2",
+}
+
+/// The module's state.
+struct EmfsModule;
+
+/// Exercises every C helper the module links against once, so that a module that loads is a
+/// module whose composite C+Rust link is sound.
+fn init_self_check() -> Result {
+    let count = Refcount::new(1);
+    count.inc();
+    if count.read() != 2 || count.dec_and_test() || !count.dec_and_test() {
+        return Err(EINVAL);
+    }
+
+    let lock = KBox::pin_init(crate::kernel_ext::rwlock::new_rwlock!(7u32, "emfs_self_check"), GFP_KERNEL)?;
+    {
+        let a = lock.read();
+        let b = lock.read();
+        if *a + *b != 14 {
+            return Err(EINVAL);
+        }
+    }
+    {
+        let mut w = lock.write();
+        w.assert_held();
+        *w += 1;
+    }
+    if *lock.read() != 8 {
+        return Err(EINVAL);
+    }
+    let _: &RwLock<u32> = &lock;
+    Ok(())
+}
+
+impl kernel::Module for EmfsModule {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        init_self_check().inspect_err(|e| pr_err!("init self-check failed: {:?}\n", e))?;
+        pr_info!("init self-check passed\n");
+        Ok(EmfsModule)
+    }
+}
+
+impl Drop for EmfsModule {
+    fn drop(&mut self) {
+        pr_info!("unloaded\n");
+    }
+}

@@ -1,0 +1,12 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Kernel abstractions that the 6.12 `kernel` crate lacks.
+//!
+//! Everything `unsafe` in the project lives below this module: `extmap` and `emfs` are safe
+//! Rust on top of it. Static-inline kernel functions are reached through the module's C file,
+//! `rust/helpers.c`, declared in [`ffi`].
+
+pub mod ffi;
+pub mod kunit;
+pub mod refcount;
+pub mod rwlock;

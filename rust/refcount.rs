@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `refcount_t`, with the read that the 6.12 `kernel` crate does not offer.
+//!
+//! C header: [`include/linux/refcount.h`](srctree/include/linux/refcount.h)
+
+use super::ffi;
+use kernel::{bindings, types::Opaque};
+
+/// A saturating reference count, the kernel's `refcount_t`.
+///
+/// # Invariants
+///
+/// The wrapped `refcount_t` is always initialised.
+#[repr(transparent)]
+pub struct Refcount(Opaque<bindings::refcount_t>);
+
+// SAFETY: `refcount_t` is an atomic counter made to be used from any thread.
+unsafe impl Sync for Refcount {}
+// SAFETY: A `refcount_t` holds no thread-bound state.
+unsafe impl Send for Refcount {}
+
+impl Refcount {
+    /// Creates a count with value `n`.
+    pub fn new(n: i32) -> Self {
+        // INVARIANT: `REFCOUNT_INIT` fully initialises the value.
+        // SAFETY: `REFCOUNT_INIT` only builds a value; it has no preconditions.
+        Self(Opaque::new(unsafe { bindings::REFCOUNT_INIT(n) }))
+    }
+
+    /// Returns the current value. Only a snapshot unless the caller excludes concurrent
+    /// increments and decrements by other means.
+    pub fn read(&self) -> u32 {
+        // SAFETY: By the type invariant the count is initialised; `refcount_read` is atomic.
+        unsafe { ffi::emfs_refcount_read(self.0.get()) }
+    }
+
+    /// Sets the value. Meant for objects nobody else can see yet.
+    pub fn set(&self, n: i32) {
+        // SAFETY: By the type invariant the count is initialised; `refcount_set` is atomic.
+        unsafe { ffi::emfs_refcount_set(self.0.get(), n) }
+    }
+
+    /// Increments the count (saturating, with a warning, on overflow).
+    pub fn inc(&self) {
+        // SAFETY: By the type invariant the count is initialised; `refcount_inc` is atomic.
+        unsafe { ffi::emfs_refcount_inc(self.0.get()) }
+    }
+
+    /// Decrements the count and returns `true` if it dropped to zero.
+    #[must_use]
+    pub fn dec_and_test(&self) -> bool {
+        // SAFETY: By the type invariant the count is initialised; the decrement is atomic.
+        unsafe { ffi::emfs_refcount_dec_and_test(self.0.get()) }
+    }
+}

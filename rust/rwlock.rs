@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A reader-writer spinlock, the kernel's `rwlock_t`.
+//!
+//! The 6.12 `kernel` crate has no reader-writer lock, and with `CONFIG_INLINE_READ_UNLOCK`
+//! the `_raw_*` functions bindgen declares may not exist as symbols, so locking goes through
+//! the module's C helpers.
+//!
+//! C header: [`include/linux/rwlock.h`](srctree/include/linux/rwlock.h)
+
+use super::ffi;
+use core::{
+    cell::UnsafeCell,
+    marker::{PhantomData, PhantomPinned},
+    ops::{Deref, DerefMut},
+};
+use kernel::{bindings, init::PinInit, prelude::*, str::CStr, sync::LockClassKey, types::Opaque};
+
+/// Creates a [`RwLock`] initialiser with a lockdep class of its own for this call site.
+#[macro_export]
+macro_rules! new_rwlock {
+    ($inner:expr, $name:literal $(,)?) => {
+        $crate::kernel_ext::rwlock::RwLock::new(
+            $inner,
+            ::kernel::c_str!($name),
+            ::kernel::static_lock_class!(),
+        )
+    };
+}
+pub use new_rwlock;
+
+/// A reader-writer spinlock protecting a `T`.
+///
+/// Readers share the data; a writer has it alone. Both sides spin and disable preemption, so
+/// nothing that may sleep can run while a guard is alive.
+///
+/// # Invariants
+///
+/// `lock` is an initialised `rwlock_t`. `data` is only accessed through a [`ReadGuard`]
+/// (shared) or a [`WriteGuard`] (exclusive), which exist only while `lock` is held in the
+/// matching mode.
+#[pin_data]
+pub struct RwLock<T> {
+    #[pin]
+    lock: Opaque<bindings::rwlock_t>,
+    data: UnsafeCell<T>,
+    #[pin]
+    _pin: PhantomPinned,
+}
+
+// SAFETY: The lock hands out `&T` to several threads at once, so `T` must be `Sync`, and `&mut
+// T` to one thread at a time, so `T` must be `Send`.
+unsafe impl<T: Send + Sync> Sync for RwLock<T> {}
+// SAFETY: Moving the lock to another thread moves `T` with it.
+unsafe impl<T: Send> Send for RwLock<T> {}
+
+impl<T> RwLock<T> {
+    /// Returns an initialiser for a lock protecting `data`, in lockdep class `key`.
+    pub fn new(data: T, name: &'static CStr, key: &'static LockClassKey) -> impl PinInit<Self> {
+        // CAST: `LockClassKey` is `#[repr(transparent)]` over `Opaque<lock_class_key>`, so the
+        // pointer is a valid `lock_class_key` that lockdep may write through.
+        let key = (key as *const LockClassKey)
+            .cast_mut()
+            .cast::<bindings::lock_class_key>();
+        // INVARIANT: `lock` is initialised by `emfs_rwlock_init` before the lock is used.
+        pin_init!(Self {
+            data: UnsafeCell::new(data),
+            _pin: PhantomPinned,
+            // SAFETY: `slot` is valid for writes while the closure runs; `name` and `key` are
+            // `'static`, so they outlive the lock.
+            lock <- Opaque::ffi_init(|slot| unsafe {
+                ffi::emfs_rwlock_init(slot, name.as_char_ptr(), key)
+            }),
+        })
+    }
+
+    /// Takes the lock for reading, spinning while a writer holds it.
+    pub fn read(&self) -> ReadGuard<'_, T> {
+        // SAFETY: By the type invariant `lock` is initialised.
+        unsafe { ffi::emfs_read_lock(self.lock.get()) };
+        // INVARIANT: The lock is now held for reading.
+        ReadGuard {
+            lock: self,
+            _not_send: PhantomData,
+        }
+    }
+
+    /// Takes the lock for writing, spinning while anyone else holds it.
+    pub fn write(&self) -> WriteGuard<'_, T> {
+        // SAFETY: By the type invariant `lock` is initialised.
+        unsafe { ffi::emfs_write_lock(self.lock.get()) };
+        // INVARIANT: The lock is now held for writing.
+        WriteGuard {
+            lock: self,
+            _not_send: PhantomData,
+        }
+    }
+}
+
+/// Shared access to the data of a [`RwLock`]; the read lock is released on drop.
+///
+/// # Invariants
+///
+/// `lock` is held for reading by this guard.
+pub struct ReadGuard<'a, T> {
+    lock: &'a RwLock<T>,
+    // The unlock must run in the task (and with the preemption count) that locked.
+    _not_send: PhantomData<*mut ()>,
+}
+
+impl<T> Deref for ReadGuard<'_, T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        // SAFETY: By the type invariant the read lock is held, so no writer exists.
+        unsafe { &*self.lock.data.get() }
+    }
+}
+
+impl<T> Drop for ReadGuard<'_, T> {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant this guard holds the read lock.
+        unsafe { ffi::emfs_read_unlock(self.lock.lock.get()) };
+    }
+}
+
+/// Exclusive access to the data of a [`RwLock`]; the write lock is released on drop.
+///
+/// # Invariants
+///
+/// `lock` is held for writing by this guard.
+pub struct WriteGuard<'a, T> {
+    lock: &'a RwLock<T>,
+    _not_send: PhantomData<*mut ()>,
+}
+
+impl<T> WriteGuard<'_, T> {
+    /// Tells lockdep to check that the lock is held for writing (a no-op without lockdep).
+    pub fn assert_held(&self) {
+        // SAFETY: By the type invariant of `RwLock`, `lock` is initialised.
+        unsafe { ffi::emfs_lockdep_assert_write_held(self.lock.lock.get()) };
+    }
+}
+
+impl<T> Deref for WriteGuard<'_, T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        // SAFETY: By the type invariant the write lock is held, so this guard is alone.
+        unsafe { &*self.lock.data.get() }
+    }
+}
+
+impl<T> DerefMut for WriteGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: By the type invariant the write lock is held, and `&mut self` makes this the
+        // only access through the guard.
+        unsafe { &mut *self.lock.data.get() }
+    }
+}
+
+impl<T> Drop for WriteGuard<'_, T> {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant this guard holds the write lock.
+        unsafe { ffi::emfs_write_unlock(self.lock.lock.get()) };
+    }
+}

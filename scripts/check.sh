@@ -1,0 +1,98 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# `make check`: set up the host, build (or reuse) the kernel, lint and build the
+# modules, run the host tests, boot the VM and run the kselftest collections.
+# Ends with "N passed, N failed, N skipped" and a non-zero exit if anything
+# failed, any expected test did not run, or the guest printed a WARN/BUG/Oops.
+#
+#   KERNEL=default|debug   which kernel (debug adds KASAN and fault injection)
+#   TESTS=coll:test,...    run only these guest tests (skips the expected list)
+
+source "$(dirname "$0")/common.sh"
+
+KERNEL=${KERNEL:-default}
+OUT=$SRCTREE/build
+mkdir -p "$OUT"
+
+passed=0 failed=0 skipped=0
+result() { # result pass|fail NAME
+	if [ "$1" = pass ]; then
+		passed=$((passed + 1))
+		echo "ok: $2"
+	else
+		failed=$((failed + 1))
+		echo "FAILED: $2"
+	fi
+}
+finish() {
+	echo
+	echo "$passed passed, $failed failed, $skipped skipped"
+	[ "$failed" = 0 ]
+	exit
+}
+
+start=$(date +%s)
+"$SRCTREE/scripts/setup-host.sh"
+KSRC=$("$SRCTREE/scripts/kernel.sh" "$KERNEL") || { result fail "kernel build"; finish; }
+log "kernel: $KSRC ($(( $(date +%s) - start ))s so far)"
+
+if "$SRCTREE/scripts/lint.sh" "$KSRC"; then
+	result pass "lint: rustfmt and clippy, no warnings"
+else
+	result fail "lint: rustfmt and clippy, no warnings"
+fi
+
+if "$SRCTREE/scripts/module.sh" "$KSRC" >"$OUT/module-build.log" 2>&1; then
+	result pass "build: modules build without warnings"
+else
+	cat "$OUT/module-build.log"
+	result fail "build: modules build without warnings"
+	finish
+fi
+
+if [ -d "$SRCTREE/host" ]; then
+	if (cd "$SRCTREE/host" && cargo test --quiet --locked 2>&1) | tee "$OUT/host-test.log"; then
+		result pass "host: cargo test"
+	else
+		result fail "host: cargo test"
+	fi
+fi
+
+log "booting the VM ($(( $(date +%s) - start ))s so far)"
+"$SRCTREE/scripts/initramfs.sh" "$KSRC" "$OUT" || { result fail "vm: initramfs"; finish; }
+if "$SRCTREE/scripts/vm.sh" check "$KSRC" "$OUT" "${TESTS:-}"; then
+	result pass "vm: guest finished and reported a pass"
+else
+	echo "--- last 40 lines of the guest console ($OUT/console.log) ---"
+	tail -n 40 "$OUT/console.log" 2>/dev/null || true
+	echo "---"
+	result fail "vm: guest finished and reported a pass (QEMU exit $(cat "$OUT/qemu.rc"))"
+fi
+log "VM done ($(( $(date +%s) - start ))s so far)"
+
+echo "--- guest results ($OUT/results.tap) ---"
+cat "$OUT/results.tap" 2>/dev/null || true
+echo "---"
+
+expected=$SRCTREE/selftests/expected.txt
+[ -n "${TESTS:-}" ] && expected=/dev/null
+"$SRCTREE/scripts/tap_summary.py" "$OUT/results.tap" "$expected" "$OUT/counts" || true
+if [ -f "$OUT/counts" ]; then
+	read -r p f s <"$OUT/counts"
+	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+else
+	result fail "guest results could not be parsed"
+fi
+
+# The guest panics on WARN (panic_on_warn), but say so explicitly, and catch
+# what does not warn (lockdep splats print before they warn, KASAN reports).
+problems=$(grep -E 'WARNING:|BUG:|Oops|KASAN|UBSAN|possible circular|inconsistent lock state|Kernel panic|refcount_t:' "$OUT/console.log" 2>/dev/null || true)
+if [ -z "$problems" ]; then
+	result pass "vm: guest kernel log has no WARN/BUG/Oops"
+else
+	echo "$problems" | head -n 20
+	result fail "vm: guest kernel log has no WARN/BUG/Oops"
+fi
+
+log "total $(( $(date +%s) - start ))s"
+finish

@@ -1,0 +1,59 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# /init of the test VM. Mode from the kernel command line: harness=check runs
+# the kselftest collections and writes their TAP to ttyS1; harness=run shows a
+# short demo on the console; harness=shell gives a shell on the console. The
+# verdict leaves through isa-debug-exit: 0x10 (QEMU exits 33) for a run whose
+# tests all passed, 0x11 (35) for one with failures.
+
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+mount -t debugfs debugfs /sys/kernel/debug
+mount -t tmpfs tmpfs /tmp
+mkdir -p /mnt /run
+# runner.sh writes nested output to /dev/stdout; devtmpfs has none of these.
+ln -sf /proc/self/fd /dev/fd
+ln -sf /proc/self/fd/0 /dev/stdin
+ln -sf /proc/self/fd/1 /dev/stdout
+ln -sf /proc/self/fd/2 /dev/stderr
+hostname emfs-vm
+
+verdict() {
+	printf "\\$(printf '%03o' "$1")" | dd of=/dev/port bs=1 seek=244 count=1 2>/dev/null
+	# Not reached when isa-debug-exit is present.
+	poweroff -f
+}
+
+mode=$(sed -n 's/.*harness=\([a-z]*\).*/\1/p' /proc/cmdline)
+
+case "$mode" in
+check)
+	stty -F /dev/ttyS1 raw -echo
+	exec 3>/dev/ttyS1
+	only=$(sed -n 's/.*harness_tests=\([^ ]*\).*/\1/p' /proc/cmdline)
+	cd /ksft || verdict 17
+	if [ -n "$only" ]; then
+		set -- $(echo "$only" | tr ',' ' ' | sed 's/\([^ ]*\)/-t \1/g')
+	fi
+	./run_kselftest.sh "$@" >/tmp/results.tap 2>&1
+	cat /tmp/results.tap >&3
+	exec 3>&-
+	if grep -q '^not ok' /tmp/results.tap; then
+		verdict 17
+	fi
+	verdict 16
+	;;
+run)
+	/ksft/demo.sh
+	verdict 16
+	;;
+*)
+	echo "emfs test VM: /ksft holds the tests (./run_kselftest.sh), /lib/modules the modules."
+	echo "Leave with 'poweroff -f'."
+	setsid cttyhack sh -l
+	poweroff -f
+	;;
+esac

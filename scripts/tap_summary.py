@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Summarise the guest's TAP/KTAP results.
+
+Usage: tap_summary.py RESULTS EXPECTED COUNTS
+
+RESULTS is what kselftest's run_kselftest.sh printed in the guest (nested
+output is prefixed with "# ", KUnit nests with four spaces). Only leaves count
+(a result line with no subtests of its own); a parent that failed while none
+of its leaves did (a crash, a timeout, a short plan) counts as one failure.
+Every line of EXPECTED must name a leaf that ran. COUNTS receives
+"passed failed skipped". Exits 1 if anything failed or is missing.
+"""
+
+import re
+import sys
+
+RESULT = re.compile(r'^(not ok|ok)\s+(\d+)\s*(?:-\s+)?(.*?)\s*(?:#\s*(SKIP|TODO|TIMEOUT)\b(.*))?$',
+                    re.IGNORECASE)
+PLAN = re.compile(r'^1\.\.(\d+)')
+
+
+def split_depth(line):
+    """Returns (depth, text): one level per '# ' prefix, one per 4-space indent."""
+    depth = 0
+    while True:
+        if line.startswith('# ') or line == '#':
+            line = line[2:]
+            depth += 100
+        elif line.startswith('    '):
+            line = line[4:]
+            depth += 1
+        else:
+            return depth, line.rstrip()
+
+
+def main():
+    results_path, expected_path, counts_path = sys.argv[1:4]
+    try:
+        with open(results_path, errors='replace') as f:
+            lines = f.read().replace('\r', '').splitlines()
+    except OSError as e:
+        lines = []
+        print(f'no results: {e}')
+
+    parsed = []  # (depth, ok, name, directive)
+    top_plan = None
+    bail = []
+    for raw in lines:
+        depth, text = split_depth(raw)
+        m = RESULT.match(text)
+        if m:
+            ok = m.group(1).lower() == 'ok'
+            name = m.group(3).strip()
+            # kselftest appends "# exit=N" to a failed program's line.
+            name = re.sub(r'\s*#\s*exit=\d+$', '', name)
+            parsed.append((depth, ok, name, (m.group(4) or '').upper()))
+            continue
+        p = PLAN.match(text)
+        if p and depth == 0 and top_plan is None:
+            top_plan = int(p.group(1))
+        if text.startswith('Bail out!'):
+            bail.append(raw)
+
+    passed, failed, skipped = 0, 0, 0
+    failures = []
+    leaves = set()
+    # A result is a parent when the result just before it is deeper.
+    for i, (depth, ok, name, directive) in enumerate(parsed):
+        is_parent = i > 0 and parsed[i - 1][0] > depth
+        if not is_parent:
+            leaves.add(name)
+            if directive == 'SKIP':
+                skipped += 1
+            elif ok or directive == 'TODO':
+                passed += 1
+            else:
+                failed += 1
+                failures.append(name)
+        else:
+            # Did any leaf between the previous sibling and here fail?
+            j = i - 1
+            child_failed = False
+            while j >= 0 and parsed[j][0] > depth:
+                if not parsed[j][1] and parsed[j][3] != 'SKIP':
+                    child_failed = True
+                j -= 1
+            if not ok and directive != 'SKIP' and not child_failed:
+                failed += 1
+                failures.append(f'{name} (the program failed: {directive or "see its output"})')
+
+    top_count = sum(1 for d, *_ in parsed if d == 0)
+    if top_plan is None:
+        failed += 1
+        failures.append('no TAP plan from the guest (the run did not start or its output was lost)')
+    elif top_plan != top_count:
+        failed += 1
+        failures.append(f'plan 1..{top_plan} but {top_count} programs reported')
+    for b in bail:
+        failed += 1
+        failures.append(b)
+
+    with open(expected_path) as f:
+        expected = [l.strip() for l in f if l.strip() and not l.startswith('#')]
+    for e in expected:
+        if e not in leaves:
+            failed += 1
+            failures.append(f'{e}: expected, but it did not run')
+
+    for name in failures:
+        print(f'FAILED: {name}')
+    print(f'guest: {passed} passed, {failed} failed, {skipped} skipped')
+    with open(counts_path, 'w') as f:
+        f.write(f'{passed} {failed} {skipped}\n')
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,73 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Boots the test VM.
+#
+#   scripts/vm.sh check|run|shell KSRC OUT [TESTS]
+#
+# check: results (TAP) go to OUT/results.tap through the second serial port,
+#        the console to OUT/console.log; exits 0 only if the guest finished
+#        and reported a pass through isa-debug-exit. TESTS (comma-separated
+#        collection:test) restricts the run.
+# run:   the console on this terminal, the demo workload.
+# shell: the console on this terminal, an interactive shell.
+#
+# QEMU uses TCG: on these hosts KVM hangs. EMFS_KVM=1 opts into KVM on
+# machines where it works. VM_TIMEOUT (seconds) bounds a check run.
+
+source "$(dirname "$0")/common.sh"
+
+MODE=$1
+KSRC=$2
+OUT=$3
+TESTS=${4:-}
+VM_TIMEOUT=${VM_TIMEOUT:-900}
+VM_MEM=${VM_MEM:-1G}
+
+if [ "${EMFS_KVM:-0}" = 1 ]; then
+	ACCEL=(-accel kvm -cpu host)
+else
+	ACCEL=(-accel tcg -cpu max)
+fi
+
+for i in 0 1; do
+	rm -f "$OUT/scratch$i.img"
+	truncate -s 256M "$OUT/scratch$i.img"
+done
+
+APPEND="console=ttyS0 panic=-1 oops=panic panic_on_warn=1 harness=$MODE"
+[ -n "$TESTS" ] && APPEND+=" harness_tests=$TESTS"
+
+QEMU=(qemu-system-x86_64 "${ACCEL[@]}" -smp 2 -m "$VM_MEM" -nodefaults -no-user-config
+	-bios /usr/share/qemu/qboot.rom -display none -no-reboot
+	-kernel "$KSRC/arch/x86/boot/bzImage" -initrd "$OUT/initramfs.cpio.gz"
+	-drive "file=$OUT/scratch0.img,if=virtio,format=raw"
+	-drive "file=$OUT/scratch1.img,if=virtio,format=raw"
+	-device isa-debug-exit,iobase=0xf4,iosize=0x04)
+
+case "$MODE" in
+check)
+	rm -f "$OUT/results.tap" "$OUT/console.log"
+	set +e
+	timeout -k 10 "$VM_TIMEOUT" "${QEMU[@]}" -append "$APPEND" \
+		-serial "file:$OUT/console.log" -serial "file:$OUT/results.tap" </dev/null
+	rc=$?
+	set -e
+	echo "$rc" >"$OUT/qemu.rc"
+	case $rc in
+	33) exit 0 ;;
+	35) log "the guest reported failures" ;;
+	124 | 137) log "harness error: the VM did not finish within ${VM_TIMEOUT}s" ;;
+	0) log "harness error: the guest rebooted (kernel panic, WARN or Oops)" ;;
+	*) log "harness error: QEMU exited with $rc" ;;
+	esac
+	exit 1
+	;;
+run | shell)
+	set +e
+	"${QEMU[@]}" -append "$APPEND" -serial mon:stdio
+	rc=$?
+	[ $rc = 33 ] || [ $rc = 35 ] || log "QEMU exited with $rc"
+	[ $rc = 33 ]
+	;;
+*) die "unknown mode '$MODE'" ;;
+esac

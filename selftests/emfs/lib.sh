@@ -1,0 +1,18 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shared helpers of the emfs selftests. Sourced.
+
+. "$(dirname "$0")/../kselftest/ktap_helpers.sh"
+
+# The kernel log since the last call of log_mark.
+LOG_MARK=0
+log_mark() {
+	LOG_MARK=$(dmesg | wc -l)
+}
+log_since_mark() {
+	dmesg | tail -n +$((LOG_MARK + 1))
+}
+
+# Reports of a kernel problem in the log since the mark.
+log_problems() {
+	log_since_mark | grep -E 'WARNING:|BUG:|Oops|KASAN|UBSAN|possible circular|possible recursive|inconsistent lock state|Call Trace|refcount_t:|list_add corruption|list_del corruption|kfence'
+}
