@@ -8,9 +8,13 @@
 //!
 //! - [`kernel_ext`] (`rust/`): the kernel abstractions 6.12's `kernel` crate lacks, and the
 //!   only place with `unsafe` code.
+//! - [`extmap`] (`extmap/`): the extent-map cache, safe Rust, with its KUnit suite.
 
 #[path = "rust/mod.rs"]
 pub mod kernel_ext;
+
+#[path = "extmap/mod.rs"]
+pub mod extmap;
 
 use kernel::prelude::*;
 use kernel_ext::{refcount::Refcount, rwlock::RwLock};
@@ -24,7 +28,9 @@ module! {
 }
 
 /// The module's state.
-struct EmfsModule;
+struct EmfsModule {
+    _stats: kernel_ext::debugfs::Dir,
+}
 
 /// Exercises every C helper the module links against once, so that a module that loads is a
 /// module whose composite C+Rust link is sound.
@@ -35,7 +41,10 @@ fn init_self_check() -> Result {
         return Err(EINVAL);
     }
 
-    let lock = KBox::pin_init(crate::kernel_ext::rwlock::new_rwlock!(7u32, "emfs_self_check"), GFP_KERNEL)?;
+    let lock = KBox::pin_init(
+        crate::kernel_ext::rwlock::new_rwlock!(7u32, "emfs_self_check"),
+        GFP_KERNEL,
+    )?;
     {
         let a = lock.read();
         let b = lock.read();
@@ -59,12 +68,22 @@ impl kernel::Module for EmfsModule {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         init_self_check().inspect_err(|e| pr_err!("init self-check failed: {:?}\n", e))?;
         pr_info!("init self-check passed\n");
-        Ok(EmfsModule)
+        extmap::init(kernel::c_str!("emfs_extent_map"))?;
+        Ok(EmfsModule {
+            _stats: extmap::stats::register_debugfs(),
+        })
     }
 }
 
 impl Drop for EmfsModule {
     fn drop(&mut self) {
+        if extmap::exit().is_err() {
+            // Leaking the cache is better than freeing it under live maps.
+            pr_err!(
+                "{} extent maps still alive at unload\n",
+                extmap::maps_alive()
+            );
+        }
         pr_info!("unloaded\n");
     }
 }

@@ -89,7 +89,8 @@ pub const fn case_end() -> bindings::kunit_case {
 /// Builds a `kunit_suite` named `name` over the NUL-terminated `cases` array.
 pub const fn suite(name: &'static [u8], cases: *mut bindings::kunit_case) -> bindings::kunit_suite {
     // SAFETY: As for `case_end`, all-zero is a valid `kunit_suite`.
-    let mut suite: bindings::kunit_suite = unsafe { core::mem::MaybeUninit::zeroed().assume_init() };
+    let mut suite: bindings::kunit_suite =
+        unsafe { core::mem::MaybeUninit::zeroed().assume_init() };
     let mut i = 0;
     // Leave room for the terminating NUL of the 256-byte name.
     while i < name.len() && i < suite.name.len() - 1 {
@@ -137,3 +138,48 @@ macro_rules! kunit_suite {
     };
 }
 pub use kunit_suite;
+
+/// Fails the running case and returns `Err(EINVAL)` from it unless `$cond` holds.
+#[macro_export]
+macro_rules! kunit_assert {
+    ($t:expr, $cond:expr $(,)?) => {
+        if !$cond {
+            $t.fail(
+                ::core::file!(),
+                ::core::line!(),
+                ::core::format_args!("assertion failed: {}", ::core::stringify!($cond)),
+            );
+            return Err(::kernel::error::code::EINVAL);
+        }
+    };
+    ($t:expr, $cond:expr, $($arg:tt)+) => {
+        if !$cond {
+            $t.fail(::core::file!(), ::core::line!(), ::core::format_args!($($arg)+));
+            return Err(::kernel::error::code::EINVAL);
+        }
+    };
+}
+pub use kunit_assert;
+
+/// Fails the running case and returns `Err(EINVAL)` from it unless `$left == $right`.
+#[macro_export]
+macro_rules! kunit_assert_eq {
+    ($t:expr, $left:expr, $right:expr $(,)?) => {{
+        let (left, right) = (&$left, &$right);
+        if left != right {
+            $t.fail(
+                ::core::file!(),
+                ::core::line!(),
+                ::core::format_args!(
+                    "{} == {}: {:?} != {:?}",
+                    ::core::stringify!($left),
+                    ::core::stringify!($right),
+                    left,
+                    right
+                ),
+            );
+            return Err(::kernel::error::code::EINVAL);
+        }
+    }};
+}
+pub use kunit_assert_eq;

@@ -6,7 +6,10 @@
 //! Rust on top of it. Static-inline kernel functions are reached through the module's C file,
 //! `rust/helpers.c`, declared in [`ffi`].
 
+pub mod debugfs;
 pub mod ffi;
 pub mod kunit;
 pub mod refcount;
+pub mod reftree;
 pub mod rwlock;
+pub mod slab;

@@ -43,6 +43,7 @@ pub use new_rwlock;
 pub struct RwLock<T> {
     #[pin]
     lock: Opaque<bindings::rwlock_t>,
+    #[pin]
     data: UnsafeCell<T>,
     #[pin]
     _pin: PhantomPinned,
@@ -55,16 +56,28 @@ unsafe impl<T: Send + Sync> Sync for RwLock<T> {}
 unsafe impl<T: Send> Send for RwLock<T> {}
 
 impl<T> RwLock<T> {
-    /// Returns an initialiser for a lock protecting `data`, in lockdep class `key`.
-    pub fn new(data: T, name: &'static CStr, key: &'static LockClassKey) -> impl PinInit<Self> {
+    /// Returns an initialiser for a lock protecting the value `init` initialises, in lockdep
+    /// class `key`. The value may be pinned (it never moves once the lock is initialised).
+    pub fn new(
+        init: impl PinInit<T>,
+        name: &'static CStr,
+        key: &'static LockClassKey,
+    ) -> impl PinInit<Self> {
         // CAST: `LockClassKey` is `#[repr(transparent)]` over `Opaque<lock_class_key>`, so the
         // pointer is a valid `lock_class_key` that lockdep may write through.
         let key = (key as *const LockClassKey)
             .cast_mut()
             .cast::<bindings::lock_class_key>();
+        // SAFETY: `UnsafeCell<T>` is `#[repr(transparent)]` over `T`, so initialising a `T` in
+        // the slot initialises the cell; on error `init` has cleaned up after itself.
+        let data = unsafe {
+            kernel::init::pin_init_from_closure(move |slot: *mut UnsafeCell<T>| {
+                init.__pinned_init(slot.cast::<T>())
+            })
+        };
         // INVARIANT: `lock` is initialised by `emfs_rwlock_init` before the lock is used.
         pin_init!(Self {
-            data: UnsafeCell::new(data),
+            data <- data,
             _pin: PhantomPinned,
             // SAFETY: `slot` is valid for writes while the closure runs; `name` and `key` are
             // `'static`, so they outlive the lock.

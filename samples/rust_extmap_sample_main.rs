@@ -28,7 +28,11 @@ impl kernel::Module for RustExtmapSample {
         // One reference for the "tree", one for us: the state in which extmap allows a merge.
         let refs = Refcount::new(1);
         refs.inc();
-        pr_info!("value {} under the lock, {} references\n", value, refs.read());
+        pr_info!(
+            "value {} under the lock, {} references\n",
+            value,
+            refs.read()
+        );
         let _ = refs.dec_and_test();
         Ok(RustExtmapSample)
     }

@@ -51,10 +51,20 @@ else
 fi
 
 if [ -d "$SRCTREE/host" ]; then
-	if (cd "$SRCTREE/host" && cargo test --quiet --locked 2>&1) | tee "$OUT/host-test.log"; then
-		result pass "host: cargo test"
+	# Host tests count one by one: add up cargo's "test result" lines.
+	if (cd "$SRCTREE/host" && cargo test --locked 2>&1) >"$OUT/host-test.log"; then
+		host_rc=0
 	else
-		result fail "host: cargo test"
+		host_rc=1
+	fi
+	read -r hp hf < <(awk '/^test result:/ { p += $4; f += $6 } END { print p + 0, f + 0 }' "$OUT/host-test.log")
+	echo "host: cargo test: $hp passed, $hf failed"
+	passed=$((passed + hp)) failed=$((failed + hf))
+	if [ $host_rc != 0 ] && [ "$hf" = 0 ]; then
+		tail -n 30 "$OUT/host-test.log"
+		result fail "host: cargo test (did not build or run)"
+	elif [ "$hf" != 0 ]; then
+		grep -A15 -- '---- ' "$OUT/host-test.log" | head -n 60
 	fi
 fi
 

@@ -1,0 +1,569 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! extmap: btrfs's extent-map cache (`fs/btrfs/extent_map.c`, 6.12) in safe Rust.
+//!
+//! An extent map says "file range `[start, start+len)` lives at disk range X". A file's maps
+//! live in an [`ExtentMapTree`]: an intrusive red-black tree keyed by `start` under a `rwlock_t`,
+//! with a list of maps modified since the last fsync. Maps are reference counted: the tree holds
+//! one reference, every task that looked a map up holds another and may use the map after
+//! dropping the tree lock.
+//!
+//! Adjacent maps are merged to save memory, on insertion of an unmodified map, on [`unpin`] and
+//! on [`clear_logging`]. A merge rewrites the map's range in place, so it needs write access to
+//! a map other tasks may be reading: until 2020 btrfs did exactly that, and a reader saw the new
+//! start with the old length. Here the only write access to a map in a tree is
+//! [`Tree::exclusive`], which requires the tree's write guard and a reference count of at most
+//! two (the tree's and the merging task's). A merge that cannot get it is refused and counted.
+//! The absorbed neighbour is only unlinked, never written.
+//!
+//! [`unpin`]: ExtentMapTree::unpin
+//! [`clear_logging`]: Maps::clear_logging
+
+pub mod rules;
+pub mod stats;
+mod tests;
+
+use crate::kernel_ext::{
+    reftree::{Node, NodeKind, NodeRef, Range, Tree},
+    rwlock::{new_rwlock, ReadGuard, RwLock, WriteGuard},
+    slab::KmemCache,
+};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use kernel::{prelude::*, str::CStr};
+use rules::*;
+use stats::STATS;
+
+/// The node kind of extent maps: [`MapFields`] are the range, the generation is shared.
+pub struct ExtentMapKind;
+
+impl Range for MapFields {
+    fn start(&self) -> u64 {
+        self.start
+    }
+
+    fn end(&self) -> u64 {
+        MapFields::end(self)
+    }
+}
+
+static EXTENT_MAP_CACHE: KmemCache<Node<ExtentMapKind>> = KmemCache::new();
+
+impl NodeKind for ExtentMapKind {
+    type Fields = MapFields;
+    /// The generation (transaction id): written under the tree's write lock by unpin and merge,
+    /// read by anyone.
+    type Extra = AtomicU64;
+
+    fn cache() -> &'static KmemCache<Node<Self>> {
+        &EXTENT_MAP_CACHE
+    }
+}
+
+/// The size of one extent map in memory (btrfs 6.12: 104 bytes).
+pub const EXTENT_MAP_SIZE: usize = core::mem::size_of::<Node<ExtentMapKind>>();
+
+/// Creates the extent-map slab cache; called once at module init.
+pub fn init(cache_name: &'static CStr) -> Result {
+    EXTENT_MAP_CACHE.create(cache_name)
+}
+
+/// Destroys the slab cache; refused (`EBUSY`) while maps are alive.
+pub fn exit() -> Result {
+    EXTENT_MAP_CACHE.destroy()
+}
+
+/// The number of extent maps alive (allocated and not yet freed).
+pub fn maps_alive() -> usize {
+    EXTENT_MAP_CACHE.live()
+}
+
+/// Allocations of maps still to fail on purpose (tests of the `ENOMEM` paths).
+static FAIL_ALLOCS: AtomicU32 = AtomicU32::new(0);
+
+/// Makes the next `n` map allocations fail with `ENOMEM` (for tests).
+pub fn inject_alloc_failures(n: u32) {
+    FAIL_ALLOCS.store(n, Ordering::Relaxed);
+}
+
+/// A counted reference to an extent map.
+pub type ExtentMap = NodeRef<ExtentMapKind>;
+
+impl NodeRef<ExtentMapKind> {
+    /// Allocates a map with `generation` 0 (`alloc_extent_map`), not in any tree.
+    pub fn alloc(fields: MapFields, flags: u32) -> Result<ExtentMap> {
+        if FAIL_ALLOCS
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            return Err(ENOMEM);
+        }
+        NodeRef::new(fields, AtomicU64::new(0), flags & ALL_FLAGS)
+    }
+
+    /// First file byte.
+    pub fn start(&self) -> u64 {
+        self.fields().start
+    }
+
+    /// Length in file bytes.
+    pub fn len(&self) -> u64 {
+        self.fields().len
+    }
+
+    /// One past the last file byte (saturating).
+    pub fn end(&self) -> u64 {
+        self.fields().end()
+    }
+
+    /// The transaction id that last wrote the map.
+    pub fn generation(&self) -> u64 {
+        self.extra().load(Ordering::Acquire)
+    }
+
+    /// Sets the generation of a map (for maps not yet in a tree, or under the write lock).
+    pub fn set_generation(&self, generation: u64) {
+        self.extra().store(generation, Ordering::Release)
+    }
+
+    /// Disk address of `start` (`btrfs_extent_map_block_start`).
+    pub fn block_start(&self) -> u64 {
+        self.fields().block_start(self.flags())
+    }
+}
+
+/// A snapshot of one map, as [`Maps::for_each`] shows it.
+#[derive(Clone, Copy, Debug)]
+pub struct MapInfo {
+    /// The range fields.
+    pub fields: MapFields,
+    /// The flags.
+    pub flags: u32,
+    /// The generation.
+    pub generation: u64,
+    /// Whether the map is on the modified list.
+    pub modified: bool,
+    /// The reference count, the tree's included.
+    pub refs: u32,
+}
+
+/// The maps of one file, as seen under the tree lock. Reads need the read lock
+/// ([`ExtentMapTree::read`]), everything that changes the tree the write lock
+/// ([`ExtentMapTree::write`]).
+#[pin_data]
+pub struct Maps {
+    #[pin]
+    tree: Tree<ExtentMapKind>,
+}
+
+/// A file's extent maps: the tree, its lock, and the full-sync flag.
+#[pin_data]
+pub struct ExtentMapTree {
+    #[pin]
+    lock: RwLock<Maps>,
+    /// A modified map was dropped without being split (out of memory): the next fsync must log
+    /// the whole file (btrfs's `btrfs_set_inode_full_sync`).
+    full_sync: AtomicBool,
+}
+
+impl ExtentMapTree {
+    /// An empty tree (`extent_map_tree_init`).
+    pub fn new() -> impl PinInit<Self> {
+        pin_init!(Self {
+            lock <- new_rwlock!(pin_init!(Maps { tree <- Tree::new() }), "extent_map_tree"),
+            full_sync: AtomicBool::new(false),
+        })
+    }
+
+    /// Takes the tree lock for reading.
+    pub fn read(&self) -> ReadGuard<'_, Maps> {
+        self.lock.read()
+    }
+
+    /// Takes the tree lock for writing.
+    pub fn write(&self) -> WriteGuard<'_, Maps> {
+        self.lock.write()
+    }
+
+    /// Whether a modified map was dropped whole, so that a fast fsync would miss it.
+    pub fn needs_full_sync(&self) -> bool {
+        self.full_sync.load(Ordering::Acquire)
+    }
+
+    /// Clears the full-sync flag (after a full sync).
+    pub fn clear_full_sync(&self) {
+        self.full_sync.store(false, Ordering::Release)
+    }
+
+    /// The map overlapping `[start, start+len)` (read lock taken and dropped here).
+    pub fn lookup(&self, start: u64, len: u64) -> Option<ExtentMap> {
+        self.read().lookup(start, len)
+    }
+
+    /// Marks the map at `start` written (`unpin_extent_cache`): sets its generation, clears
+    /// `PINNED`, and tries to merge it. `ENOENT` if no map overlaps the range, `EUCLEAN` if the
+    /// map found does not start at `start`.
+    pub fn unpin(&self, start: u64, len: u64, generation: u64) -> Result {
+        let mut maps = self.write();
+        let mut em = maps.lookup(start, len).ok_or_else(|| {
+            pr_warn!(
+                "extmap: no extent map found when unpinning [{}, {}), generation {}\n",
+                start,
+                range_end(start, len),
+                generation
+            );
+            ENOENT
+        })?;
+        if em.start() != start {
+            pr_warn!(
+                "extmap: extent map at {} has unexpected start when unpinning [{}, {})\n",
+                em.start(),
+                start,
+                range_end(start, len)
+            );
+            return Err(EUCLEAN);
+        }
+        em.set_generation(generation);
+        em.clear_flags(PINNED);
+        maps.try_merge(&mut em);
+        Ok(())
+    }
+
+    /// Drops the maps overlapping `[start, end]` (`end` inclusive), splitting those that extend
+    /// outside it (`btrfs_drop_extent_map_range`). With `skip_pinned`, pinned maps stay.
+    pub fn drop_range(&self, start: u64, end: u64, skip_pinned: bool) {
+        let (mut start, len, end) = if end == u64::MAX {
+            if start == 0 && !skip_pinned {
+                self.drop_all();
+                return;
+            }
+            (start, u64::MAX, u64::MAX)
+        } else if end < start {
+            return;
+        } else {
+            (start, end - start + 1, end + 1)
+        };
+
+        // At most two splits are ever needed (a map sticking out at each end), so allocate them
+        // before taking the spinning lock. Failing is fine: see the end of the loop.
+        let mut spare = [Self::spare_map(), Self::spare_map()];
+        let mut maps = self.write();
+        let mut cur = maps.lookup(start, len);
+        while let Some(em) = cur {
+            let f = em.fields();
+            let em_end = f.end();
+            let next = if em_end < end {
+                maps.tree
+                    .contains(&em)
+                    .then(|| maps.next_of(&em))
+                    .flatten()
+                    .filter(|n| n.start() < end)
+            } else {
+                None
+            };
+            cur = next;
+
+            if skip_pinned && em.flags() & PINNED != 0 {
+                start = em_end;
+                continue;
+            }
+            // Splits keep PINNED but never LOGGING: only the map being logged is logged.
+            let split_flags = em.flags() & !LOGGING;
+            em.clear_flags(PINNED);
+            let modified = em.on_list();
+            let generation = em.generation();
+            STATS.drops.fetch_add(1, Ordering::Relaxed);
+
+            let mut whole = f.start >= start && em_end <= end;
+            let old = maps.tree.remove(&em);
+            if !whole && f.start < start {
+                whole = !maps.insert_split(
+                    &mut spare,
+                    split_front(&f, start),
+                    split_flags,
+                    generation,
+                    modified,
+                );
+            }
+            if !whole && em_end > end {
+                whole = !maps.insert_split(
+                    &mut spare,
+                    split_back(&f, end),
+                    split_flags,
+                    generation,
+                    modified,
+                );
+            }
+            if whole && (f.start < start || em_end > end) && modified {
+                self.full_sync.store(true, Ordering::Release);
+            }
+            drop(old);
+        }
+    }
+
+    fn spare_map() -> Option<ExtentMap> {
+        ExtentMap::alloc(MapFields::default(), 0).ok()
+    }
+
+    /// Drops every map (`drop_all_extent_maps_fast`), pinned and logging ones included: the
+    /// inode is going away.
+    pub fn drop_all(&self) {
+        let mut maps = self.write();
+        while let Some(em) = maps.tree.first().map(|v| v.to_ref()) {
+            em.clear_flags(PINNED | LOGGING);
+            STATS.drops.fetch_add(1, Ordering::Relaxed);
+            drop(maps.tree.remove(&em));
+        }
+    }
+
+    /// Replaces whatever maps cover `new`'s range with `new` (`btrfs_replace_extent_map_range`).
+    pub fn replace_range(&self, new: &mut ExtentMap, modified: bool) -> Result {
+        if new.in_tree() || new.len() == 0 {
+            return Err(EINVAL);
+        }
+        loop {
+            self.drop_range(new.start(), new.end() - 1, false);
+            match self.write().insert(new, modified) {
+                Err(e) if e == EEXIST => continue,
+                r => return r,
+            }
+        }
+    }
+}
+
+impl Maps {
+    /// Every map, in order (for tests and debugging).
+    pub fn for_each(&self, mut f: impl FnMut(&MapInfo)) {
+        let mut cur = self.tree.first();
+        while let Some(v) = cur {
+            f(&MapInfo {
+                fields: v.fields(),
+                flags: v.flags(),
+                generation: v.extra().load(Ordering::Acquire),
+                modified: v.on_list(),
+                refs: v.refcount(),
+            });
+            cur = v.next();
+        }
+    }
+
+    /// The number of maps.
+    pub fn len(&self) -> usize {
+        self.tree.len()
+    }
+
+    /// Whether there is no map.
+    pub fn is_empty(&self) -> bool {
+        self.tree.is_empty()
+    }
+
+    fn lookup_common(&self, start: u64, len: u64, strict: bool) -> Option<ExtentMap> {
+        STATS.lookups.fetch_add(1, Ordering::Relaxed);
+        let v = self.tree.search(start)?;
+        if strict && !v.fields().overlaps(start, len) {
+            return None;
+        }
+        STATS.lookup_hits.fetch_add(1, Ordering::Relaxed);
+        Some(v.to_ref())
+    }
+
+    /// The first map that overlaps `[start, start+len)` (`lookup_extent_mapping`). More maps
+    /// may overlap the range: check the one returned.
+    pub fn lookup(&self, start: u64, len: u64) -> Option<ExtentMap> {
+        self.lookup_common(start, len, true)
+    }
+
+    /// The map overlapping `[start, start+len)` or, failing that, a nearby one
+    /// (`search_extent_mapping`).
+    pub fn search(&self, start: u64, len: u64) -> Option<ExtentMap> {
+        self.lookup_common(start, len, false)
+    }
+
+    fn next_of(&self, em: &ExtentMap) -> Option<ExtentMap> {
+        let v = self.tree.search(em.start())?;
+        if !v.is(em) {
+            return None;
+        }
+        v.next().map(|n| n.to_ref())
+    }
+
+    fn prev_of(&self, em: &ExtentMap) -> Option<ExtentMap> {
+        let v = self.tree.search(em.start())?;
+        if !v.is(em) {
+            return None;
+        }
+        v.prev().map(|n| n.to_ref())
+    }
+
+    /// Inserts `em` (`add_extent_mapping`): `EEXIST` if it overlaps a map of the tree, `EINVAL`
+    /// if it is already in a tree, empty, or inconsistent. The tree takes its own reference. A
+    /// `modified` map goes on the modified list; any other is merged with its neighbours when
+    /// possible.
+    pub fn insert(&mut self, em: &mut ExtentMap, modified: bool) -> Result {
+        if em.in_tree() || em.len() == 0 {
+            return Err(EINVAL);
+        }
+        if let Err(why) = validate(&em.fields(), em.flags()) {
+            pr_err!(
+                "extmap: refusing inconsistent map at {}: {}\n",
+                em.start(),
+                why
+            );
+            return Err(EINVAL);
+        }
+        self.tree.insert(em.clone()).map_err(|_| EEXIST)?;
+        STATS.inserts.fetch_add(1, Ordering::Relaxed);
+        if modified {
+            self.tree.list_add(em);
+        } else {
+            self.try_merge(em);
+        }
+        Ok(())
+    }
+
+    fn insert_split(
+        &mut self,
+        spare: &mut [Option<ExtentMap>; 2],
+        fields: MapFields,
+        flags: u32,
+        generation: u64,
+        modified: bool,
+    ) -> bool {
+        let Some(mut split) = spare.iter_mut().find_map(|s| s.take()) else {
+            return false;
+        };
+        let Some(f) = split.get_mut() else {
+            return false;
+        };
+        *f = fields;
+        split.set_flags(flags);
+        split.set_generation(generation);
+        if self.tree.insert(split.clone()).is_err() {
+            return false;
+        }
+        if modified {
+            self.tree.list_add(&split);
+        }
+        STATS.splits.fetch_add(1, Ordering::Relaxed);
+        true
+    }
+
+    /// Inserts `em`, resolving an overlap the way btrfs's read path needs
+    /// (`btrfs_add_extent_mapping`): `[start, start+len)` is the range the caller wants mapped.
+    /// If a map of the tree contains `start`, that map is returned and `em` dropped; otherwise
+    /// `em` is trimmed to the gap around `start` (`offset` adjusted) and inserted. `EEXIST` if
+    /// the trimmed map still collides, `EBUSY` if `em` is shared and so cannot be trimmed.
+    pub fn add(&mut self, mut em: ExtentMap, start: u64, len: u64) -> Result<ExtentMap> {
+        match self.insert(&mut em, false) {
+            Err(e) if e == EEXIST => {}
+            Err(e) => return Err(e),
+            Ok(()) => return Ok(em),
+        }
+        // Someone inserted an overlapping map first: there must be a map near the range.
+        let existing = self.search(start, len).ok_or(EEXIST)?;
+        if existing.fields().contains(start) {
+            STATS.eexist_resolved.fetch_add(1, Ordering::Relaxed);
+            return Ok(existing);
+        }
+        let (prev, next) = if existing.start() > start {
+            (self.prev_of(&existing), Some(existing))
+        } else {
+            let next = self.next_of(&existing);
+            (Some(existing), next)
+        };
+        let trimmed = trim_to_gap(
+            &em.fields(),
+            start,
+            prev.as_ref().map(|p| p.end()),
+            next.as_ref().map(|n| n.start()),
+        )
+        .ok_or(EEXIST)?;
+        *em.get_mut().ok_or(EBUSY)? = trimmed;
+        self.insert(&mut em, false)?;
+        STATS.eexist_resolved.fetch_add(1, Ordering::Relaxed);
+        Ok(em)
+    }
+
+    /// Removes `em` from the tree (`remove_extent_mapping`) and drops the tree's reference.
+    /// `ENOENT` if it is not in this tree.
+    pub fn remove(&mut self, em: &ExtentMap) -> Result {
+        self.tree.remove(em).map(drop).ok_or(ENOENT)
+    }
+
+    /// Takes the next map off the modified list (fsync), with a reference.
+    pub fn pop_modified(&mut self) -> Option<ExtentMap> {
+        self.tree.list_pop()
+    }
+
+    /// Whether the modified list is empty.
+    pub fn modified_is_empty(&self) -> bool {
+        self.tree.list_is_empty()
+    }
+
+    /// Marks `em` as being logged by fsync: it will not merge until [`Maps::clear_logging`].
+    pub fn set_logging(&mut self, em: &ExtentMap) {
+        em.set_flags(LOGGING);
+    }
+
+    /// Ends logging of `em` (`clear_em_logging`) and, if it is still in the tree, tries to
+    /// merge it: the merge that raced with readers in 2020.
+    pub fn clear_logging(&mut self, em: &mut ExtentMap) {
+        em.clear_flags(LOGGING);
+        if self.tree.contains(em) {
+            self.try_merge(em);
+        }
+    }
+
+    /// Merges `em` with mergeable neighbours (`try_merge_map`). Refused, and counted, when
+    /// someone besides the tree and the caller holds `em`: they may be reading its range.
+    fn try_merge(&mut self, em: &mut ExtentMap) {
+        if !can_merge(em.flags(), em.on_list()) {
+            return;
+        }
+        // Only count a refusal when there is something to merge with.
+        let f = em.fields();
+        let flags = em.flags();
+        let can_join = |n: &ExtentMap, prev_side: bool| {
+            let nf = n.fields();
+            can_merge(n.flags(), n.on_list())
+                && if prev_side {
+                    mergeable(&nf, n.flags(), &f, flags)
+                } else {
+                    mergeable(&f, flags, &nf, n.flags())
+                }
+        };
+        let prev = if f.start != 0 {
+            self.prev_of(em).filter(|p| can_join(p, true))
+        } else {
+            None
+        };
+        let next = self.next_of(em).filter(|n| can_join(n, false));
+        if prev.is_none() && next.is_none() {
+            return;
+        }
+
+        let Some(mut x) = self.tree.exclusive(em) else {
+            STATS.merges_refused.fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        for (neighbour, prev_side) in [(prev, true), (next, false)] {
+            let Some(n) = neighbour else { continue };
+            let (cur, nf) = (x.fields(), n.fields());
+            let new = if prev_side {
+                merged(&nf, &cur, true)
+            } else {
+                merged(&cur, &nf, false)
+            };
+            let generation = x.extra().load(Ordering::Acquire).max(n.generation());
+            // The neighbour is unlinked and released, never written: a stale holder sees it
+            // out of the tree with its old range intact.
+            let Some(tree_ref) = x.remove_other(&n) else {
+                continue;
+            };
+            *x.fields_mut() = new;
+            x.extra().store(generation, Ordering::Release);
+            x.set_flags(MERGED);
+            STATS.merges.fetch_add(1, Ordering::Relaxed);
+            drop(tree_ref);
+        }
+    }
+}

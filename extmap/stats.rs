@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Counters of what extmap did, shown in `/sys/kernel/debug/extmap/`.
+
+use crate::kernel_ext::debugfs::Dir;
+use core::sync::atomic::{AtomicU64, Ordering};
+use kernel::c_str;
+
+/// Event counters, global to the module. Relaxed atomics: they are statistics.
+pub struct Stats {
+    /// `lookup` and `search` calls.
+    pub lookups: AtomicU64,
+    /// Lookups and searches that returned a map.
+    pub lookup_hits: AtomicU64,
+    /// Maps linked into a tree (by `insert`, `add`, `replace_range`).
+    pub inserts: AtomicU64,
+    /// `add` calls that hit `EEXIST` and resolved it (existing map returned or new one trimmed).
+    pub eexist_resolved: AtomicU64,
+    /// Neighbours absorbed by merges.
+    pub merges: AtomicU64,
+    /// Merges refused because someone besides the tree and the merging task held the map.
+    pub merges_refused: AtomicU64,
+    /// Split maps created by `drop_range`.
+    pub splits: AtomicU64,
+    /// Maps dropped by `drop_range` and `drop_all`.
+    pub drops: AtomicU64,
+}
+
+/// The module's counters.
+pub static STATS: Stats = Stats {
+    lookups: AtomicU64::new(0),
+    lookup_hits: AtomicU64::new(0),
+    inserts: AtomicU64::new(0),
+    eexist_resolved: AtomicU64::new(0),
+    merges: AtomicU64::new(0),
+    merges_refused: AtomicU64::new(0),
+    splits: AtomicU64::new(0),
+    drops: AtomicU64::new(0),
+};
+
+/// A snapshot of the counters, to compare before and after.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Snapshot {
+    /// See [`Stats::lookups`].
+    pub lookups: u64,
+    /// See [`Stats::lookup_hits`].
+    pub lookup_hits: u64,
+    /// See [`Stats::inserts`].
+    pub inserts: u64,
+    /// See [`Stats::eexist_resolved`].
+    pub eexist_resolved: u64,
+    /// See [`Stats::merges`].
+    pub merges: u64,
+    /// See [`Stats::merges_refused`].
+    pub merges_refused: u64,
+    /// See [`Stats::splits`].
+    pub splits: u64,
+    /// See [`Stats::drops`].
+    pub drops: u64,
+}
+
+impl Stats {
+    /// The current values.
+    pub fn snapshot(&self) -> Snapshot {
+        let l = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        Snapshot {
+            lookups: l(&self.lookups),
+            lookup_hits: l(&self.lookup_hits),
+            inserts: l(&self.inserts),
+            eexist_resolved: l(&self.eexist_resolved),
+            merges: l(&self.merges),
+            merges_refused: l(&self.merges_refused),
+            splits: l(&self.splits),
+            drops: l(&self.drops),
+        }
+    }
+}
+
+/// Creates `/sys/kernel/debug/extmap/` with one file per counter and `maps_alive`.
+pub fn register_debugfs() -> Dir {
+    let dir = Dir::new(c_str!("extmap"));
+    dir.add_u64(c_str!("lookups"), &STATS.lookups);
+    dir.add_u64(c_str!("lookup_hits"), &STATS.lookup_hits);
+    dir.add_u64(c_str!("inserts"), &STATS.inserts);
+    dir.add_u64(c_str!("eexist_resolved"), &STATS.eexist_resolved);
+    dir.add_u64(c_str!("merges"), &STATS.merges);
+    dir.add_u64(c_str!("merges_refused"), &STATS.merges_refused);
+    dir.add_u64(c_str!("splits"), &STATS.splits);
+    dir.add_u64(c_str!("drops"), &STATS.drops);
+    dir.add_usize(c_str!("maps_alive"), super::EXTENT_MAP_CACHE.live_counter());
+    dir
+}

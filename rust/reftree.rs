@@ -1,0 +1,687 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! An intrusive red-black tree of reference-counted nodes over `struct rb_node`, keyed by the
+//! start of the byte range each node covers, with a `list_head` per node for a list the tree's
+//! owner keeps (btrfs's list of modified extent maps).
+//!
+//! This is the layer that makes extmap's merge rule a type rule. A node's range fields
+//! ([`NodeKind::Fields`]) are read by anyone holding a reference and may be rewritten in place
+//! only through an [`Exclusive`] view, which [`Tree::exclusive`] hands out only while the caller
+//! holds the tree mutably (under extmap's write lock) and the node's reference count shows no
+//! holder besides the tree and the caller. New references are taken only under the tree lock or
+//! by cloning a reference one already holds, so the view is truly exclusive. This is the Rust form
+//! of btrfs's `refcount_read(&em->refs) > 2 => don't merge`, in the spirit of `Arc::get_mut`.
+//!
+//! C header: [`include/linux/rbtree.h`](srctree/include/linux/rbtree.h)
+
+use super::{ffi, refcount::Refcount, slab::KmemCache};
+use core::{
+    cell::UnsafeCell,
+    marker::PhantomData,
+    mem::offset_of,
+    ptr::{self, NonNull},
+    sync::atomic::{AtomicU32, Ordering},
+};
+use kernel::{bindings, prelude::*, types::Opaque};
+
+/// A byte range `[start, end)`.
+pub trait Range: Copy + Send + Sync {
+    /// First byte.
+    fn start(&self) -> u64;
+    /// One past the last byte (saturating at `u64::MAX`).
+    fn end(&self) -> u64;
+}
+
+/// What a kind of node carries.
+pub trait NodeKind: Sized + 'static {
+    /// The fields that only an [`Exclusive`] view may rewrite once the node is shared.
+    type Fields: Range;
+    /// Fields shared by all holders; they must synchronise themselves (atomics).
+    type Extra: Send + Sync;
+    /// The slab cache nodes of this kind are allocated from.
+    fn cache() -> &'static KmemCache<Node<Self>>;
+}
+
+/// Node state bits the tree maintains (the top two bits of the flags word).
+const LINKED: u32 = 1 << 31;
+const ON_LIST: u32 = 1 << 30;
+/// The bits of the flags word that belong to the node's owner.
+pub const OWNER_FLAGS: u32 = !(LINKED | ON_LIST);
+
+/// A node: the tree linkage, the range fields, the shared fields, a flags word and the count.
+///
+/// # Invariants
+///
+/// - `refs` is the number of [`NodeRef`]s to the node, plus one while `LINKED` is set in `flags`
+///   (the tree's reference).
+/// - `LINKED` is set iff `rb` is linked into a [`Tree`]; `ON_LIST` is set iff `list` is on that
+///   tree's list (so `ON_LIST` implies `LINKED`). Both bits, `rb` and `list` change only through
+///   a mutable borrow of that tree, and `rb`/`list` are read only through a borrow of it.
+/// - `fields` is written only through `NodeRef::get_mut` (one reference, not linked) or an
+///   [`Exclusive`] view (the tree mutably borrowed, at most the tree's and the caller's
+///   references).
+#[repr(C)]
+pub struct Node<K: NodeKind> {
+    rb: Opaque<bindings::rb_node>,
+    fields: UnsafeCell<K::Fields>,
+    extra: K::Extra,
+    flags: AtomicU32,
+    refs: Refcount,
+    list: Opaque<bindings::list_head>,
+}
+
+impl<K: NodeKind> Node<K> {
+    fn fields(&self) -> K::Fields {
+        // SAFETY: Callers reach a node only through a `NodeRef` (a counted reference) or a borrow
+        // of the tree that links it. A writer needs either `get_mut` (one reference, unlinked:
+        // not the case while another reference or a tree borrow exists) or an `Exclusive` view,
+        // which needs the tree mutably borrowed (excluding every tree borrow) and at most two
+        // references, the tree's and the writer's own, which it borrows mutably (excluding every
+        // other `NodeRef`). So no write can run concurrently with this read.
+        unsafe { *self.fields.get() }
+    }
+
+    fn state(&self) -> u32 {
+        self.flags.load(Ordering::Acquire)
+    }
+
+    /// # Safety
+    ///
+    /// `rb` must be the `rb_node` of a `Node<K>`.
+    unsafe fn from_rb<'a>(rb: *mut bindings::rb_node) -> &'a Node<K> {
+        // SAFETY: `rb` is the first field of the `#[repr(C)]` `Node<K>` (offset 0), so the cast
+        // recovers the node; the caller guarantees it is one.
+        unsafe { &*rb.cast::<Node<K>>() }
+    }
+
+    /// # Safety
+    ///
+    /// `list` must be the `list_head` of a `Node<K>`.
+    unsafe fn from_list<'a>(list: *mut bindings::list_head) -> &'a Node<K> {
+        // SAFETY: The caller guarantees `list` is the `list` field of a `Node<K>`, so stepping
+        // back by its offset stays inside that node.
+        unsafe {
+            &*list
+                .cast::<u8>()
+                .sub(offset_of!(Node<K>, list))
+                .cast::<Node<K>>()
+        }
+    }
+}
+
+/// A counted reference to a [`Node`].
+///
+/// # Invariants
+///
+/// `ptr` points to a live node allocated from `K::cache()`, and this reference is counted in the
+/// node's `refs`.
+pub struct NodeRef<K: NodeKind> {
+    ptr: NonNull<Node<K>>,
+}
+
+// SAFETY: A `NodeRef` gives shared access to `Fields` (copied out) and `Extra`, and the count is
+// atomic; the bounds on `Fields` and `Extra` make sharing and sending them sound.
+unsafe impl<K: NodeKind> Send for NodeRef<K> {}
+// SAFETY: As for `Send`: all access through `&NodeRef` is shared and synchronised.
+unsafe impl<K: NodeKind> Sync for NodeRef<K> {}
+
+impl<K: NodeKind> NodeRef<K> {
+    /// Allocates a node (`GFP_NOFS`, as file-system paths need) with one reference, unlinked.
+    pub fn new(fields: K::Fields, extra: K::Extra, flags: u32) -> Result<Self> {
+        let ptr = K::cache().alloc_raw(GFP_KERNEL, true)?;
+        // SAFETY: `ptr` is fresh memory sized and aligned for a `Node<K>`.
+        unsafe {
+            ptr::write(
+                ptr.as_ptr(),
+                Node {
+                    rb: Opaque::uninit(),
+                    fields: UnsafeCell::new(fields),
+                    extra,
+                    flags: AtomicU32::new(flags & OWNER_FLAGS),
+                    refs: Refcount::new(1),
+                    list: Opaque::uninit(),
+                },
+            )
+        };
+        // SAFETY: The node is initialised and at its final address, so the self-pointers that
+        // `RB_CLEAR_NODE` and `INIT_LIST_HEAD` store stay valid.
+        unsafe {
+            ffi::emfs_rb_clear_node((*ptr.as_ptr()).rb.get());
+            ffi::emfs_init_list_head((*ptr.as_ptr()).list.get());
+        }
+        // INVARIANT: One reference, not linked, from `K::cache()`.
+        Ok(Self { ptr })
+    }
+
+    fn node(&self) -> &Node<K> {
+        // SAFETY: By the type invariant the node is alive while this reference exists.
+        unsafe { self.ptr.as_ref() }
+    }
+
+    /// Takes over a reference already counted for the node (the tree's, when unlinking).
+    ///
+    /// # Safety
+    ///
+    /// `node` must be a live `Node<K>` from `K::cache()` with one count the caller gives up.
+    unsafe fn from_counted(node: &Node<K>) -> Self {
+        // INVARIANT: The caller hands over one counted reference.
+        Self {
+            ptr: NonNull::from(node),
+        }
+    }
+
+    /// A copy of the range fields.
+    pub fn fields(&self) -> K::Fields {
+        self.node().fields()
+    }
+
+    /// The shared fields.
+    pub fn extra(&self) -> &K::Extra {
+        &self.node().extra
+    }
+
+    /// The owner's flag bits.
+    pub fn flags(&self) -> u32 {
+        self.node().state() & OWNER_FLAGS
+    }
+
+    /// Sets owner flag bits (atomically; other bits are ignored).
+    pub fn set_flags(&self, bits: u32) {
+        self.node()
+            .flags
+            .fetch_or(bits & OWNER_FLAGS, Ordering::AcqRel);
+    }
+
+    /// Clears owner flag bits (atomically; other bits are ignored).
+    pub fn clear_flags(&self, bits: u32) {
+        self.node()
+            .flags
+            .fetch_and(!(bits & OWNER_FLAGS), Ordering::AcqRel);
+    }
+
+    /// Whether the node is linked in a tree. A holder of a stale reference uses this to learn
+    /// that its node was merged away or dropped.
+    pub fn in_tree(&self) -> bool {
+        self.node().state() & LINKED != 0
+    }
+
+    /// Whether the node is on its tree's list.
+    pub fn on_list(&self) -> bool {
+        self.node().state() & ON_LIST != 0
+    }
+
+    /// The reference count (a snapshot).
+    pub fn refcount(&self) -> u32 {
+        self.node().refs.read()
+    }
+
+    /// Whether `self` and `other` refer to the same node.
+    pub fn ptr_eq(&self, other: &Self) -> bool {
+        self.ptr == other.ptr
+    }
+
+    /// Mutable access to the fields of a node nobody else can see: one reference, not linked.
+    pub fn get_mut(&mut self) -> Option<&mut K::Fields> {
+        let node = self.node();
+        if node.refs.read() != 1 || node.state() & LINKED != 0 {
+            return None;
+        }
+        // SAFETY: This is the only reference and the node is in no tree, so nobody else can
+        // reach it; `&mut self` makes this borrow unique.
+        Some(unsafe { &mut *node.fields.get() })
+    }
+}
+
+impl<K: NodeKind> Clone for NodeRef<K> {
+    fn clone(&self) -> Self {
+        self.node().refs.inc();
+        // INVARIANT: The new reference was just counted.
+        Self { ptr: self.ptr }
+    }
+}
+
+impl<K: NodeKind> Drop for NodeRef<K> {
+    fn drop(&mut self) {
+        if !self.node().refs.dec_and_test() {
+            return;
+        }
+        // A linked node holds the tree's count, so the count cannot reach zero while linked.
+        // SAFETY: The count reached zero: this was the last reference and no tree links the
+        // node, so nobody can reach it. It was allocated from `K::cache()` and initialised.
+        unsafe {
+            ptr::drop_in_place(self.ptr.as_ptr());
+            K::cache().free_raw(self.ptr);
+        }
+    }
+}
+
+/// A node seen through a borrow of the tree that links it.
+pub struct NodeView<'a, K: NodeKind> {
+    node: &'a Node<K>,
+}
+
+impl<'a, K: NodeKind> NodeView<'a, K> {
+    /// A copy of the range fields.
+    pub fn fields(&self) -> K::Fields {
+        self.node.fields()
+    }
+
+    /// The shared fields.
+    pub fn extra(&self) -> &'a K::Extra {
+        &self.node.extra
+    }
+
+    /// The owner's flag bits.
+    pub fn flags(&self) -> u32 {
+        self.node.state() & OWNER_FLAGS
+    }
+
+    /// Whether the node is on the tree's list.
+    pub fn on_list(&self) -> bool {
+        self.node.state() & ON_LIST != 0
+    }
+
+    /// The reference count (stable against new references while the tree is borrowed).
+    pub fn refcount(&self) -> u32 {
+        self.node.refs.read()
+    }
+
+    /// Whether this is the node `r` refers to.
+    pub fn is(&self, r: &NodeRef<K>) -> bool {
+        ptr::eq(self.node, r.ptr.as_ptr())
+    }
+
+    /// Takes a counted reference.
+    pub fn to_ref(&self) -> NodeRef<K> {
+        self.node.refs.inc();
+        // INVARIANT: The node is linked (so alive) and the new reference was just counted.
+        NodeRef {
+            ptr: NonNull::from(self.node),
+        }
+    }
+
+    /// The next node in key order.
+    pub fn next(&self) -> Option<NodeView<'a, K>> {
+        // SAFETY: The tree is borrowed for `'a`, so the node's links are stable and valid.
+        let rb = unsafe { bindings::rb_next(self.node.rb.get()) };
+        // SAFETY: Every `rb_node` in the tree is embedded in a `Node<K>`.
+        (!rb.is_null()).then(|| NodeView {
+            node: unsafe { Node::from_rb(rb) },
+        })
+    }
+
+    /// The previous node in key order.
+    pub fn prev(&self) -> Option<NodeView<'a, K>> {
+        // SAFETY: As in `next`.
+        let rb = unsafe { bindings::rb_prev(self.node.rb.get()) };
+        // SAFETY: Every `rb_node` in the tree is embedded in a `Node<K>`.
+        (!rb.is_null()).then(|| NodeView {
+            node: unsafe { Node::from_rb(rb) },
+        })
+    }
+}
+
+/// The tree.
+///
+/// # Invariants
+///
+/// Every `rb_node` reachable from `root` is the `rb` of a `Node<K>` with `LINKED` set whose
+/// count includes one reference owned by this tree; every entry of `list` is the `list` of such
+/// a node with `ON_LIST` set. `count` is the number of linked nodes.
+#[pin_data(PinnedDrop)]
+pub struct Tree<K: NodeKind> {
+    root: bindings::rb_root,
+    #[pin]
+    list: Opaque<bindings::list_head>,
+    count: usize,
+    _p: PhantomData<NodeRef<K>>,
+}
+
+// SAFETY: The tree owns references to its nodes, which are `Send` (see `NodeRef`).
+unsafe impl<K: NodeKind> Send for Tree<K> {}
+// SAFETY: `&Tree` only reads the links and hands out views and counted references, all of
+// which are safe to share; every write needs `&mut Tree`.
+unsafe impl<K: NodeKind> Sync for Tree<K> {}
+
+impl<K: NodeKind> Tree<K> {
+    /// An empty tree.
+    pub fn new() -> impl PinInit<Self> {
+        // INVARIANT: Empty root, empty list, no nodes.
+        pin_init!(Self {
+            root: bindings::rb_root {
+                rb_node: ptr::null_mut(),
+            },
+            // SAFETY: `slot` is valid for writes and pinned, so the list may point to itself.
+            list <- Opaque::ffi_init(|slot| unsafe { ffi::emfs_init_list_head(slot) }),
+            count: 0,
+            _p: PhantomData,
+        })
+    }
+
+    /// The number of nodes.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Whether the tree has no node.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    fn view(&self, rb: *mut bindings::rb_node) -> Option<NodeView<'_, K>> {
+        // SAFETY: By the type invariant every `rb_node` in the tree is a `Node<K>`'s.
+        (!rb.is_null()).then(|| NodeView {
+            node: unsafe { Node::from_rb(rb) },
+        })
+    }
+
+    /// The first node in key order.
+    pub fn first(&self) -> Option<NodeView<'_, K>> {
+        // SAFETY: `root` is a valid tree, borrowed for the call.
+        self.view(unsafe { bindings::rb_first(&self.root) })
+    }
+
+    /// The last node in key order.
+    pub fn last(&self) -> Option<NodeView<'_, K>> {
+        // SAFETY: `root` is a valid tree, borrowed for the call.
+        self.view(unsafe { bindings::rb_last(&self.root) })
+    }
+
+    /// The node containing `pos`; else the first node after it; else the last before it.
+    pub fn search(&self, pos: u64) -> Option<NodeView<'_, K>> {
+        let mut n = self.root.rb_node;
+        let mut last: Option<NodeView<'_, K>> = None;
+        while let Some(v) = self.view(n) {
+            let f = v.fields();
+            // SAFETY: `n` is a valid node of this tree; its child links are stable while the
+            // tree is borrowed.
+            let (left, right) = unsafe { ((*n).rb_left, (*n).rb_right) };
+            last = Some(NodeView { node: v.node });
+            if pos < f.start() {
+                n = left;
+            } else if pos >= f.end() {
+                n = right;
+            } else {
+                return Some(v);
+            }
+        }
+        // No node contains `pos`: the last node visited is its in-order neighbour.
+        let mut cur = last?;
+        if pos >= cur.fields().end() {
+            match cur.next() {
+                Some(next) => return Some(next),
+                None => return Some(cur),
+            }
+        }
+        while pos < cur.fields().start() {
+            match cur.prev() {
+                Some(prev) => cur = prev,
+                None => return Some(cur),
+            }
+        }
+        Some(cur)
+    }
+
+    /// Whether `node` is linked in this tree (not merely in some tree).
+    pub fn contains(&self, node: &NodeRef<K>) -> bool {
+        if !node.in_tree() {
+            return false;
+        }
+        let key = node.fields().start();
+        let mut n = self.root.rb_node;
+        while let Some(v) = self.view(n) {
+            if v.is(node) {
+                return true;
+            }
+            // SAFETY: As in `search`.
+            let (left, right) = unsafe { ((*n).rb_left, (*n).rb_right) };
+            n = if key < v.fields().start() {
+                left
+            } else {
+                right
+            };
+        }
+        false
+    }
+
+    /// Links `node`, taking over its reference as the tree's. Gives it back if it is already
+    /// linked, empty, or overlaps a node of the tree (the caller maps that to `EEXIST`).
+    pub fn insert(&mut self, node: NodeRef<K>) -> core::result::Result<(), NodeRef<K>> {
+        let f = node.fields();
+        let (start, end) = (f.start(), f.end());
+        if node.in_tree() || end <= start {
+            return Err(node);
+        }
+        let mut link: *mut *mut bindings::rb_node = &mut self.root.rb_node;
+        let mut parent: *mut bindings::rb_node = ptr::null_mut();
+        // SAFETY: `link` points at the root pointer or a child pointer of a node of this tree,
+        // all valid and exclusively ours while `self` is mutably borrowed.
+        while let Some(v) = self.view(unsafe { *link }) {
+            let ef = v.fields();
+            // SAFETY: As above.
+            parent = unsafe { *link };
+            if start < ef.start() {
+                // SAFETY: `parent` is a valid node of this tree.
+                link = unsafe { ptr::addr_of_mut!((*parent).rb_left) };
+            } else if start >= ef.end() {
+                // SAFETY: `parent` is a valid node of this tree.
+                link = unsafe { ptr::addr_of_mut!((*parent).rb_right) };
+            } else {
+                return Err(node);
+            }
+        }
+        // The descent only compared starts: check the in-order neighbours for overlap.
+        if let Some(p) = self.view(parent) {
+            let (prev, next) = if start < p.fields().start() {
+                (p.prev(), Some(NodeView { node: p.node }))
+            } else {
+                (Some(NodeView { node: p.node }), p.next())
+            };
+            let overlaps =
+                |v: &NodeView<'_, K>| end > v.fields().start() && start < v.fields().end();
+            if prev.as_ref().is_some_and(overlaps) || next.as_ref().is_some_and(overlaps) {
+                return Err(node);
+            }
+        }
+        let rb = node.node().rb.get();
+        // SAFETY: `rb` is the unlinked node's `rb_node`; `parent`/`link` are the insertion
+        // point found above; the tree is exclusively ours.
+        unsafe {
+            bindings::rb_link_node(rb, parent, link);
+            bindings::rb_insert_color(rb, &mut self.root);
+        }
+        node.node().flags.fetch_or(LINKED, Ordering::AcqRel);
+        self.count += 1;
+        // INVARIANT: The node is linked and its reference now belongs to the tree.
+        core::mem::forget(node);
+        Ok(())
+    }
+
+    /// Unlinks `node` (and takes it off the list) and returns the tree's reference; `None` if
+    /// the node is not in this tree.
+    pub fn remove(&mut self, node: &NodeRef<K>) -> Option<NodeRef<K>> {
+        if !self.contains(node) {
+            return None;
+        }
+        let n = node.node();
+        // SAFETY: `n` is linked in this tree (checked above), which is exclusively ours.
+        unsafe {
+            if n.state() & ON_LIST != 0 {
+                ffi::emfs_list_del_init(n.list.get());
+            }
+            bindings::rb_erase(n.rb.get(), &mut self.root);
+            ffi::emfs_rb_clear_node(n.rb.get());
+        }
+        n.flags.fetch_and(!(LINKED | ON_LIST), Ordering::AcqRel);
+        self.count -= 1;
+        // INVARIANT: The node left the tree; its tree reference goes to the caller.
+        // SAFETY: The tree owned one counted reference to the node, handed over here.
+        Some(unsafe { NodeRef::from_counted(n) })
+    }
+
+    /// Unlinks every node, dropping the tree's references.
+    pub fn clear(&mut self) {
+        while let Some(first) = self.first().map(|v| v.to_ref()) {
+            drop(self.remove(&first));
+        }
+    }
+
+    /// An exclusive view of `node`'s fields: only if `node` is linked in this tree and nobody
+    /// but the tree and the caller holds a reference. This is the only way to rewrite the range
+    /// fields of a node in a tree.
+    pub fn exclusive<'a>(&'a mut self, node: &'a mut NodeRef<K>) -> Option<Exclusive<'a, K>> {
+        // The tree's reference and the caller's: anything above means another holder may be
+        // reading the fields right now (btrfs: "refs > 2 => don't merge").
+        if !self.contains(node) || node.refcount() > 2 {
+            return None;
+        }
+        // INVARIANT: see `Exclusive`.
+        Some(Exclusive { tree: self, node })
+    }
+
+    /// Puts a node of this tree on the list (at the tail). `false` if it is not in this tree or
+    /// already on the list.
+    pub fn list_add(&mut self, node: &NodeRef<K>) -> bool {
+        if !self.contains(node) || node.on_list() {
+            return false;
+        }
+        // SAFETY: The node is linked here and off the list; the list head is pinned and valid.
+        unsafe { ffi::emfs_list_add_tail(node.node().list.get(), self.list.get()) };
+        node.node().flags.fetch_or(ON_LIST, Ordering::AcqRel);
+        true
+    }
+
+    /// Takes a node of this tree off the list. `false` if it was not on it.
+    pub fn list_del(&mut self, node: &NodeRef<K>) -> bool {
+        if !self.contains(node) || !node.on_list() {
+            return false;
+        }
+        // SAFETY: The node is on this tree's list, which is exclusively ours.
+        unsafe { ffi::emfs_list_del_init(node.node().list.get()) };
+        node.node().flags.fetch_and(!ON_LIST, Ordering::AcqRel);
+        true
+    }
+
+    /// Takes the first node off the list and returns a reference to it (it stays in the tree).
+    pub fn list_pop(&mut self) -> Option<NodeRef<K>> {
+        let head = self.list.get();
+        // SAFETY: The list head is initialised and pinned.
+        if unsafe { ffi::emfs_list_empty(head) } {
+            return None;
+        }
+        // SAFETY: The list is not empty, so `next` is an entry, and by the type invariant every
+        // entry is the `list` of a linked `Node<K>`.
+        let node = unsafe { Node::<K>::from_list((*head).next) };
+        let r = NodeView { node }.to_ref();
+        // SAFETY: The node is on this tree's list, which is exclusively ours.
+        unsafe { ffi::emfs_list_del_init(node.list.get()) };
+        node.flags.fetch_and(!ON_LIST, Ordering::AcqRel);
+        Some(r)
+    }
+
+    /// Whether the list is empty.
+    pub fn list_is_empty(&self) -> bool {
+        // SAFETY: The list head is initialised and pinned.
+        unsafe { ffi::emfs_list_empty(self.list.get()) }
+    }
+}
+
+#[pinned_drop]
+impl<K: NodeKind> PinnedDrop for Tree<K> {
+    fn drop(self: Pin<&mut Self>) {
+        // SAFETY: `clear` does not move the tree.
+        unsafe { self.get_unchecked_mut() }.clear();
+    }
+}
+
+/// Write access to the range fields of a node in a tree.
+///
+/// # Invariants
+///
+/// `node` is linked in `tree`, and its count is at most two: the tree's reference and `node`
+/// itself. Both are mutably borrowed for `'a`, so no other reference exists and none can be
+/// taken: new references come from a tree borrow or from cloning an existing reference.
+pub struct Exclusive<'a, K: NodeKind> {
+    tree: &'a mut Tree<K>,
+    node: &'a mut NodeRef<K>,
+}
+
+impl<K: NodeKind> Exclusive<'_, K> {
+    /// A copy of the fields.
+    pub fn fields(&self) -> K::Fields {
+        self.node.fields()
+    }
+
+    /// The fields, writable.
+    pub fn fields_mut(&mut self) -> &mut K::Fields {
+        // SAFETY: By the type invariant nobody else can reach the node's fields.
+        unsafe { &mut *self.node.node().fields.get() }
+    }
+
+    /// The shared fields.
+    pub fn extra(&self) -> &K::Extra {
+        self.node.extra()
+    }
+
+    /// Sets owner flag bits.
+    pub fn set_flags(&self, bits: u32) {
+        self.node.set_flags(bits)
+    }
+
+    fn own_view(&self) -> NodeView<'_, K> {
+        NodeView {
+            node: self.node.node(),
+        }
+    }
+
+    /// The previous node of the tree (never this one).
+    pub fn prev(&self) -> Option<Neighbour<'_, K>> {
+        self.own_view().prev().map(|view| Neighbour { view })
+    }
+
+    /// The next node of the tree (never this one).
+    pub fn next(&self) -> Option<Neighbour<'_, K>> {
+        self.own_view().next().map(|view| Neighbour { view })
+    }
+
+    /// Unlinks another node of the tree and returns the tree's reference to it.
+    pub fn remove_other(&mut self, other: &NodeRef<K>) -> Option<NodeRef<K>> {
+        if other.ptr_eq(self.node) {
+            return None;
+        }
+        self.tree.remove(other)
+    }
+}
+
+/// A neighbour seen from an [`Exclusive`] view. Unlike a [`NodeView`] it cannot walk the tree,
+/// so it can never lead back to the exclusively held node and hand out a reference to it.
+pub struct Neighbour<'a, K: NodeKind> {
+    view: NodeView<'a, K>,
+}
+
+impl<K: NodeKind> Neighbour<'_, K> {
+    /// A copy of the range fields.
+    pub fn fields(&self) -> K::Fields {
+        self.view.fields()
+    }
+
+    /// The shared fields.
+    pub fn extra(&self) -> &K::Extra {
+        self.view.extra()
+    }
+
+    /// The owner's flag bits.
+    pub fn flags(&self) -> u32 {
+        self.view.flags()
+    }
+
+    /// Whether the node is on the tree's list.
+    pub fn on_list(&self) -> bool {
+        self.view.on_list()
+    }
+
+    /// Takes a counted reference (to the neighbour, never to the exclusive node).
+    pub fn to_ref(&self) -> NodeRef<K> {
+        self.view.to_ref()
+    }
+}

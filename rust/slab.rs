@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A dedicated slab cache (`struct kmem_cache`) for objects of one type.
+//!
+//! C header: [`include/linux/slab.h`](srctree/include/linux/slab.h)
+
+use core::{
+    marker::PhantomData,
+    ptr::{self, NonNull},
+    sync::atomic::{AtomicPtr, AtomicUsize, Ordering},
+};
+use kernel::{alloc::Flags, bindings, prelude::*, str::CStr};
+
+/// A slab cache for `T`, meant to live in a `static`: [`KmemCache::create`] at module init,
+/// [`KmemCache::destroy`] at module exit.
+///
+/// # Invariants
+///
+/// `cache` is null or a cache created by `kmem_cache_create` for objects of `size_of::<T>()`
+/// bytes aligned for `T`, not yet destroyed. `live` counts the objects allocated from it and not
+/// yet freed.
+pub struct KmemCache<T> {
+    cache: AtomicPtr<bindings::kmem_cache>,
+    live: AtomicUsize,
+    _p: PhantomData<T>,
+}
+
+// SAFETY: The slab allocator is thread-safe, and the fields are atomics.
+unsafe impl<T> Sync for KmemCache<T> {}
+// SAFETY: As above; the cache is not bound to a thread.
+unsafe impl<T> Send for KmemCache<T> {}
+
+impl<T> KmemCache<T> {
+    /// An empty slot; allocations fail with `ENOMEM` until [`KmemCache::create`].
+    pub const fn new() -> Self {
+        Self {
+            cache: AtomicPtr::new(ptr::null_mut()),
+            live: AtomicUsize::new(0),
+            _p: PhantomData,
+        }
+    }
+
+    /// Creates the cache. Fails with `EBUSY` if it exists, `ENOMEM` if the slab allocator fails.
+    pub fn create(&self, name: &'static CStr) -> Result {
+        if !self.cache.load(Ordering::Acquire).is_null() {
+            return Err(EBUSY);
+        }
+        let size = u32::try_from(core::mem::size_of::<T>()).map_err(|_| EINVAL)?;
+        let mut args = bindings::kmem_cache_args {
+            align: core::mem::align_of::<T>() as u32,
+            // SAFETY: All-zero is a valid `kmem_cache_args`: no usercopy, no constructor.
+            ..unsafe { core::mem::zeroed() }
+        };
+        // SAFETY: `name` is `'static` and NUL-terminated (slab keeps the pointer); `args` is
+        // valid for the call.
+        let cache = unsafe {
+            bindings::__kmem_cache_create_args(
+                name.as_char_ptr(),
+                size,
+                &mut args,
+                bindings::SLAB_RECLAIM_ACCOUNT as _,
+            )
+        };
+        if cache.is_null() {
+            return Err(ENOMEM);
+        }
+        // INVARIANT: `cache` was just created for `T`-sized objects.
+        self.cache
+            .compare_exchange(ptr::null_mut(), cache, Ordering::AcqRel, Ordering::Acquire)
+            .map_err(|_| {
+                // SAFETY: The cache was created above and nobody else has seen it.
+                unsafe { bindings::kmem_cache_destroy(cache) };
+                EBUSY
+            })?;
+        Ok(())
+    }
+
+    /// Destroys the cache. Refused (`EBUSY`, and the cache is leaked rather than freed under
+    /// live objects) while objects allocated from it are alive.
+    pub fn destroy(&self) -> Result {
+        if self.live.load(Ordering::Acquire) != 0 {
+            return Err(EBUSY);
+        }
+        let cache = self.cache.swap(ptr::null_mut(), Ordering::AcqRel);
+        if !cache.is_null() {
+            // SAFETY: By the type invariant `cache` is a live cache, and no object allocated
+            // from it is alive (`live` is 0 and allocation needs the pointer we just cleared).
+            unsafe { bindings::kmem_cache_destroy(cache) };
+        }
+        Ok(())
+    }
+
+    /// The number of objects allocated from the cache and not yet freed.
+    pub fn live(&self) -> usize {
+        self.live.load(Ordering::Relaxed)
+    }
+
+    /// The live-object counter itself, for debugfs.
+    pub fn live_counter(&self) -> &AtomicUsize {
+        &self.live
+    }
+
+    /// Allocates room for one `T` with `flags` (or `GFP_NOFS` when `nofs`).
+    pub fn alloc_raw(&self, flags: Flags, nofs: bool) -> Result<NonNull<T>> {
+        let cache = self.cache.load(Ordering::Acquire);
+        if cache.is_null() {
+            return Err(ENOMEM);
+        }
+        let gfp = if nofs {
+            bindings::GFP_NOFS
+        } else {
+            flags.as_raw()
+        };
+        // SAFETY: By the type invariant `cache` is a live cache.
+        let p = unsafe { bindings::kmem_cache_alloc_noprof(cache, gfp) };
+        let p = NonNull::new(p.cast::<T>()).ok_or(ENOMEM)?;
+        self.live.fetch_add(1, Ordering::Relaxed);
+        Ok(p)
+    }
+
+    /// Returns an object's memory to the cache.
+    ///
+    /// # Safety
+    ///
+    /// `p` must come from [`KmemCache::alloc_raw`] on this cache, must not be used afterwards,
+    /// and any `T` in it must have been dropped already.
+    pub unsafe fn free_raw(&self, p: NonNull<T>) {
+        let cache = self.cache.load(Ordering::Acquire);
+        // SAFETY: The caller guarantees `p` came from this cache, which cannot have been
+        // destroyed while `p` was alive (`destroy` refuses while `live` is not 0).
+        unsafe { bindings::kmem_cache_free(cache, p.as_ptr().cast()) };
+        self.live.fetch_sub(1, Ordering::Release);
+    }
+}
