@@ -24,6 +24,7 @@ pub mod stats;
 mod tests;
 
 use crate::kernel_ext::{
+    errno::euclean,
     reftree::{Node, NodeKind, NodeRef, Range, Tree},
     rwlock::{new_rwlock, ReadGuard, RwLock, WriteGuard},
     slab::KmemCache,
@@ -108,6 +109,11 @@ impl NodeRef<ExtentMapKind> {
     /// Length in file bytes.
     pub fn len(&self) -> u64 {
         self.fields().len
+    }
+
+    /// Whether the map covers no byte (only possible before it is inserted).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// One past the last file byte (saturating).
@@ -220,7 +226,7 @@ impl ExtentMapTree {
                 start,
                 range_end(start, len)
             );
-            return Err(EUCLEAN);
+            return Err(euclean());
         }
         em.set_generation(generation);
         em.clear_flags(PINNED);
@@ -317,7 +323,7 @@ impl ExtentMapTree {
 
     /// Replaces whatever maps cover `new`'s range with `new` (`btrfs_replace_extent_map_range`).
     pub fn replace_range(&self, new: &mut ExtentMap, modified: bool) -> Result {
-        if new.in_tree() || new.len() == 0 {
+        if new.in_tree() || new.is_empty() {
             return Err(EINVAL);
         }
         loop {
@@ -399,7 +405,7 @@ impl Maps {
     /// `modified` map goes on the modified list; any other is merged with its neighbours when
     /// possible.
     pub fn insert(&mut self, em: &mut ExtentMap, modified: bool) -> Result {
-        if em.in_tree() || em.len() == 0 {
+        if em.in_tree() || em.is_empty() {
             return Err(EINVAL);
         }
         if let Err(why) = validate(&em.fields(), em.flags()) {

@@ -91,7 +91,7 @@ impl MapFields {
     /// One past the map's last disk byte, saturating (`extent_map_block_end`).
     pub fn block_end(&self, flags: u32) -> u64 {
         let start = self.block_start(flags);
-        start.checked_add(self.block_len(flags)).unwrap_or(u64::MAX)
+        start.saturating_add(self.block_len(flags))
     }
 
     /// Whether `[start, start+len)` overlaps the map (the strict lookup test).

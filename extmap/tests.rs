@@ -6,7 +6,10 @@
 //! scenario, the untouched neighbour, teardown accounting and allocation failure.
 
 use super::{rules::*, stats::STATS, ExtentMap, ExtentMapTree, MapInfo, EXTENT_MAP_SIZE};
-use crate::kernel_ext::kunit::{kunit_assert, kunit_assert_eq, kunit_suite, Test};
+use crate::kernel_ext::{
+    errno::euclean,
+    kunit::{kunit_assert, kunit_assert_eq, kunit_suite, Test},
+};
 use kernel::prelude::*;
 
 const SZ_1K: u64 = 1024;
@@ -449,7 +452,7 @@ fn unpin_errors(t: &mut Test) -> Result {
     let fx = Fixture::new()?;
     kunit_assert_eq!(t, fx.tree.unpin(0, SZ_4K, 1), Err(ENOENT));
     fx.add(real(0, SZ_8K, 0, SZ_8K), PINNED, 0, SZ_8K)?;
-    kunit_assert_eq!(t, fx.tree.unpin(SZ_4K, SZ_4K, 1), Err(EUCLEAN));
+    kunit_assert_eq!(t, fx.tree.unpin(SZ_4K, SZ_4K, 1), Err(euclean()));
     kunit_assert!(t, fx.tree.unpin(0, SZ_8K, 1).is_ok());
     fx.teardown(t)
 }

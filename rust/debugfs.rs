@@ -4,8 +4,9 @@
 //!
 //! C header: [`include/linux/debugfs.h`](srctree/include/linux/debugfs.h)
 
+use super::ffi;
 use core::sync::atomic::{AtomicU64, AtomicUsize};
-use kernel::{bindings, str::CStr};
+use kernel::str::CStr;
 
 /// A directory in debugfs, removed (with its files) on drop.
 ///
@@ -16,7 +17,7 @@ use kernel::{bindings, str::CStr};
 ///
 /// `dentry` is what `debugfs_create_dir` returned: a directory dentry or an error pointer.
 pub struct Dir {
-    dentry: *mut bindings::dentry,
+    dentry: *mut core::ffi::c_void,
 }
 
 // SAFETY: debugfs dentries may be used and removed from any thread.
@@ -28,8 +29,7 @@ impl Dir {
     /// Creates `name` at the debugfs root.
     pub fn new(name: &CStr) -> Self {
         // SAFETY: `name` is NUL-terminated; a null parent means the debugfs root.
-        let dentry =
-            unsafe { bindings::debugfs_create_dir(name.as_char_ptr(), core::ptr::null_mut()) };
+        let dentry = unsafe { ffi::debugfs_create_dir(name.as_char_ptr(), core::ptr::null_mut()) };
         // INVARIANT: `dentry` is what `debugfs_create_dir` returned.
         Self { dentry }
     }
@@ -39,16 +39,14 @@ impl Dir {
         // SAFETY: `value` is `'static`, so it outlives the file (removed with the directory at
         // the latest); `AtomicU64` has the layout of `u64`, and debugfs only reads it, with a
         // single aligned load.
-        unsafe {
-            bindings::debugfs_create_u64(name.as_char_ptr(), 0o444, self.dentry, value.as_ptr())
-        };
+        unsafe { ffi::debugfs_create_u64(name.as_char_ptr(), 0o444, self.dentry, value.as_ptr()) };
     }
 
     /// Adds a read-only file showing `value`.
     pub fn add_usize(&self, name: &'static CStr, value: &'static AtomicUsize) {
         // SAFETY: As in `add_u64`; `usize` is the kernel's `size_t`.
         unsafe {
-            bindings::debugfs_create_size_t(name.as_char_ptr(), 0o444, self.dentry, value.as_ptr())
+            ffi::debugfs_create_size_t(name.as_char_ptr(), 0o444, self.dentry, value.as_ptr())
         };
     }
 }
@@ -57,6 +55,6 @@ impl Drop for Dir {
     fn drop(&mut self) {
         // SAFETY: By the type invariant `dentry` came from `debugfs_create_dir`;
         // `debugfs_remove` accepts error pointers and removes the directory recursively.
-        unsafe { bindings::debugfs_remove(self.dentry) };
+        unsafe { ffi::debugfs_remove(self.dentry) };
     }
 }

@@ -6,13 +6,16 @@
 //! for which bindgen emits no callable symbol. Each has the semantics of the kernel function
 //! it wraps; see that function for its safety requirements.
 
-use kernel::bindings;
+use kernel::{
+    bindings,
+    ffi::{c_char, c_int, c_uint},
+};
 
 extern "C" {
     /// `rwlock_init()` with an explicit lockdep class.
     pub fn emfs_rwlock_init(
         lock: *mut bindings::rwlock_t,
-        name: *const core::ffi::c_char,
+        name: *const c_char,
         key: *mut bindings::lock_class_key,
     );
     /// `read_lock()`.
@@ -27,9 +30,9 @@ extern "C" {
     pub fn emfs_lockdep_assert_write_held(lock: *mut bindings::rwlock_t);
 
     /// `refcount_read()`.
-    pub fn emfs_refcount_read(r: *const bindings::refcount_t) -> core::ffi::c_uint;
+    pub fn emfs_refcount_read(r: *const bindings::refcount_t) -> c_uint;
     /// `refcount_set()`.
-    pub fn emfs_refcount_set(r: *mut bindings::refcount_t, n: core::ffi::c_int);
+    pub fn emfs_refcount_set(r: *mut bindings::refcount_t, n: c_int);
     /// `refcount_inc()`.
     pub fn emfs_refcount_inc(r: *mut bindings::refcount_t);
     /// `refcount_dec_and_test()`.
@@ -49,13 +52,38 @@ extern "C" {
     /// `RB_EMPTY_NODE()`.
     pub fn emfs_rb_empty_node(node: *const bindings::rb_node) -> bool;
 
+    /// `GFP_NOFS`, which bindgen cannot evaluate.
+    pub fn emfs_gfp_nofs() -> bindings::gfp_t;
+
+    /// `debugfs_create_dir()` (debugfs.h is not in the 6.12 bindings).
+    pub fn debugfs_create_dir(
+        name: *const c_char,
+        parent: *mut core::ffi::c_void,
+    ) -> *mut core::ffi::c_void;
+    /// `debugfs_create_u64()`.
+    pub fn debugfs_create_u64(
+        name: *const c_char,
+        mode: bindings::umode_t,
+        parent: *mut core::ffi::c_void,
+        value: *mut u64,
+    );
+    /// `debugfs_create_size_t()`.
+    pub fn debugfs_create_size_t(
+        name: *const c_char,
+        mode: bindings::umode_t,
+        parent: *mut core::ffi::c_void,
+        value: *mut usize,
+    );
+    /// `debugfs_remove()` (recursive).
+    pub fn debugfs_remove(dentry: *mut core::ffi::c_void);
+
     /// `kunit_err()` followed by `kunit_set_failure()`.
     pub fn emfs_kunit_fail(
         test: *mut bindings::kunit,
-        file: *const core::ffi::c_char,
-        line: core::ffi::c_int,
-        msg: *const core::ffi::c_char,
+        file: *const c_char,
+        line: c_int,
+        msg: *const c_char,
     );
     /// `kunit_info()`.
-    pub fn emfs_kunit_log(test: *mut bindings::kunit, msg: *const core::ffi::c_char);
+    pub fn emfs_kunit_log(test: *mut bindings::kunit, msg: *const c_char);
 }

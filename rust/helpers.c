@@ -14,7 +14,10 @@
 #include <linux/refcount.h>
 #include <linux/list.h>
 #include <linux/rbtree.h>
+#include <linux/gfp.h>
 #include <kunit/test.h>
+
+#include "helpers.h"
 
 /* rwlock_t: init takes a lockdep class so each tree type has its own. */
 void emfs_rwlock_init(rwlock_t *lock, const char *name,
@@ -103,6 +106,12 @@ void emfs_rb_clear_node(struct rb_node *node)
 bool emfs_rb_empty_node(const struct rb_node *node)
 {
 	return RB_EMPTY_NODE(node);
+}
+
+/* GFP_NOFS is built with __force casts bindgen cannot evaluate. */
+gfp_t emfs_gfp_nofs(void)
+{
+	return GFP_NOFS;
 }
 
 /* KUnit: failure marking and logging are macros over a static inline. */

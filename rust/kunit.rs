@@ -30,7 +30,7 @@ pub type Case = fn(&mut Test) -> Result;
 impl Test {
     /// Marks the case failed and logs where and why.
     pub fn fail(&mut self, file: &'static str, line: u32, args: fmt::Arguments<'_>) {
-        let file = CString::try_from_fmt(fmt!("{}", file)).ok();
+        let file = CString::try_from_fmt(format_args!("{}", file)).ok();
         let msg = CString::try_from_fmt(args).ok();
         let unknown = kernel::c_str!("(message lost: out of memory)");
         // SAFETY: By the type invariant `ptr` is the running test; the strings are
@@ -39,7 +39,7 @@ impl Test {
             ffi::emfs_kunit_fail(
                 self.ptr,
                 file.as_deref().unwrap_or(unknown).as_char_ptr(),
-                line as core::ffi::c_int,
+                line as kernel::ffi::c_int,
                 msg.as_deref().unwrap_or(unknown).as_char_ptr(),
             )
         };
@@ -94,7 +94,7 @@ pub const fn suite(name: &'static [u8], cases: *mut bindings::kunit_case) -> bin
     let mut i = 0;
     // Leave room for the terminating NUL of the 256-byte name.
     while i < name.len() && i < suite.name.len() - 1 {
-        suite.name[i] = name[i] as core::ffi::c_char;
+        suite.name[i] = name[i] as kernel::ffi::c_char;
         i += 1;
     }
     suite.test_cases = cases;
@@ -112,7 +112,7 @@ macro_rules! kunit_suite {
             use $crate::kernel_ext::kunit;
 
             $(
-                unsafe extern "C" fn $case(test: *mut bindings::kunit) {
+                extern "C" fn $case(test: *mut bindings::kunit) {
                     // SAFETY: KUnit calls `run_case` callbacks with the running test, valid
                     // until the callback returns.
                     unsafe { kunit::run_case(test, super::$case) }

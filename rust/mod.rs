@@ -7,6 +7,7 @@
 //! `rust/helpers.c`, declared in [`ffi`].
 
 pub mod debugfs;
+pub mod errno;
 pub mod ffi;
 pub mod kunit;
 pub mod refcount;

@@ -128,7 +128,7 @@ unsafe impl<K: NodeKind> Sync for NodeRef<K> {}
 impl<K: NodeKind> NodeRef<K> {
     /// Allocates a node (`GFP_NOFS`, as file-system paths need) with one reference, unlinked.
     pub fn new(fields: K::Fields, extra: K::Extra, flags: u32) -> Result<Self> {
-        let ptr = K::cache().alloc_raw(GFP_KERNEL, true)?;
+        let ptr = K::cache().alloc_raw()?;
         // SAFETY: `ptr` is fresh memory sized and aligned for a `Node<K>`.
         unsafe {
             ptr::write(
@@ -304,20 +304,24 @@ impl<'a, K: NodeKind> NodeView<'a, K> {
     pub fn next(&self) -> Option<NodeView<'a, K>> {
         // SAFETY: The tree is borrowed for `'a`, so the node's links are stable and valid.
         let rb = unsafe { bindings::rb_next(self.node.rb.get()) };
+        if rb.is_null() {
+            return None;
+        }
         // SAFETY: Every `rb_node` in the tree is embedded in a `Node<K>`.
-        (!rb.is_null()).then(|| NodeView {
-            node: unsafe { Node::from_rb(rb) },
-        })
+        let node = unsafe { Node::from_rb(rb) };
+        Some(NodeView { node })
     }
 
     /// The previous node in key order.
     pub fn prev(&self) -> Option<NodeView<'a, K>> {
         // SAFETY: As in `next`.
         let rb = unsafe { bindings::rb_prev(self.node.rb.get()) };
+        if rb.is_null() {
+            return None;
+        }
         // SAFETY: Every `rb_node` in the tree is embedded in a `Node<K>`.
-        (!rb.is_null()).then(|| NodeView {
-            node: unsafe { Node::from_rb(rb) },
-        })
+        let node = unsafe { Node::from_rb(rb) };
+        Some(NodeView { node })
     }
 }
 
@@ -369,10 +373,12 @@ impl<K: NodeKind> Tree<K> {
     }
 
     fn view(&self, rb: *mut bindings::rb_node) -> Option<NodeView<'_, K>> {
+        if rb.is_null() {
+            return None;
+        }
         // SAFETY: By the type invariant every `rb_node` in the tree is a `Node<K>`'s.
-        (!rb.is_null()).then(|| NodeView {
-            node: unsafe { Node::from_rb(rb) },
-        })
+        let node = unsafe { Node::from_rb(rb) };
+        Some(NodeView { node })
     }
 
     /// The first node in key order.
@@ -405,21 +411,18 @@ impl<K: NodeKind> Tree<K> {
                 return Some(v);
             }
         }
-        // No node contains `pos`: the last node visited is its in-order neighbour.
-        let mut cur = last?;
-        if pos >= cur.fields().end() {
-            match cur.next() {
-                Some(next) => return Some(next),
-                None => return Some(cur),
+        // No node contains `pos`: like btrfs's `__tree_search`, return the first node after it
+        // (walking forward from the last node visited), else the last node visited, which then
+        // lies before it.
+        let last = last?;
+        let mut cur = Some(NodeView { node: last.node });
+        while let Some(c) = cur {
+            if pos < c.fields().end() {
+                return Some(c);
             }
+            cur = c.next();
         }
-        while pos < cur.fields().start() {
-            match cur.prev() {
-                Some(prev) => cur = prev,
-                None => return Some(cur),
-            }
-        }
-        Some(cur)
+        Some(last)
     }
 
     /// Whether `node` is linked in this tree (not merely in some tree).

@@ -9,7 +9,7 @@ use core::{
     ptr::{self, NonNull},
     sync::atomic::{AtomicPtr, AtomicUsize, Ordering},
 };
-use kernel::{alloc::Flags, bindings, prelude::*, str::CStr};
+use kernel::{bindings, prelude::*, str::CStr};
 
 /// A slab cache for `T`, meant to live in a `static`: [`KmemCache::create`] at module init,
 /// [`KmemCache::destroy`] at module exit.
@@ -29,6 +29,12 @@ pub struct KmemCache<T> {
 unsafe impl<T> Sync for KmemCache<T> {}
 // SAFETY: As above; the cache is not bound to a thread.
 unsafe impl<T> Send for KmemCache<T> {}
+
+impl<T> Default for KmemCache<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 impl<T> KmemCache<T> {
     /// An empty slot; allocations fail with `ENOMEM` until [`KmemCache::create`].
@@ -53,14 +59,8 @@ impl<T> KmemCache<T> {
         };
         // SAFETY: `name` is `'static` and NUL-terminated (slab keeps the pointer); `args` is
         // valid for the call.
-        let cache = unsafe {
-            bindings::__kmem_cache_create_args(
-                name.as_char_ptr(),
-                size,
-                &mut args,
-                bindings::SLAB_RECLAIM_ACCOUNT as _,
-            )
-        };
+        let cache =
+            unsafe { bindings::__kmem_cache_create_args(name.as_char_ptr(), size, &mut args, 0) };
         if cache.is_null() {
             return Err(ENOMEM);
         }
@@ -100,17 +100,15 @@ impl<T> KmemCache<T> {
         &self.live
     }
 
-    /// Allocates room for one `T` with `flags` (or `GFP_NOFS` when `nofs`).
-    pub fn alloc_raw(&self, flags: Flags, nofs: bool) -> Result<NonNull<T>> {
+    /// Allocates room for one `T` with `GFP_NOFS`: objects of a file system's caches are
+    /// allocated on paths that reclaim may enter through the file system.
+    pub fn alloc_raw(&self) -> Result<NonNull<T>> {
         let cache = self.cache.load(Ordering::Acquire);
         if cache.is_null() {
             return Err(ENOMEM);
         }
-        let gfp = if nofs {
-            bindings::GFP_NOFS
-        } else {
-            flags.as_raw()
-        };
+        // SAFETY: `emfs_gfp_nofs` only returns a constant.
+        let gfp = unsafe { super::ffi::emfs_gfp_nofs() };
         // SAFETY: By the type invariant `cache` is a live cache.
         let p = unsafe { bindings::kmem_cache_alloc_noprof(cache, gfp) };
         let p = NonNull::new(p.cast::<T>()).ok_or(ENOMEM)?;

@@ -6,7 +6,7 @@
 pub mod kernel_ext;
 
 use kernel::prelude::*;
-use kernel_ext::{refcount::Refcount, rwlock::new_rwlock};
+use kernel_ext::refcount::Refcount;
 
 module! {
     type: RustExtmapSample,
@@ -21,7 +21,10 @@ struct RustExtmapSample;
 impl kernel::Module for RustExtmapSample {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         // A tree lock guards the value; readers share it, a writer has it alone.
-        let lock = KBox::pin_init(new_rwlock!(0u64, "sample_lock"), GFP_KERNEL)?;
+        let lock = KBox::pin_init(
+            kernel_ext::rwlock::new_rwlock!(0u64, "sample_lock"),
+            GFP_KERNEL,
+        )?;
         *lock.write() = 4096;
         let value = *lock.read();
 

@@ -24,7 +24,7 @@ copy_bin() {
 	local bin=$1 dest=${2:-$1}
 	install -D -m 0755 "$bin" "$ROOT$dest"
 	ldd "$bin" 2>/dev/null | grep -o '/[^ ]*' | while read -r lib; do
-		[ -e "$ROOT$lib" ] || install -D -m 0644 "$lib" "$ROOT$lib"
+		[ -e "$ROOT$lib" ] || install -D -m 0755 "$lib" "$ROOT$lib"
 	done
 }
 
@@ -36,18 +36,18 @@ done
 
 # coreutils' timeout: kselftest's runner needs its --foreground and exit code 124.
 rm -f "$ROOT/usr/bin/timeout"
-copy_bin /usr/bin/timeout
+copy_bin "$(command -v timeout)" /usr/bin/timeout
 # bash, for test scripts that want it.
-copy_bin /bin/bash
+copy_bin "$(command -v bash)" /bin/bash
 # kmod's modprobe and friends (busybox's modprobe lacks options the runner uses).
-copy_bin /bin/kmod
+copy_bin "$(command -v kmod)" /bin/kmod
 for t in modprobe depmod insmod rmmod lsmod modinfo; do
 	rm -f "$ROOT/sbin/$t"
 	ln -s /bin/kmod "$ROOT/sbin/$t"
 done
 # btrfs-progs, for the comparisons with upstream btrfs.
-copy_bin /bin/mkfs.btrfs
-copy_bin /bin/btrfs
+copy_bin "$(command -v mkfs.btrfs)" /sbin/mkfs.btrfs
+copy_bin "$(command -v btrfs)" /sbin/btrfs
 
 # Kernel modules: the kernel's own, plus the project's under extra/.
 kver=$(cat "$KSRC/include/config/kernel.release")

@@ -44,7 +44,7 @@ def main():
         print(f'no results: {e}')
 
     parsed = []  # (depth, ok, name, directive)
-    top_plan = None
+    top_plan = None  # the sum of every top-level plan (one per collection)
     bail = []
     for raw in lines:
         depth, text = split_depth(raw)
@@ -57,8 +57,8 @@ def main():
             parsed.append((depth, ok, name, (m.group(4) or '').upper()))
             continue
         p = PLAN.match(text)
-        if p and depth == 0 and top_plan is None:
-            top_plan = int(p.group(1))
+        if p and depth == 0:
+            top_plan = (top_plan or 0) + int(p.group(1))
         if text.startswith('Bail out!'):
             bail.append(raw)
 

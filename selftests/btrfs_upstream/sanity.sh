@@ -13,7 +13,7 @@
 CASE_LINES="1 62 2 163 3 254 4 363 5 620 6 707 7 767 8 909 rmap 1012"
 
 ktap_print_header
-ktap_set_plan 11
+ktap_set_plan 10
 
 before=$(dmesg | wc -l)
 modprobe btrfs

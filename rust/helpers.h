@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Prototypes of the C helpers in rust/helpers.c; the Rust declarations are in
+ * rust/ffi.rs.
+ */
+#ifndef EMFS_RUST_HELPERS_H
+#define EMFS_RUST_HELPERS_H
+
+#include <linux/types.h>
+#include <linux/spinlock_types.h>
+#include <linux/refcount.h>
+
+struct list_head;
+struct rb_node;
+struct kunit;
+struct lock_class_key;
+
+void emfs_rwlock_init(rwlock_t *lock, const char *name,
+		      struct lock_class_key *key);
+void emfs_read_lock(rwlock_t *lock);
+void emfs_read_unlock(rwlock_t *lock);
+void emfs_write_lock(rwlock_t *lock);
+void emfs_write_unlock(rwlock_t *lock);
+void emfs_lockdep_assert_write_held(rwlock_t *lock);
+unsigned int emfs_refcount_read(const refcount_t *r);
+void emfs_refcount_set(refcount_t *r, int n);
+void emfs_refcount_inc(refcount_t *r);
+bool emfs_refcount_dec_and_test(refcount_t *r);
+void emfs_init_list_head(struct list_head *list);
+void emfs_list_add_tail(struct list_head *entry, struct list_head *head);
+void emfs_list_del_init(struct list_head *entry);
+bool emfs_list_empty(const struct list_head *head);
+void emfs_rb_clear_node(struct rb_node *node);
+bool emfs_rb_empty_node(const struct rb_node *node);
+gfp_t emfs_gfp_nofs(void);
+void emfs_kunit_fail(struct kunit *test, const char *file, int line,
+		     const char *msg);
+void emfs_kunit_log(struct kunit *test, const char *msg);
+
+#endif /* EMFS_RUST_HELPERS_H */
