@@ -11,7 +11,7 @@ TESTS ?=
 export KERNEL TESTS
 
 SCRIPTS := scripts
-OUT := build
+OUT := $(CURDIR)/build
 
 .PHONY: all check run shell setup kernel modules lint fmt host-test clean help
 

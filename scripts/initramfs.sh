@@ -11,7 +11,8 @@
 source "$(dirname "$0")/common.sh"
 
 KSRC=$1
-OUT=$2
+mkdir -p "$2"
+OUT=$(cd "$2" && pwd)
 SLOT=$(dirname "$KSRC")
 ROOT=$OUT/initramfs
 COLLECTIONS=(emfs btrfs_upstream)

@@ -65,11 +65,13 @@ def main():
     passed, failed, skipped = 0, 0, 0
     failures = []
     leaves = set()
+    verdicts = {}
     # A result is a parent when the result just before it is deeper.
     for i, (depth, ok, name, directive) in enumerate(parsed):
         is_parent = i > 0 and parsed[i - 1][0] > depth
         if not is_parent:
             leaves.add(name)
+            verdicts[name] = 'skip' if directive == 'SKIP' else ('ok' if ok else 'FAILED')
             if directive == 'SKIP':
                 skipped += 1
             elif ok or directive == 'TODO':
@@ -106,6 +108,15 @@ def main():
         if e not in leaves:
             failed += 1
             failures.append(f'{e}: expected, but it did not run')
+
+    # Upstream btrfs's extent-map cases next to extmap's ports, from the same boot.
+    cases = [f'test_case_{i}' for i in range(1, 9)]
+    if any(c in verdicts or f'btrfs: extent_map {c}' in verdicts for c in cases):
+        print('extent-map cases    upstream btrfs   extmap')
+        for c in cases:
+            up = verdicts.get(f'btrfs: extent_map {c}', 'not run')
+            ours = verdicts.get(c, 'not run')
+            print(f'  {c:<18}{up:<17}{ours}')
 
     for name in failures:
         print(f'FAILED: {name}')

@@ -18,7 +18,8 @@ source "$(dirname "$0")/common.sh"
 
 MODE=$1
 KSRC=$2
-OUT=$3
+mkdir -p "$3"
+OUT=$(cd "$3" && pwd)
 TESTS=${4:-}
 VM_TIMEOUT=${VM_TIMEOUT:-900}
 VM_MEM=${VM_MEM:-1G}
