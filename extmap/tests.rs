@@ -483,6 +483,33 @@ fn drop_range_without_memory(t: &mut Test) -> Result {
     fx.teardown(t)
 }
 
+/// Splits keep PINNED and the generation, never LOGGING, and stay on the modified list if the
+/// split map was on it (`btrfs_drop_extent_map_range`, including the 6.12.101 LOGGING fix).
+fn drop_range_split_flags(t: &mut Test) -> Result {
+    let fx = Fixture::new()?;
+    let mut em = ExtentMap::alloc(compressed(0, SZ_16K, SZ_64K), PINNED | COMPRESS_ZLIB)?;
+    em.set_generation(9);
+    fx.tree.replace_range(&mut em, true)?;
+    // Being logged while modified again: on the list and LOGGING.
+    fx.tree.write().set_logging(&em);
+    fx.tree.drop_range(SZ_4K, SZ_8K - 1, false);
+    kunit_assert!(t, !em.in_tree());
+    let maps = fx.maps()?;
+    kunit_assert_eq!(t, maps.len(), 2);
+    for (m, start, len) in [(&maps[0], 0, SZ_4K), (&maps[1], SZ_8K, SZ_8K)] {
+        kunit_assert_eq!(t, (m.fields.start, m.fields.len), (start, len));
+        kunit_assert_eq!(t, m.flags, PINNED | COMPRESS_ZLIB);
+        kunit_assert_eq!(t, m.generation, 9);
+        kunit_assert!(t, m.modified);
+    }
+    // The back split's data starts 8K into the (decompressed) extent.
+    kunit_assert_eq!(t, maps[1].fields.offset, SZ_8K);
+    drop(em);
+    fx.tree.unpin(0, SZ_4K, 10)?;
+    fx.tree.unpin(SZ_8K, SZ_8K, 10)?;
+    fx.teardown(t)
+}
+
 /// The in-memory size of a map: at most btrfs 6.12's 104 bytes.
 fn map_size(t: &mut Test) -> Result {
     kunit_assert_eq!(t, EXTENT_MAP_SIZE, 104);
@@ -506,6 +533,7 @@ kunit_suite!(
         merge_on_insert,
         unpin_errors,
         drop_range_without_memory,
+        drop_range_split_flags,
         map_size,
     ]
 );
