@@ -54,9 +54,11 @@ pub const OWNER_FLAGS: u32 = !(LINKED | ON_LIST);
 ///
 /// - `refs` is the number of [`NodeRef`]s to the node, plus one while `LINKED` is set in `flags`
 ///   (the tree's reference).
-/// - `LINKED` is set iff `rb` is linked into a [`Tree`]; `ON_LIST` is set iff `list` is on that
-///   tree's list (so `ON_LIST` implies `LINKED`). Both bits, `rb` and `list` change only through
-///   a mutable borrow of that tree, and `rb`/`list` are read only through a borrow of it.
+/// - `LINKED` is set while `rb` is linked into a [`Tree`], and from the moment a tree claims the
+///   node in [`Tree::insert`] (with an atomic test-and-set, so that only one tree can) until it
+///   links it or gives it back. `ON_LIST` is set iff `list` is on that tree's list (so `ON_LIST`
+///   implies `LINKED`). `rb`, `list` and both bits change only through a mutable borrow of that
+///   tree, and `rb`/`list` are read only through a borrow of it.
 /// - `fields` is written only through `NodeRef::get_mut` (one reference, not linked) or an
 ///   [`Exclusive`] view (the tree mutably borrowed, at most the tree's and the caller's
 ///   references).
@@ -448,13 +450,23 @@ impl<K: NodeKind> Tree<K> {
     }
 
     /// Links `node`, taking over its reference as the tree's. Gives it back if it is already
-    /// linked, empty, or overlaps a node of the tree (the caller maps that to `EEXIST`).
+    /// linked (here or in another tree), empty, or overlaps a node of the tree (the caller maps
+    /// that to `EEXIST`).
     pub fn insert(&mut self, node: NodeRef<K>) -> core::result::Result<(), NodeRef<K>> {
         let f = node.fields();
         let (start, end) = (f.start(), f.end());
-        if node.in_tree() || end <= start {
+        if end <= start {
             return Err(node);
         }
+        // Claim the node atomically: two trees may race to insert the same node (each caller
+        // holding a reference), and only one may link it.
+        if node.node().flags.fetch_or(LINKED, Ordering::AcqRel) & LINKED != 0 {
+            return Err(node);
+        }
+        let unclaim = |node: NodeRef<K>| {
+            node.node().flags.fetch_and(!LINKED, Ordering::AcqRel);
+            Err(node)
+        };
         let mut link: *mut *mut bindings::rb_node = &mut self.root.rb_node;
         let mut parent: *mut bindings::rb_node = ptr::null_mut();
         // SAFETY: `link` points at the root pointer or a child pointer of a node of this tree,
@@ -470,7 +482,7 @@ impl<K: NodeKind> Tree<K> {
                 // SAFETY: `parent` is a valid node of this tree.
                 link = unsafe { ptr::addr_of_mut!((*parent).rb_right) };
             } else {
-                return Err(node);
+                return unclaim(node);
             }
         }
         // The descent only compared starts: check the in-order neighbours for overlap.
@@ -483,7 +495,7 @@ impl<K: NodeKind> Tree<K> {
             let overlaps =
                 |v: &NodeView<'_, K>| end > v.fields().start() && start < v.fields().end();
             if prev.as_ref().is_some_and(overlaps) || next.as_ref().is_some_and(overlaps) {
-                return Err(node);
+                return unclaim(node);
             }
         }
         let rb = node.node().rb.get();
@@ -493,9 +505,9 @@ impl<K: NodeKind> Tree<K> {
             bindings::rb_link_node(rb, parent, link);
             bindings::rb_insert_color(rb, &mut self.root);
         }
-        node.node().flags.fetch_or(LINKED, Ordering::AcqRel);
         self.count += 1;
-        // INVARIANT: The node is linked and its reference now belongs to the tree.
+        // INVARIANT: The node is linked (and `LINKED` was claimed above) and its reference now
+        // belongs to the tree.
         core::mem::forget(node);
         Ok(())
     }
