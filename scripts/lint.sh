@@ -17,11 +17,12 @@ if [ ${#files[@]} -gt 0 ]; then
 		rc=1
 	}
 fi
-make -s -C "$KSRC" M="$SRCTREE" clean >/dev/null 2>&1 || true
+# No `make clean` first (it would also delete every *.o below the tree, host/target
+# included): Kbuild rebuilds the Rust objects anyway, because the compiler command
+# (clippy-driver instead of rustc) changed.
+mkdir -p "$SRCTREE/build"
 "$SRCTREE/scripts/module.sh" "$KSRC" CLIPPY=1 >"$SRCTREE/build/clippy.log" 2>&1 || {
 	cat "$SRCTREE/build/clippy.log" >&2
 	rc=1
 }
-# Leave no clippy-built objects behind for the real build.
-make -s -C "$KSRC" M="$SRCTREE" clean >/dev/null 2>&1 || true
 exit $rc

@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Host tools for emfs: `mkfs.emfs` and `fsck.emfs`, built on `emfs/format.rs`, the file the
+//! kernel module compiles too.
+
+#[path = "../../../emfs/format.rs"]
+pub mod format;
+
+pub mod fsck;
+pub mod mkfs;
+
+use format::BLOCK_SIZE;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+
+/// Something blocks can be read from and written to: a block device or an image file.
+pub trait Device: Read + Write + Seek {}
+impl<T: Read + Write + Seek> Device for T {}
+
+/// Reads block `blk`.
+pub fn read_block(dev: &mut impl Device, blk: u64) -> io::Result<[u8; BLOCK_SIZE]> {
+    let mut b = [0u8; BLOCK_SIZE];
+    dev.seek(SeekFrom::Start(blk * BLOCK_SIZE as u64))?;
+    dev.read_exact(&mut b)?;
+    Ok(b)
+}
+
+/// Writes block `blk`.
+pub fn write_block(dev: &mut impl Device, blk: u64, b: &[u8; BLOCK_SIZE]) -> io::Result<()> {
+    dev.seek(SeekFrom::Start(blk * BLOCK_SIZE as u64))?;
+    dev.write_all(b)
+}
+
+/// The size of a device or image in whole blocks.
+pub fn device_blocks(dev: &mut impl Device) -> io::Result<u64> {
+    Ok(dev.seek(SeekFrom::End(0))? / BLOCK_SIZE as u64)
+}
