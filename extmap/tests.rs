@@ -8,9 +8,11 @@
 use super::{rules::*, stats::STATS, ExtentMap, ExtentMapTree, MapInfo, EXTENT_MAP_SIZE};
 use crate::kernel_ext::{
     errno::euclean,
+    kthread::KThread,
     kunit::{kunit_assert, kunit_assert_eq, kunit_suite, Test},
 };
-use kernel::prelude::*;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use kernel::{c_str, prelude::*, sync::Arc};
 
 const SZ_1K: u64 = 1024;
 const SZ_4K: u64 = 4 * SZ_1K;
@@ -510,6 +512,119 @@ fn drop_range_split_flags(t: &mut Test) -> Result {
     fx.teardown(t)
 }
 
+/// xorshift64: the tests' own cheap random numbers.
+fn xorshift(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
+/// The 2020 race for real: reader threads look maps up and hold them, checking that a held
+/// map's range never changes, while this thread writes blocks, unpins them and runs fsync's
+/// logging, whose `clear_logging` merges. Every merge of a held map must be refused.
+fn concurrent_readers_and_merges(t: &mut Test) -> Result {
+    const BLOCKS: u64 = 64;
+    const DISK: u64 = 1 << 30;
+    const ROUNDS: u64 = 4000;
+    let alive_before = super::maps_alive();
+    let tree = Arc::pin_init(ExtentMapTree::new(), GFP_KERNEL)?;
+    let stop = Arc::new(AtomicBool::new(false), GFP_KERNEL)?;
+    let torn = Arc::new(AtomicU64::new(0), GFP_KERNEL)?;
+    let before = STATS.snapshot();
+
+    let mut readers = KVec::new();
+    for seed in [0x9e37_79b9_7f4a_7c15u64, 0xc2b2_ae3d_27d4_eb4f] {
+        let (tree, stop, torn) = (tree.clone(), stop.clone(), torn.clone());
+        let reader = KThread::spawn(c_str!("extmap_reader"), move || {
+            let (mut rng, mut held) = (seed, 0i32);
+            while !stop.load(Ordering::Acquire) {
+                let pos = (xorshift(&mut rng) % BLOCKS) * SZ_4K;
+                let Some(em) = tree.lookup(pos, SZ_4K) else {
+                    continue;
+                };
+                let first = em.fields();
+                // Hold the map a while, as a reader copying its pages would.
+                for _ in 0..64 {
+                    if em.fields() != first {
+                        torn.fetch_add(1, Ordering::Relaxed);
+                        break;
+                    }
+                    core::hint::spin_loop();
+                }
+                if !first.overlaps(pos, SZ_4K) {
+                    torn.fetch_add(1, Ordering::Relaxed);
+                }
+                held = held.saturating_add(1);
+            }
+            held
+        })?;
+        readers.push(reader, GFP_KERNEL)?;
+    }
+
+    let mut rng = 0x2545_f491_4f6c_dd1du64;
+    let mut result = Ok(());
+    for round in 0..ROUNDS {
+        let generation = round + 2;
+        let b = xorshift(&mut rng) % BLOCKS;
+        // Writeback of block b: a pinned, modified map, unpinned on completion.
+        let mut em = ExtentMap::alloc(real(b * SZ_4K, SZ_4K, DISK + b * SZ_4K, SZ_4K), PINNED)?;
+        result = tree.replace_range(&mut em, true);
+        drop(em);
+        result = result.and_then(|()| tree.unpin(b * SZ_4K, SZ_4K, generation));
+        if result.is_err() {
+            break;
+        }
+        // fsync: take the modified maps, log them, clear logging (which merges).
+        loop {
+            let Some(mut logged) = tree.write().pop_modified() else {
+                break;
+            };
+            tree.write().set_logging(&logged);
+            tree.write().clear_logging(&mut logged);
+        }
+        // Page release drops cached maps now and then.
+        if round % 64 == 63 {
+            let start = (xorshift(&mut rng) % BLOCKS) * SZ_4K;
+            tree.drop_range(start, start + 4 * SZ_4K - 1, false);
+        }
+    }
+    stop.store(true, Ordering::Release);
+    let mut lookups_held = 0;
+    for reader in readers {
+        lookups_held += reader.join();
+    }
+    result?;
+
+    let after = STATS.snapshot();
+    t.log(format_args!(
+        "{} maps held by readers, {} merges, {} refused because held",
+        lookups_held,
+        after.merges - before.merges,
+        after.merges_refused - before.merges_refused
+    ));
+    kunit_assert_eq!(t, torn.load(Ordering::Relaxed), 0);
+    kunit_assert!(t, lookups_held > 0);
+    kunit_assert!(t, after.merges > before.merges);
+    // Every map left is whole: ordered, not overlapping, held only by the tree.
+    {
+        let maps = tree.read();
+        let mut prev_end = 0;
+        let mut bad = 0;
+        maps.for_each(|m| {
+            if m.fields.start < prev_end || m.refs != 1 || m.modified {
+                bad += 1;
+            }
+            prev_end = m.fields.end();
+        });
+        kunit_assert_eq!(t, bad, 0);
+    }
+    tree.drop_all();
+    drop(tree);
+    kunit_assert_eq!(t, super::maps_alive(), alive_before);
+    Ok(())
+}
+
 /// The in-memory size of a map: at most btrfs 6.12's 104 bytes.
 fn map_size(t: &mut Test) -> Result {
     kunit_assert_eq!(t, EXTENT_MAP_SIZE, 104);
@@ -534,6 +649,7 @@ kunit_suite!(
         unpin_errors,
         drop_range_without_memory,
         drop_range_split_flags,
+        concurrent_readers_and_merges,
         map_size,
     ]
 );

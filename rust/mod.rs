@@ -9,6 +9,7 @@
 pub mod debugfs;
 pub mod errno;
 pub mod ffi;
+pub mod kthread;
 pub mod kunit;
 pub mod refcount;
 pub mod reftree;
