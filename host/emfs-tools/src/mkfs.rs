@@ -3,7 +3,7 @@
 //! Making an empty emfs.
 
 use crate::format::*;
-use crate::{write_block, Device};
+use crate::{read_block, write_block, Device};
 
 /// What to make.
 #[derive(Clone, Copy, Debug)]
@@ -104,4 +104,143 @@ pub fn mkfs(dev: &mut impl Device, opts: &Options) -> Result<Superblock, String>
     write_block(dev, SB_SLOTS[0], &block).map_err(io)?;
     dev.flush().map_err(io)?;
     Ok(sb)
+}
+
+/// A file to put into a new file system.
+pub struct NewFile {
+    /// Its name.
+    pub name: Vec<u8>,
+    /// Its contents.
+    pub data: Vec<u8>,
+}
+
+/// Adds `files` to a file system `mkfs` just made. Each file's data is written in extents of
+/// `extent_blocks` blocks (the last may be shorter); consecutive extents are contiguous on disk
+/// when `contiguous`, so that the kernel's maps can merge, and one block apart otherwise.
+pub fn populate(
+    dev: &mut impl Device,
+    sb: &mut Superblock,
+    files: &[NewFile],
+    extent_blocks: u64,
+    contiguous: bool,
+) -> Result<(), String> {
+    let io = |e: std::io::Error| format!("I/O error: {e}");
+    let bs = BLOCK_SIZE as u64;
+    let meta_end = 2 + sb.inode_table_blocks as u64 + sb.bitmap_blocks as u64;
+    let mut next_free = meta_end;
+    let mut used: Vec<u64> = Vec::new();
+    let mut alloc = |n: u64, used: &mut Vec<u64>| -> Result<u64, String> {
+        let first = next_free;
+        if first + n > sb.total_blocks {
+            return Err("no space left".into());
+        }
+        next_free += n;
+        used.extend(first..first + n);
+        Ok(first)
+    };
+    if files.len() + 2 > sb.inode_count as usize {
+        return Err(format!(
+            "{} files do not fit in {} inodes",
+            files.len(),
+            sb.inode_count
+        ));
+    }
+    for (i, f) in files.iter().enumerate() {
+        let ino = i as u32 + 2;
+        if f.name.is_empty()
+            || f.name.len() > NAME_MAX
+            || f.name.contains(&b'/')
+            || f.name.contains(&0)
+        {
+            return Err(format!(
+                "bad file name {:?}",
+                String::from_utf8_lossy(&f.name)
+            ));
+        }
+        let size = f.data.len() as u64;
+        let blocks = size.div_ceil(bs);
+        let mut records = Vec::new();
+        let mut b = 0;
+        while b < blocks {
+            let n = extent_blocks.max(1).min(blocks - b);
+            if !contiguous && b > 0 {
+                alloc(1, &mut used)?;
+                // The gap block stays free: give it back.
+                used.pop();
+            }
+            let first = alloc(n, &mut used)?;
+            let mut block = [0u8; BLOCK_SIZE];
+            for k in 0..n {
+                block.fill(0);
+                let off = ((b + k) * bs) as usize;
+                let end = (off + BLOCK_SIZE).min(f.data.len());
+                block[..end - off].copy_from_slice(&f.data[off..end]);
+                write_block(dev, first + k, &block).map_err(io)?;
+            }
+            records.push(ExtentRecord {
+                file_offset: b * bs,
+                len: n * bs,
+                disk_bytenr: first * bs,
+                disk_num_bytes: n * bs,
+                offset: 0,
+                ram_bytes: n * bs,
+                generation: 1,
+                kind: EXTENT_REGULAR,
+            });
+            b += n;
+        }
+        // The extent chain.
+        let mut chain = Vec::new();
+        for _ in 0..records.len().div_ceil(EXTENTS_PER_BLOCK) {
+            chain.push(alloc(1, &mut used)?);
+        }
+        for (c, part) in records.chunks(EXTENTS_PER_BLOCK).enumerate() {
+            let h = ExtentBlockHeader {
+                count: part.len() as u32,
+                ino,
+                next: chain.get(c + 1).copied().unwrap_or(0),
+                generation: 1,
+            };
+            let mut block = [0u8; BLOCK_SIZE];
+            encode_extent_block(&mut block, &h, part).map_err(|e| format!("{e:?}"))?;
+            write_block(dev, chain[c], &block).map_err(io)?;
+        }
+        let mut name = [0u8; NAME_MAX];
+        name[..f.name.len()].copy_from_slice(&f.name);
+        let inode = Inode {
+            mode: S_IFREG | 0o644,
+            nlink: 1,
+            size,
+            generation: 1,
+            extent_block: chain.first().copied().unwrap_or(0),
+            extent_count: records.len() as u32,
+            ino,
+            name_len: f.name.len() as u16,
+            name,
+            ..Inode::FREE
+        };
+        let (blk, off) = sb.inode_location(ino).ok_or("inode out of range")?;
+        let mut block = read_block(dev, blk).map_err(io)?;
+        inode.encode(&mut block[off..off + INODE_SIZE]);
+        write_block(dev, blk, &block).map_err(io)?;
+    }
+    // Mark what was used and seal the bitmap and superblock.
+    for i in 0..sb.bitmap_blocks as usize {
+        let mut block = read_block(dev, sb.bitmap[i]).map_err(io)?;
+        let first = i as u64 * BITS_PER_BITMAP_BLOCK;
+        for &u in used
+            .iter()
+            .filter(|&&u| u >= first && u < first + BITS_PER_BITMAP_BLOCK)
+        {
+            bitmap_set(&mut block, u - first, true);
+        }
+        seal_block(&mut block);
+        write_block(dev, sb.bitmap[i], &block).map_err(io)?;
+    }
+    sb.free_blocks -= used.len() as u64;
+    let mut block = [0u8; BLOCK_SIZE];
+    sb.encode(&mut block);
+    write_block(dev, SB_SLOTS[0], &block).map_err(io)?;
+    dev.flush().map_err(io)?;
+    Ok(())
 }

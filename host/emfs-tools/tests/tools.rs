@@ -4,7 +4,7 @@
 
 use emfs_tools::format::*;
 use emfs_tools::fsck::{exit, fsck, Report};
-use emfs_tools::mkfs::{mkfs, Options};
+use emfs_tools::mkfs::{mkfs, populate, NewFile, Options};
 use emfs_tools::{read_block, write_block};
 use std::io::Cursor;
 
@@ -353,4 +353,30 @@ fn extent_count_and_chain() {
 #[test]
 fn crc32c_matches_the_standard_check_value() {
     assert_eq!(crc32c(b"123456789"), 0xe306_9283);
+}
+
+#[test]
+fn populated_image_is_clean_and_holds_the_data() {
+    let (mut dev, mut sb) = image(4096);
+    let files: Vec<NewFile> = (0..5u8)
+        .map(|i| NewFile {
+            name: format!("file{i}").into_bytes(),
+            data: (0..(i as usize * 37_000 + 1))
+                .map(|k| (k as u8) ^ i)
+                .collect(),
+        })
+        .collect();
+    populate(&mut dev, &mut sb, &files, 3, false).unwrap();
+    let r = check(&mut dev);
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    assert_eq!(r.files, 5);
+    // file4: 148001 bytes = 37 blocks in extents of 3 blocks.
+    let (blk, off) = sb.inode_location(6).unwrap();
+    let b = read_block(&mut dev, blk).unwrap();
+    let inode = Inode::decode(&b[off..off + INODE_SIZE]).unwrap();
+    assert_eq!((inode.size, inode.extent_count), (148001, 13));
+    let eb = read_block(&mut dev, inode.extent_block).unwrap();
+    let last = extent_record(&eb, 12);
+    let data = read_block(&mut dev, last.disk_bytenr / BS).unwrap();
+    assert_eq!(data[0], files[4].data[last.file_offset as usize]);
 }
