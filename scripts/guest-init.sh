@@ -38,8 +38,9 @@ check)
 	if [ -n "$only" ]; then
 		set -- $(echo "$only" | tr ',' ' ' | sed 's/\([^ ]*\)/-t \1/g')
 	fi
-	./run_kselftest.sh "$@" >/tmp/results.tap 2>&1
-	cat /tmp/results.tap >&3
+	# Through a pipe: the runner reopens /dev/stdout for nested output, and a
+	# reopened regular file would be written from offset 0 again.
+	./run_kselftest.sh "$@" 2>&1 | tee /tmp/results.tap >&3
 	exec 3>&-
 	if grep -q '^not ok' /tmp/results.tap; then
 		verdict 17

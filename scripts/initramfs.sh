@@ -50,6 +50,13 @@ done
 copy_bin "$(command -v mkfs.btrfs)" /sbin/mkfs.btrfs
 copy_bin "$(command -v btrfs)" /sbin/btrfs
 
+# The emfs host tools, static so that they run in the VM.
+(cd "$SRCTREE/host" && RUSTFLAGS="-C target-feature=+crt-static" cargo build --quiet --release \
+	--locked --target x86_64-unknown-linux-gnu -p emfs-tools --target-dir "$OUT/host-static")
+for t in mkfs fsck; do
+	install -m 0755 "$OUT/host-static/x86_64-unknown-linux-gnu/release/$t-emfs" "$ROOT/sbin/$t.emfs"
+done
+
 # Kernel modules: the kernel's own, plus the project's under extra/.
 kver=$(cat "$KSRC/include/config/kernel.release")
 mkdir -p "$ROOT/lib/modules"
