@@ -9,12 +9,16 @@
 //! - [`kernel_ext`] (`rust/`): the kernel abstractions 6.12's `kernel` crate lacks, and the
 //!   only place with `unsafe` code.
 //! - [`extmap`] (`extmap/`): the extent-map cache, safe Rust, with its KUnit suite.
+//! - [`emfs`] (`emfs/`): the file system, safe Rust on extmap and `kernel_ext::vfs`.
 
 #[path = "rust/mod.rs"]
 pub mod kernel_ext;
 
 #[path = "extmap/mod.rs"]
 pub mod extmap;
+
+#[path = "emfs/mod.rs"]
+pub mod emfs;
 
 use kernel::prelude::*;
 use kernel_ext::{refcount::Refcount, rwlock::RwLock};
@@ -29,6 +33,7 @@ module! {
 
 /// The module's state.
 struct EmfsModule {
+    fs: Option<Pin<KBox<kernel_ext::vfs::Registration<emfs::Emfs>>>>,
     _stats: kernel_ext::debugfs::Dir,
 }
 
@@ -63,11 +68,16 @@ fn init_self_check() -> Result {
 }
 
 impl kernel::Module for EmfsModule {
-    fn init(_module: &'static ThisModule) -> Result<Self> {
+    fn init(module: &'static ThisModule) -> Result<Self> {
         init_self_check().inspect_err(|e| pr_err!("init self-check failed: {:?}\n", e))?;
         pr_info!("init self-check passed\n");
         extmap::init(kernel::c_str!("emfs_extent_map"))?;
+        let fs = KBox::pin_init(kernel_ext::vfs::Registration::new(module), GFP_KERNEL)
+            .inspect_err(|_| {
+                let _ = extmap::exit();
+            })?;
         Ok(EmfsModule {
+            fs: Some(fs),
             _stats: extmap::stats::register_debugfs(),
         })
     }
@@ -75,6 +85,8 @@ impl kernel::Module for EmfsModule {
 
 impl Drop for EmfsModule {
     fn drop(&mut self) {
+        // No mount can exist (it would hold the module), so every map is gone with its inode.
+        self.fs = None;
         if extmap::exit().is_err() {
             // Leaking the cache is better than freeing it under live maps.
             pr_err!(

@@ -461,7 +461,7 @@ impl ExtentRecord {
         if self
             .offset
             .checked_add(self.len)
-            .is_none_or(|e| e > self.disk_num_bytes)
+            .map_or(true, |e| e > self.disk_num_bytes)
             || self.ram_bytes != self.disk_num_bytes
         {
             return Err(FormatError::BadField("extent range"));

@@ -11,6 +11,9 @@ use kernel::{
     ffi::{c_char, c_int, c_uint},
 };
 
+// The C structs are only passed by pointer; some contain zero-sized members (as
+// `mod_arch_specific` on x86), which the lint flags. The kernel's own bindings allow it too.
+#[allow(improper_ctypes)]
 extern "C" {
     /// `rwlock_init()` with an explicit lockdep class.
     pub fn emfs_rwlock_init(
@@ -76,6 +79,40 @@ extern "C" {
     );
     /// `debugfs_remove()` (recursive).
     pub fn debugfs_remove(dentry: *mut core::ffi::c_void);
+
+    /// `folio_pos()`.
+    pub fn emfs_folio_pos(folio: *mut bindings::folio) -> bindings::loff_t;
+    /// `folio_size()`.
+    pub fn emfs_folio_size(folio: *mut bindings::folio) -> usize;
+    /// `folio_zero_range()`.
+    pub fn emfs_folio_zero_range(folio: *mut bindings::folio, start: usize, len: usize);
+    /// `folio->mapping->host`.
+    pub fn emfs_folio_inode(folio: *mut bindings::folio) -> *mut bindings::inode;
+    /// `virt_to_page()`.
+    pub fn emfs_virt_to_page(addr: *const core::ffi::c_void) -> *mut bindings::page;
+    /// `dir_emit()`.
+    pub fn emfs_dir_emit(
+        ctx: *mut bindings::dir_context,
+        name: *const c_char,
+        len: c_int,
+        ino: u64,
+        ty: c_uint,
+    ) -> bool;
+    /// `dir_emit_dots()`.
+    pub fn emfs_dir_emit_dots(file: *mut bindings::file, ctx: *mut bindings::dir_context) -> bool;
+    /// `file_inode()`.
+    pub fn emfs_file_inode(file: *mut bindings::file) -> *mut bindings::inode;
+    /// `sb->s_flags |= SB_RDONLY`.
+    pub fn emfs_sb_set_rdonly(sb: *mut bindings::super_block);
+    /// `lockdep_register_key()` on every key a `file_system_type` embeds.
+    pub fn emfs_fs_type_register_keys(t: *mut bindings::file_system_type);
+    /// `lockdep_unregister_key()` on the same keys.
+    pub fn emfs_fs_type_unregister_keys(t: *mut bindings::file_system_type);
+    /// `inode->i_state & I_NEW`.
+    pub fn emfs_inode_is_new(inode: *mut bindings::inode) -> bool;
+
+    /// `folio_end_read()` (exported; pagemap.h is not in the 6.12 bindings).
+    pub fn folio_end_read(folio: *mut bindings::folio, success: bool);
 
     /// `kunit_err()` followed by `kunit_set_failure()`.
     pub fn emfs_kunit_fail(

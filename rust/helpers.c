@@ -15,6 +15,10 @@
 #include <linux/list.h>
 #include <linux/rbtree.h>
 #include <linux/gfp.h>
+#include <linux/fs.h>
+#include <linux/mm.h>
+#include <linux/pagemap.h>
+#include <linux/highmem.h>
 #include <kunit/test.h>
 
 #include "helpers.h"
@@ -112,6 +116,93 @@ bool emfs_rb_empty_node(const struct rb_node *node)
 gfp_t emfs_gfp_nofs(void)
 {
 	return GFP_NOFS;
+}
+
+/* Folios and pages */
+loff_t emfs_folio_pos(struct folio *folio)
+{
+	return folio_pos(folio);
+}
+
+size_t emfs_folio_size(struct folio *folio)
+{
+	return folio_size(folio);
+}
+
+void emfs_folio_zero_range(struct folio *folio, size_t start, size_t len)
+{
+	folio_zero_range(folio, start, len);
+}
+
+struct inode *emfs_folio_inode(struct folio *folio)
+{
+	return folio->mapping->host;
+}
+
+struct page *emfs_virt_to_page(const void *addr)
+{
+	return virt_to_page(addr);
+}
+
+/* VFS */
+bool emfs_dir_emit(struct dir_context *ctx, const char *name, int len,
+		   u64 ino, unsigned int type)
+{
+	return dir_emit(ctx, name, len, ino, type);
+}
+
+bool emfs_dir_emit_dots(struct file *file, struct dir_context *ctx)
+{
+	return dir_emit_dots(file, ctx);
+}
+
+struct inode *emfs_file_inode(struct file *file)
+{
+	return file_inode(file);
+}
+
+void emfs_sb_set_rdonly(struct super_block *sb)
+{
+	sb->s_flags |= SB_RDONLY;
+}
+
+/*
+ * A file_system_type embeds lockdep keys, which lockdep accepts only in static
+ * storage unless they are registered. Ours lives in the module's heap.
+ */
+void emfs_fs_type_register_keys(struct file_system_type *t)
+{
+	int i;
+
+	lockdep_register_key(&t->s_lock_key);
+	lockdep_register_key(&t->s_umount_key);
+	lockdep_register_key(&t->s_vfs_rename_key);
+	for (i = 0; i < ARRAY_SIZE(t->s_writers_key); i++)
+		lockdep_register_key(&t->s_writers_key[i]);
+	lockdep_register_key(&t->i_lock_key);
+	lockdep_register_key(&t->i_mutex_key);
+	lockdep_register_key(&t->invalidate_lock_key);
+	lockdep_register_key(&t->i_mutex_dir_key);
+}
+
+void emfs_fs_type_unregister_keys(struct file_system_type *t)
+{
+	int i;
+
+	lockdep_unregister_key(&t->s_lock_key);
+	lockdep_unregister_key(&t->s_umount_key);
+	lockdep_unregister_key(&t->s_vfs_rename_key);
+	for (i = 0; i < ARRAY_SIZE(t->s_writers_key); i++)
+		lockdep_unregister_key(&t->s_writers_key[i]);
+	lockdep_unregister_key(&t->i_lock_key);
+	lockdep_unregister_key(&t->i_mutex_key);
+	lockdep_unregister_key(&t->invalidate_lock_key);
+	lockdep_unregister_key(&t->i_mutex_dir_key);
+}
+
+bool emfs_inode_is_new(struct inode *inode)
+{
+	return inode->i_state & I_NEW;
 }
 
 /* KUnit: failure marking and logging are macros over a static inline. */

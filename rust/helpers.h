@@ -14,6 +14,13 @@ struct list_head;
 struct rb_node;
 struct kunit;
 struct lock_class_key;
+struct folio;
+struct inode;
+struct page;
+struct dir_context;
+struct file;
+struct super_block;
+struct file_system_type;
 
 void emfs_rwlock_init(rwlock_t *lock, const char *name,
 		      struct lock_class_key *key);
@@ -33,6 +40,19 @@ bool emfs_list_empty(const struct list_head *head);
 void emfs_rb_clear_node(struct rb_node *node);
 bool emfs_rb_empty_node(const struct rb_node *node);
 gfp_t emfs_gfp_nofs(void);
+loff_t emfs_folio_pos(struct folio *folio);
+size_t emfs_folio_size(struct folio *folio);
+void emfs_folio_zero_range(struct folio *folio, size_t start, size_t len);
+struct inode *emfs_folio_inode(struct folio *folio);
+struct page *emfs_virt_to_page(const void *addr);
+bool emfs_dir_emit(struct dir_context *ctx, const char *name, int len,
+		   u64 ino, unsigned int type);
+bool emfs_dir_emit_dots(struct file *file, struct dir_context *ctx);
+struct inode *emfs_file_inode(struct file *file);
+void emfs_sb_set_rdonly(struct super_block *sb);
+void emfs_fs_type_register_keys(struct file_system_type *t);
+void emfs_fs_type_unregister_keys(struct file_system_type *t);
+bool emfs_inode_is_new(struct inode *inode);
 void emfs_kunit_fail(struct kunit *test, const char *file, int line,
 		     const char *msg);
 void emfs_kunit_log(struct kunit *test, const char *msg);

@@ -15,3 +15,4 @@ pub mod refcount;
 pub mod reftree;
 pub mod rwlock;
 pub mod slab;
+pub mod vfs;

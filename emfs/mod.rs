@@ -1,0 +1,278 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! emfs: the file system whose paths run on extmap the way btrfs's do.
+//!
+//! Today it mounts read-only: `read_folio` looks a file's extent maps up in its extmap tree
+//! under the read lock and holds a reference while it uses one; on a miss it loads the on-disk
+//! record covering the range (or synthesises a hole map for a gap) and inserts it with the
+//! `-EEXIST` resolution of `btrfs_add_extent_mapping`. Eviction drops all of a file's maps.
+//! The format is `Documentation/filesystems/emfs.rst`.
+
+pub mod format;
+
+use crate::extmap::{rules, ExtentMap, ExtentMapTree};
+use crate::kernel_ext::vfs::{
+    BlockReader, DirEmitter, FileSystem, Inode, InodeParams, InodeType, LockedFolio, SuperBlock,
+};
+use format::*;
+use kernel::{c_str, prelude::*, str::CStr};
+
+/// The per-mount state: the superblock in use and the inode table, read at mount.
+pub struct Emfs {
+    sb: Superblock,
+    inode_table: KVec<KBox<[u8; BLOCK_SIZE]>>,
+}
+
+/// The per-inode state.
+pub struct EmfsInode {
+    /// The file's extent maps.
+    pub maps: Pin<KBox<ExtentMapTree>>,
+    extent_block: u64,
+    extent_count: u32,
+}
+
+fn euclean() -> Error {
+    crate::kernel_ext::errno::euclean()
+}
+
+impl Emfs {
+    fn inode(&self, ino: u32) -> Result<Inode_> {
+        if ino == 0 || ino >= self.sb.inode_count {
+            return Err(ENOENT);
+        }
+        let idx = ino as usize / INODES_PER_BLOCK;
+        let off = (ino as usize % INODES_PER_BLOCK) * INODE_SIZE;
+        let block = self.inode_table.get(idx).ok_or(EINVAL)?;
+        format::Inode::decode(&block[off..off + INODE_SIZE]).map_err(|e| {
+            pr_err!("inode {}: {:?}\n", ino, e);
+            euclean()
+        })
+    }
+}
+
+type Inode_ = format::Inode;
+
+const BS: u64 = BLOCK_SIZE as u64;
+
+fn round_up(x: u64) -> u64 {
+    x.div_ceil(BS).saturating_mul(BS)
+}
+
+/// The map for file offset `pos` from the on-disk records: the record containing it, or a hole
+/// map for the gap around it.
+fn load_map(inode: &Inode<Emfs>, pos: u64) -> Result<(rules::MapFields, u32, u64)> {
+    let sb = inode.super_block();
+    let data = inode.data();
+    let (mut prev_end, mut next_start) = (0u64, None::<u64>);
+    let mut blk = data.extent_block;
+    // A chain cannot be longer than its records need; anything else is a loop.
+    let mut budget = (data.extent_count as usize).div_ceil(EXTENTS_PER_BLOCK) + 1;
+    while blk != 0 {
+        budget = budget.checked_sub(1).ok_or_else(|| {
+            pr_err!("inode {}: extent chain is too long\n", inode.ino());
+            euclean()
+        })?;
+        if blk >= sb.data().sb.total_blocks {
+            pr_err!("inode {}: extent block {} out of range\n", inode.ino(), blk);
+            return Err(euclean());
+        }
+        let block = sb.read_block(blk)?;
+        let h = decode_extent_header(&block).map_err(|e| {
+            pr_err!("inode {}: extent block {}: {:?}\n", inode.ino(), blk, e);
+            euclean()
+        })?;
+        for i in 0..h.count as usize {
+            let r = extent_record(&block, i);
+            if r.validate().is_err() {
+                pr_err!(
+                    "inode {}: bad extent record at {}\n",
+                    inode.ino(),
+                    r.file_offset
+                );
+                return Err(euclean());
+            }
+            if r.file_offset <= pos && pos < r.end() {
+                let fields = rules::MapFields {
+                    start: r.file_offset,
+                    len: r.len,
+                    disk_bytenr: r.disk_bytenr,
+                    disk_num_bytes: r.disk_num_bytes,
+                    offset: r.offset,
+                    ram_bytes: r.ram_bytes,
+                };
+                let flags = if r.kind == EXTENT_PREALLOC {
+                    rules::PREALLOC
+                } else {
+                    0
+                };
+                return Ok((fields, flags, r.generation));
+            }
+            if r.end() <= pos {
+                prev_end = prev_end.max(r.end());
+            } else if next_start.map_or(true, |n| r.file_offset < n) {
+                next_start = Some(r.file_offset);
+            }
+        }
+        blk = h.next;
+    }
+    let start = prev_end.min(pos - pos % BS);
+    let end = next_start.unwrap_or_else(|| round_up(inode.size() as u64).max(pos + BS));
+    let len = end - start;
+    let hole = rules::MapFields {
+        start,
+        len,
+        disk_bytenr: rules::HOLE,
+        disk_num_bytes: 0,
+        offset: 0,
+        ram_bytes: len,
+    };
+    Ok((hole, 0, 0))
+}
+
+/// The map containing `pos`, from the cache or loaded from disk (`btrfs_get_extent`).
+fn get_extent(inode: &Inode<Emfs>, pos: u64) -> Result<ExtentMap> {
+    let maps = &inode.data().maps;
+    if let Some(em) = maps.lookup(pos, BS) {
+        if em.fields().contains(pos) {
+            return Ok(em);
+        }
+    }
+    let (fields, flags, generation) = load_map(inode, pos)?;
+    let em = ExtentMap::alloc(fields, flags)?;
+    em.set_generation(generation);
+    let em = maps.write().add(em, pos, BS)?;
+    if !em.fields().contains(pos) {
+        pr_err!("inode {}: no map for offset {}\n", inode.ino(), pos);
+        return Err(EIO);
+    }
+    Ok(em)
+}
+
+impl FileSystem for Emfs {
+    const NAME: &'static CStr = c_str!("emfs");
+    const MAGIC: u64 = SB_MAGIC;
+    const ROOT_INO: u64 = ROOT_INO as u64;
+    type InodeData = EmfsInode;
+
+    fn fill_super(dev: &BlockReader) -> Result<Self> {
+        let mut best: Option<Superblock> = None;
+        let mut why = None;
+        for slot in SB_SLOTS {
+            match Superblock::decode(&*dev.read_block(slot)?) {
+                Ok(sb) if best.map_or(true, |b| sb.generation > b.generation) => best = Some(sb),
+                Ok(_) => {}
+                Err(e) => why = Some(e),
+            }
+        }
+        let Some(sb) = best else {
+            pr_err!("no valid superblock: {:?}\n", why);
+            return Err(match why {
+                Some(FormatError::BadChecksum) => euclean(),
+                _ => EINVAL,
+            });
+        };
+        if sb.total_blocks > dev.blocks() {
+            pr_err!(
+                "superblock says {} blocks, the device has {}\n",
+                sb.total_blocks,
+                dev.blocks()
+            );
+            return Err(EINVAL);
+        }
+        let mut inode_table = KVec::with_capacity(sb.inode_table_blocks as usize, GFP_KERNEL)?;
+        for &blk in &sb.inode_table[..sb.inode_table_blocks as usize] {
+            inode_table.push(dev.read_block(blk)?, GFP_KERNEL)?;
+        }
+        Ok(Emfs { sb, inode_table })
+    }
+
+    fn read_inode(sb: &SuperBlock<Self>, ino: u64) -> Result<InodeParams<EmfsInode>> {
+        let ino = u32::try_from(ino).map_err(|_| ENOENT)?;
+        let i = sb.data().inode(ino)?;
+        if !i.in_use() {
+            return Err(ENOENT);
+        }
+        let ty = if i.mode & S_IFMT == S_IFDIR {
+            InodeType::Dir
+        } else {
+            InodeType::Reg
+        };
+        Ok(InodeParams {
+            ty,
+            perm: i.mode & 0o7777,
+            size: i64::try_from(i.size).map_err(|_| euclean())?,
+            nlink: i.nlink,
+            uid: i.uid,
+            gid: i.gid,
+            atime: i.atime,
+            mtime: i.mtime,
+            ctime: i.ctime,
+            data: EmfsInode {
+                maps: KBox::pin_init(ExtentMapTree::new(), GFP_KERNEL)?,
+                extent_block: i.extent_block,
+                extent_count: i.extent_count,
+            },
+        })
+    }
+
+    fn lookup(dir: &Inode<Self>, name: &[u8]) -> Result<Option<u64>> {
+        let fs = dir.super_block().data();
+        for ino in ROOT_INO + 1..fs.sb.inode_count {
+            match fs.inode(ino) {
+                Ok(i) if i.in_use() && i.name() == name => return Ok(Some(ino as u64)),
+                _ => {}
+            }
+        }
+        Ok(None)
+    }
+
+    fn read_dir(dir: &Inode<Self>, emitter: &mut DirEmitter<'_>) -> Result {
+        let fs = dir.super_block().data();
+        let first = u32::try_from(emitter.pos().max(2)).unwrap_or(u32::MAX);
+        for ino in first..fs.sb.inode_count {
+            let Ok(i) = fs.inode(ino) else {
+                continue;
+            };
+            if i.in_use() && !emitter.emit(i.name(), ino as u64, InodeType::Reg, ino as i64 + 1) {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    fn read_folio(inode: &Inode<Self>, folio: &mut LockedFolio<'_>) -> Result {
+        let fpos = u64::try_from(folio.pos()).map_err(|_| EINVAL)?;
+        let fsize = folio.size();
+        let isize = inode.size() as u64;
+        let data_end = round_up(isize);
+        let mut off = 0usize;
+        while off < fsize {
+            let pos = fpos + off as u64;
+            if pos >= data_end {
+                folio.zero(off, fsize - off)?;
+                break;
+            }
+            // Hold the map while its range is used, as btrfs's readers do.
+            let em = get_extent(inode, pos)?;
+            let f = em.fields();
+            let end = f.end().min(fpos + fsize as u64).min(data_end);
+            let len = (end - pos) as usize;
+            if !f.is_real() || em.flags() & rules::PREALLOC != 0 {
+                folio.zero(off, len)?;
+            } else {
+                let disk = f.block_start(em.flags()) + (pos - f.start);
+                inode
+                    .super_block()
+                    .read_into_folio(folio, off, disk / BS, len)?;
+            }
+            off += len;
+        }
+        // Bytes past the size in the last block read as zeros, whatever the disk holds.
+        if isize >= fpos && isize < fpos + fsize as u64 && isize % BS != 0 {
+            let from = (isize - fpos) as usize;
+            let to = ((data_end - fpos) as usize).min(fsize);
+            folio.zero(from, to - from)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,82 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# emfs's read path on extmap: files put into an image by mkfs.emfs read back
+# byte for byte through the page cache (read_folio), again after the caches
+# are dropped, with extent maps looked up, missed, loaded and merged; a
+# corrupted superblock is refused at mount.
+
+. "$(dirname "$0")/lib.sh"
+
+dev=/dev/vdb
+mnt=/mnt/emfs
+data=/tmp/emfs-read
+counter() { cat /sys/kernel/debug/extmap/$1; }
+
+ktap_print_header
+ktap_set_plan 10
+
+mkdir -p $data $mnt
+i=0
+for size in 0 1 4095 4096 4097 65659 1048576 3000000; do
+	head -c $size /dev/urandom >$data/f$i
+	i=$((i + 1))
+done
+
+compare_all() {
+	for f in $data/*; do
+		cmp "$f" "$mnt/$(basename "$f")" || return 1
+	done
+}
+list_matches() {
+	[ "$(ls $data | sort)" = "$(ls $mnt | sort)" ]
+}
+sizes_match() {
+	for f in $data/*; do
+		[ "$(stat -c %s "$f")" = "$(stat -c %s "$mnt/$(basename "$f")")" ] || return 1
+	done
+}
+
+modprobe emfs || ktap_exit_fail_msg "modprobe emfs failed"
+# Extents of 4 blocks with a block between them: nothing can merge.
+mkfs.emfs -d $data -e 4 -g $dev | sed 's/^/# /'
+log_mark
+ktap_test_result "emfs read: mount" mount -t emfs $dev $mnt
+ktap_test_result "emfs read: readdir lists every file" list_matches
+ktap_test_result "emfs read: sizes" sizes_match
+lookups=$(counter lookups)
+inserts=$(counter inserts)
+ktap_test_result "emfs read: contents read back byte for byte" compare_all
+ktap_print_msg "lookups $lookups -> $(counter lookups), inserts $inserts -> $(counter inserts)"
+ktap_test_result "emfs read: maps were missed, loaded and inserted" \
+	[ "$(counter inserts)" -gt "$inserts" ]
+echo 3 >/proc/sys/vm/drop_caches
+ktap_test_result "emfs read: contents again after drop_caches" compare_all
+umount $mnt
+ktap_test_result "emfs read: fsck clean after unmount" fsck.emfs $dev
+
+# Contiguous extents: maps inserted next to each other merge.
+mkfs.emfs -d $data -e 4 $dev | sed 's/^/# /'
+merges=$(counter merges)
+mount -t emfs $dev $mnt && compare_all
+ok=$?
+ktap_print_msg "merges $merges -> $(counter merges)"
+ktap_test_result "emfs read: contiguous extents read back and their maps merge" \
+	[ $ok = 0 -a "$(counter merges)" -gt "$merges" ]
+umount $mnt
+
+# A corrupted superblock (both slots) is refused, with a message and no WARN.
+dd if=/dev/zero of=$dev bs=4096 count=2 conv=notrunc 2>/dev/null
+if mount -t emfs $dev $mnt 2>/dev/null; then
+	umount $mnt
+	ktap_test_fail "emfs read: a corrupted superblock is refused"
+else
+	log_since_mark | grep 'emfs: no valid superblock' | sed 's/^/# /'
+	refused_with_message() { log_since_mark | grep -q 'emfs: no valid superblock'; }
+	ktap_test_result "emfs read: a corrupted superblock is refused" refused_with_message
+fi
+
+problems=$(log_problems)
+[ -z "$problems" ] || echo "$problems" | sed 's/^/# /'
+ktap_test_result "emfs read: no kernel warnings" [ -z "$problems" ]
+modprobe -r emfs
+ktap_finished
