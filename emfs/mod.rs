@@ -240,6 +240,16 @@ impl FileSystem for Emfs {
         Ok(())
     }
 
+    fn release_folio(inode: &Inode<Self>, pos: u64, len: u64) -> bool {
+        // Read-only: every map is clean, so the folio's maps go with it and the next read
+        // loads them from disk again (btrfs's `try_release_extent_mapping`).
+        inode
+            .data()
+            .maps
+            .try_release(pos, len, inode.super_block().data().sb.generation + 1);
+        true
+    }
+
     fn read_folio(inode: &Inode<Self>, folio: &mut LockedFolio<'_>) -> Result {
         let fpos = u64::try_from(folio.pos()).map_err(|_| EINVAL)?;
         let fsize = folio.size();

@@ -310,6 +310,34 @@ impl ExtentMapTree {
         ExtentMap::alloc(MapFields::default(), 0).ok()
     }
 
+    /// Drops the cached maps of a page-cache range being released (`try_release_extent_mapping`):
+    /// from `start` on, each map that starts exactly where the previous one ended and lies at
+    /// least partly in `[start, start + len)` is dropped whole, unless it is on the modified list
+    /// (not being logged) with a generation of `current_generation` or newer, which fsync still
+    /// needs. A pinned map, or a gap, ends the walk. Returns the number of maps dropped.
+    pub fn try_release(&self, start: u64, len: u64, current_generation: u64) -> usize {
+        let end = range_end(start, len);
+        let mut pos = start;
+        let mut dropped = 0;
+        while pos < end {
+            let mut maps = self.write();
+            let Some(em) = maps.lookup(pos, end - pos) else {
+                break;
+            };
+            if em.flags() & PINNED != 0 || em.start() != pos {
+                break;
+            }
+            let keep =
+                em.on_list() && em.flags() & LOGGING == 0 && em.generation() >= current_generation;
+            if !keep && maps.tree.remove(&em).is_some() {
+                dropped += 1;
+                STATS.drops.fetch_add(1, Ordering::Relaxed);
+            }
+            pos = em.end();
+        }
+        dropped
+    }
+
     /// Drops every map (`drop_all_extent_maps_fast`), pinned and logging ones included: the
     /// inode is going away.
     pub fn drop_all(&self) {

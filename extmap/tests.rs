@@ -512,6 +512,36 @@ fn drop_range_split_flags(t: &mut Test) -> Result {
     fx.teardown(t)
 }
 
+/// `try_release` follows `try_release_extent_mapping`: contiguous maps from the start of the
+/// range are dropped whole; a pinned map or a gap stops it; a modified map of the current
+/// generation stays for fsync, one being logged or older goes.
+fn try_release_rules(t: &mut Test) -> Result {
+    let fx = Fixture::new()?;
+    // [0,8K) and [8K,12K) (not contiguous on disk), a gap, then [16K,20K) pinned.
+    fx.add(real(0, SZ_8K, SZ_64K, SZ_8K), 0, 0, SZ_8K)?;
+    fx.add(real(SZ_8K, SZ_4K, SZ_128K, SZ_4K), 0, SZ_8K, SZ_4K)?;
+    fx.add(real(SZ_16K, SZ_4K, 0, SZ_4K), PINNED, SZ_16K, SZ_4K)?;
+    // Releasing the 4K page at 4K: [0,8K) does not start there, nothing goes.
+    kunit_assert_eq!(t, fx.tree.try_release(SZ_4K, SZ_4K, 1), 0);
+    // Releasing [0,16K): both maps go, the walk stops at the gap.
+    kunit_assert_eq!(t, fx.tree.try_release(0, SZ_16K, 1), 2);
+    kunit_assert_eq!(t, fx.maps()?.len(), 1);
+    // The pinned map stays.
+    kunit_assert_eq!(t, fx.tree.try_release(SZ_16K, SZ_4K, 1), 0);
+    fx.tree.unpin(SZ_16K, SZ_4K, 5)?;
+    // Unpinned but modified (generation 5): kept while 5 is current, released after.
+    let mut em = ExtentMap::alloc(real(SZ_32K, SZ_4K, SZ_32K, SZ_4K), 0)?;
+    em.set_generation(5);
+    fx.tree.write().insert(&mut em, true)?;
+    kunit_assert_eq!(t, fx.tree.try_release(SZ_32K, SZ_4K, 5), 0);
+    // Being logged: it may go (fsync holds its own reference).
+    fx.tree.write().set_logging(&em);
+    kunit_assert_eq!(t, fx.tree.try_release(SZ_32K, SZ_4K, 5), 1);
+    kunit_assert!(t, !em.in_tree());
+    drop(em);
+    fx.teardown(t)
+}
+
 /// xorshift64: the tests' own cheap random numbers.
 fn xorshift(state: &mut u64) -> u64 {
     *state ^= *state << 13;
@@ -649,6 +679,7 @@ kunit_suite!(
         unpin_errors,
         drop_range_without_memory,
         drop_range_split_flags,
+        try_release_rules,
         concurrent_readers_and_merges,
         map_size,
     ]

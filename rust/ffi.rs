@@ -88,6 +88,8 @@ extern "C" {
     pub fn emfs_folio_zero_range(folio: *mut bindings::folio, start: usize, len: usize);
     /// `folio->mapping->host`.
     pub fn emfs_folio_inode(folio: *mut bindings::folio) -> *mut bindings::inode;
+    /// `mapping_set_release_always()`.
+    pub fn emfs_mapping_set_release_always(mapping: *mut bindings::address_space);
     /// `virt_to_page()`.
     pub fn emfs_virt_to_page(addr: *const core::ffi::c_void) -> *mut bindings::page;
     /// `dir_emit()`.

@@ -139,6 +139,11 @@ struct inode *emfs_folio_inode(struct folio *folio)
 	return folio->mapping->host;
 }
 
+void emfs_mapping_set_release_always(struct address_space *mapping)
+{
+	mapping_set_release_always(mapping);
+}
+
 struct page *emfs_virt_to_page(const void *addr)
 {
 	return virt_to_page(addr);

@@ -21,6 +21,7 @@ struct dir_context;
 struct file;
 struct super_block;
 struct file_system_type;
+struct address_space;
 
 void emfs_rwlock_init(rwlock_t *lock, const char *name,
 		      struct lock_class_key *key);
@@ -44,6 +45,7 @@ loff_t emfs_folio_pos(struct folio *folio);
 size_t emfs_folio_size(struct folio *folio);
 void emfs_folio_zero_range(struct folio *folio, size_t start, size_t len);
 struct inode *emfs_folio_inode(struct folio *folio);
+void emfs_mapping_set_release_always(struct address_space *mapping);
 struct page *emfs_virt_to_page(const void *addr);
 bool emfs_dir_emit(struct dir_context *ctx, const char *name, int len,
 		   u64 ino, unsigned int type);

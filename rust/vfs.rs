@@ -52,6 +52,11 @@ pub trait FileSystem: Sized + Send + Sync + 'static {
 
     /// Fills a locked folio of `inode`'s page cache from disk.
     fn read_folio(inode: &Inode<Self>, folio: &mut LockedFolio<'_>) -> Result;
+
+    /// The page cache is about to drop the clean folio at `[pos, pos + len)` of `inode`
+    /// (reclaim, `drop_caches`, `fadvise(DONTNEED)`): release what is cached for it. Returns
+    /// whether the folio may go.
+    fn release_folio(inode: &Inode<Self>, pos: u64, len: u64) -> bool;
 }
 
 /// The kind of an inode.
@@ -274,6 +279,8 @@ unsafe fn init_inode<T: FileSystem>(
                 i.i_op = &Tables::<T>::FILE_INODE_OPS;
                 i.__bindgen_anon_3.i_fop = &Tables::<T>::FILE_OPS;
                 (*i.i_mapping).a_ops = &Tables::<T>::AOPS;
+                // Our folios carry no private data, so ask for `release_folio` anyway.
+                ffi::emfs_mapping_set_release_always(i.i_mapping);
             }
         }
         i.i_size = p.size;
@@ -461,6 +468,7 @@ impl<T: FileSystem> Tables<T> {
 
     const AOPS: bindings::address_space_operations = bindings::address_space_operations {
         read_folio: Some(read_folio_callback::<T>),
+        release_folio: Some(release_folio_callback::<T>),
         // SAFETY: As above.
         ..unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
     };
@@ -556,6 +564,24 @@ unsafe extern "C" fn read_folio_callback<T: FileSystem>(
         Ok(()) => 0,
         Err(e) => e.to_errno(),
     }
+}
+
+/// # Safety
+///
+/// Called by the page cache with a locked folio of a `T` regular file that it wants to free.
+unsafe extern "C" fn release_folio_callback<T: FileSystem>(
+    folio: *mut bindings::folio,
+    _gfp: bindings::gfp_t,
+) -> bool {
+    // SAFETY: The folio is locked, so its mapping and host inode are stable and live.
+    let (inode, pos, len) = unsafe {
+        (
+            Inode::<T>::from_raw(ffi::emfs_folio_inode(folio)),
+            ffi::emfs_folio_pos(folio),
+            ffi::emfs_folio_size(folio),
+        )
+    };
+    T::release_folio(inode, pos as u64, len as u64)
 }
 
 /// # Safety

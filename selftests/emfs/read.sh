@@ -13,7 +13,7 @@ data=/tmp/emfs-read
 counter() { cat /sys/kernel/debug/extmap/$1; }
 
 ktap_print_header
-ktap_set_plan 10
+ktap_set_plan 12
 
 mkdir -p $data $mnt
 i=0
@@ -49,8 +49,13 @@ ktap_test_result "emfs read: contents read back byte for byte" compare_all
 ktap_print_msg "lookups $lookups -> $(counter lookups), inserts $inserts -> $(counter inserts)"
 ktap_test_result "emfs read: maps were missed, loaded and inserted" \
 	[ "$(counter inserts)" -gt "$inserts" ]
+drops=$(counter drops)
 echo 3 >/proc/sys/vm/drop_caches
+ktap_print_msg "drop_caches: drops $drops -> $(counter drops)"
+ktap_test_result "emfs read: releasing folios drops their maps" [ "$(counter drops)" -gt "$drops" ]
+inserts=$(counter inserts)
 ktap_test_result "emfs read: contents again after drop_caches" compare_all
+ktap_test_result "emfs read: maps loaded again after the release" [ "$(counter inserts)" -gt "$inserts" ]
 umount $mnt
 ktap_test_result "emfs read: fsck clean after unmount" fsck.emfs $dev
 
