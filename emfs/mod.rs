@@ -27,8 +27,9 @@ pub struct Emfs {
 pub struct EmfsInode {
     /// The file's extent maps.
     pub maps: Pin<KBox<ExtentMapTree>>,
-    extent_block: u64,
-    extent_count: u32,
+    /// The file's on-disk extent records, sorted, read when the inode is: the metadata a map
+    /// is loaded from on a miss (btrfs keeps its leaves in the btree inode's page cache).
+    records: KVec<ExtentRecord>,
 }
 
 fn euclean() -> Error {
@@ -58,65 +59,77 @@ fn round_up(x: u64) -> u64 {
     x.div_ceil(BS).saturating_mul(BS)
 }
 
-/// The map for file offset `pos` from the on-disk records: the record containing it, or a hole
-/// map for the gap around it.
-fn load_map(inode: &Inode<Emfs>, pos: u64) -> Result<(rules::MapFields, u32, u64)> {
-    let sb = inode.super_block();
-    let data = inode.data();
-    let (mut prev_end, mut next_start) = (0u64, None::<u64>);
-    let mut blk = data.extent_block;
+/// Reads inode `ino`'s extent chain and checks it: records valid, sorted, not overlapping.
+fn read_records(sb: &SuperBlock<Emfs>, ino: u32, i: &format::Inode) -> Result<KVec<ExtentRecord>> {
+    let bad = |what: &str| {
+        pr_err!("inode {}: {}\n", ino, what);
+        euclean()
+    };
+    let mut records = KVec::with_capacity(i.extent_count as usize, GFP_KERNEL)?;
+    let mut blk = i.extent_block;
     // A chain cannot be longer than its records need; anything else is a loop.
-    let mut budget = (data.extent_count as usize).div_ceil(EXTENTS_PER_BLOCK) + 1;
+    let mut budget = (i.extent_count as usize).div_ceil(EXTENTS_PER_BLOCK) + 1;
     while blk != 0 {
-        budget = budget.checked_sub(1).ok_or_else(|| {
-            pr_err!("inode {}: extent chain is too long\n", inode.ino());
-            euclean()
-        })?;
+        budget = budget
+            .checked_sub(1)
+            .ok_or_else(|| bad("extent chain too long"))?;
         if blk >= sb.data().sb.total_blocks {
-            pr_err!("inode {}: extent block {} out of range\n", inode.ino(), blk);
-            return Err(euclean());
+            return Err(bad("extent block out of range"));
         }
         let block = sb.read_block(blk)?;
-        let h = decode_extent_header(&block).map_err(|e| {
-            pr_err!("inode {}: extent block {}: {:?}\n", inode.ino(), blk, e);
-            euclean()
-        })?;
-        for i in 0..h.count as usize {
-            let r = extent_record(&block, i);
-            if r.validate().is_err() {
-                pr_err!(
-                    "inode {}: bad extent record at {}\n",
-                    inode.ino(),
-                    r.file_offset
-                );
-                return Err(euclean());
+        let h = decode_extent_header(&block).map_err(|_| bad("bad extent block"))?;
+        if h.ino != ino {
+            return Err(bad("extent block of another inode"));
+        }
+        for n in 0..h.count as usize {
+            let r = extent_record(&block, n);
+            r.validate().map_err(|_| bad("bad extent record"))?;
+            if records
+                .last()
+                .is_some_and(|p: &ExtentRecord| p.end() > r.file_offset)
+            {
+                return Err(bad("extent records unsorted or overlapping"));
             }
-            if r.file_offset <= pos && pos < r.end() {
-                let fields = rules::MapFields {
-                    start: r.file_offset,
-                    len: r.len,
-                    disk_bytenr: r.disk_bytenr,
-                    disk_num_bytes: r.disk_num_bytes,
-                    offset: r.offset,
-                    ram_bytes: r.ram_bytes,
-                };
-                let flags = if r.kind == EXTENT_PREALLOC {
-                    rules::PREALLOC
-                } else {
-                    0
-                };
-                return Ok((fields, flags, r.generation));
-            }
-            if r.end() <= pos {
-                prev_end = prev_end.max(r.end());
-            } else if next_start.map_or(true, |n| r.file_offset < n) {
-                next_start = Some(r.file_offset);
-            }
+            records.push(r, GFP_KERNEL)?;
         }
         blk = h.next;
     }
-    let start = prev_end.min(pos - pos % BS);
-    let end = next_start.unwrap_or_else(|| round_up(inode.size() as u64).max(pos + BS));
+    if records.len() != i.extent_count as usize {
+        return Err(bad("extent count mismatch"));
+    }
+    Ok(records)
+}
+
+/// The map for file offset `pos` from the on-disk records: the record containing it, or a hole
+/// map for the gap around it (`btrfs_get_extent`'s conversion of a file extent item).
+fn load_map(inode: &Inode<Emfs>, pos: u64) -> (rules::MapFields, u32, u64) {
+    let records = &inode.data().records;
+    // The first record ending after `pos`.
+    let idx = records.partition_point(|r| r.end() <= pos);
+    if let Some(r) = records.get(idx).filter(|r| r.file_offset <= pos) {
+        let fields = rules::MapFields {
+            start: r.file_offset,
+            len: r.len,
+            disk_bytenr: r.disk_bytenr,
+            disk_num_bytes: r.disk_num_bytes,
+            offset: r.offset,
+            ram_bytes: r.ram_bytes,
+        };
+        let flags = if r.kind == EXTENT_PREALLOC {
+            rules::PREALLOC
+        } else {
+            0
+        };
+        return (fields, flags, r.generation);
+    }
+    let start = idx
+        .checked_sub(1)
+        .and_then(|p| records.get(p))
+        .map_or(0, |p| p.end());
+    let end = records.get(idx).map_or_else(
+        || round_up(inode.size() as u64).max(pos - pos % BS + BS),
+        |n| n.file_offset,
+    );
     let len = end - start;
     let hole = rules::MapFields {
         start,
@@ -126,7 +139,7 @@ fn load_map(inode: &Inode<Emfs>, pos: u64) -> Result<(rules::MapFields, u32, u64
         offset: 0,
         ram_bytes: len,
     };
-    Ok((hole, 0, 0))
+    (hole, 0, 0)
 }
 
 /// The map containing `pos`, from the cache or loaded from disk (`btrfs_get_extent`).
@@ -137,7 +150,7 @@ fn get_extent(inode: &Inode<Emfs>, pos: u64) -> Result<ExtentMap> {
             return Ok(em);
         }
     }
-    let (fields, flags, generation) = load_map(inode, pos)?;
+    let (fields, flags, generation) = load_map(inode, pos);
     let em = ExtentMap::alloc(fields, flags)?;
     em.set_generation(generation);
     let em = maps.write().add(em, pos, BS)?;
@@ -209,8 +222,7 @@ impl FileSystem for Emfs {
             ctime: i.ctime,
             data: EmfsInode {
                 maps: KBox::pin_init(ExtentMapTree::new(), GFP_KERNEL)?,
-                extent_block: i.extent_block,
-                extent_count: i.extent_count,
+                records: read_records(sb, ino, &i)?,
             },
         })
     }
