@@ -8,7 +8,8 @@
 
 KERNEL ?= default
 TESTS ?=
-export KERNEL TESTS
+STRESS_SECONDS ?=
+export KERNEL TESTS STRESS_SECONDS
 
 SCRIPTS := scripts
 OUT := $(CURDIR)/build

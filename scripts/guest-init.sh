@@ -28,6 +28,8 @@ verdict() {
 }
 
 mode=$(sed -n 's/.*harness=\([a-z]*\).*/\1/p' /proc/cmdline)
+stress=$(sed -n 's/.*harness_stress=\([0-9]*\).*/\1/p' /proc/cmdline)
+[ -n "$stress" ] && export STRESS_SECONDS=$stress
 
 case "$mode" in
 check)

@@ -12,7 +12,8 @@
 # shell: the console on this terminal, an interactive shell.
 #
 # QEMU uses TCG: on these hosts KVM hangs. EMFS_KVM=1 opts into KVM on
-# machines where it works. VM_TIMEOUT (seconds) bounds a check run.
+# machines where it works. VM_TIMEOUT (seconds) bounds a check run;
+# STRESS_SECONDS sets the length of the stress tests in the guest.
 
 source "$(dirname "$0")/common.sh"
 
@@ -37,6 +38,7 @@ done
 
 APPEND="console=ttyS0 panic=-1 oops=panic panic_on_warn=1 harness=$MODE"
 [ -n "$TESTS" ] && APPEND+=" harness_tests=$TESTS"
+[ -n "${STRESS_SECONDS:-}" ] && APPEND+=" harness_stress=$STRESS_SECONDS"
 
 QEMU=(qemu-system-x86_64 "${ACCEL[@]}" -smp 2 -m "$VM_MEM" -nodefaults -no-user-config
 	-bios /usr/share/qemu/qboot.rom -display none -no-reboot
