@@ -12,7 +12,8 @@ pub mod format;
 
 use crate::extmap::{rules, ExtentMap, ExtentMapTree};
 use crate::kernel_ext::vfs::{
-    BlockReader, DirEmitter, FileSystem, Inode, InodeParams, InodeType, LockedFolio, SuperBlock,
+    BlockReader, DirEmitter, FileSystem, Inode, InodeParams, InodeType, LockedFolio, ReadBatch,
+    Readahead, SuperBlock,
 };
 use format::*;
 use kernel::{c_str, prelude::*, str::CStr};
@@ -247,6 +248,33 @@ impl FileSystem for Emfs {
             };
             if i.in_use() && !emitter.emit(i.name(), ino as u64, InodeType::Reg, ino as i64 + 1) {
                 return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    fn readahead(inode: &Inode<Self>, ra: &mut Readahead<'_>) -> Result {
+        let isize = inode.size() as u64;
+        let data_end = round_up(isize);
+        let mut batch = ReadBatch::new(inode.super_block());
+        while let Some(folio) = ra.next_folio() {
+            let pos = u64::try_from(folio.pos()).map_err(|_| EINVAL)?;
+            let end = pos + folio.size() as u64;
+            if pos >= data_end {
+                folio.zero_and_finish();
+                continue;
+            }
+            let em = get_extent(inode, pos)?;
+            let f = em.fields();
+            let whole = f.end() >= end && end <= isize;
+            if whole && f.is_real() && em.flags() & rules::PREALLOC == 0 {
+                // The common case: the folio lies in one extent on disk; large bios.
+                batch.add(folio, (f.block_start(em.flags()) + (pos - f.start)) / BS)?;
+            } else if whole {
+                folio.zero_and_finish();
+            } else {
+                // Straddles a map boundary or the end of the file: the careful path.
+                folio.read_with(|locked| Self::read_folio(inode, locked))?;
             }
         }
         Ok(())

@@ -92,6 +92,12 @@ extern "C" {
     pub fn emfs_mapping_set_release_always(mapping: *mut bindings::address_space);
     /// `virt_to_page()`.
     pub fn emfs_virt_to_page(addr: *const core::ffi::c_void) -> *mut bindings::page;
+    /// `rac->mapping->host`.
+    pub fn emfs_readahead_inode(rac: *mut bindings::readahead_control) -> *mut bindings::inode;
+    /// `readahead_folio()`: the next locked folio of a readahead batch, or null.
+    pub fn emfs_readahead_folio(rac: *mut bindings::readahead_control) -> *mut bindings::folio;
+    /// Makes a read bio end the read of all its folios when it completes, then put itself.
+    pub fn emfs_bio_set_read_end_io(bio: *mut bindings::bio);
     /// `dir_emit()`.
     pub fn emfs_dir_emit(
         ctx: *mut bindings::dir_context,

@@ -19,6 +19,7 @@
 #include <linux/mm.h>
 #include <linux/pagemap.h>
 #include <linux/highmem.h>
+#include <linux/bio.h>
 #include <kunit/test.h>
 
 #include "helpers.h"
@@ -147,6 +148,35 @@ void emfs_mapping_set_release_always(struct address_space *mapping)
 struct page *emfs_virt_to_page(const void *addr)
 {
 	return virt_to_page(addr);
+}
+
+/* Readahead */
+struct inode *emfs_readahead_inode(struct readahead_control *rac)
+{
+	return rac->mapping->host;
+}
+
+struct folio *emfs_readahead_folio(struct readahead_control *rac)
+{
+	return readahead_folio(rac);
+}
+
+/*
+ * Completion of a readahead bio: every folio in it is read (or failed) at
+ * once. The walk over the bio's folios is a macro, hence C.
+ */
+static void emfs_read_end_io(struct bio *bio)
+{
+	struct folio_iter fi;
+
+	bio_for_each_folio_all(fi, bio)
+		folio_end_read(fi.folio, bio->bi_status == BLK_STS_OK);
+	bio_put(bio);
+}
+
+void emfs_bio_set_read_end_io(struct bio *bio)
+{
+	bio->bi_end_io = emfs_read_end_io;
 }
 
 /* VFS */

@@ -22,6 +22,8 @@ struct file;
 struct super_block;
 struct file_system_type;
 struct address_space;
+struct readahead_control;
+struct bio;
 
 void emfs_rwlock_init(rwlock_t *lock, const char *name,
 		      struct lock_class_key *key);
@@ -47,6 +49,9 @@ void emfs_folio_zero_range(struct folio *folio, size_t start, size_t len);
 struct inode *emfs_folio_inode(struct folio *folio);
 void emfs_mapping_set_release_always(struct address_space *mapping);
 struct page *emfs_virt_to_page(const void *addr);
+struct inode *emfs_readahead_inode(struct readahead_control *rac);
+struct folio *emfs_readahead_folio(struct readahead_control *rac);
+void emfs_bio_set_read_end_io(struct bio *bio);
 bool emfs_dir_emit(struct dir_context *ctx, const char *name, int len,
 		   u64 ino, unsigned int type);
 bool emfs_dir_emit_dots(struct file *file, struct dir_context *ctx);

@@ -53,6 +53,11 @@ pub trait FileSystem: Sized + Send + Sync + 'static {
     /// Fills a locked folio of `inode`'s page cache from disk.
     fn read_folio(inode: &Inode<Self>, folio: &mut LockedFolio<'_>) -> Result;
 
+    /// Reads a batch of folios ahead of use (`readahead`): each folio the batch hands out must
+    /// be added to a [`ReadBatch`], zeroed, or read synchronously with
+    /// [`ReadaheadFolio::read_with`]; one dropped unfinished is ended as failed.
+    fn readahead(inode: &Inode<Self>, ra: &mut Readahead<'_>) -> Result;
+
     /// The page cache is about to drop the clean folio at `[pos, pos + len)` of `inode`
     /// (reclaim, `drop_caches`, `fadvise(DONTNEED)`): release what is cached for it. Returns
     /// whether the folio may go.
@@ -390,6 +395,175 @@ impl LockedFolio<'_> {
     }
 }
 
+/// The folios of a readahead request.
+///
+/// # Invariants
+///
+/// `rac` is the `readahead_control` of the running `readahead` call.
+pub struct Readahead<'a> {
+    rac: *mut bindings::readahead_control,
+    _p: PhantomData<&'a mut ()>,
+}
+
+impl Readahead<'_> {
+    /// The next folio to read, locked; `None` at the end of the batch.
+    pub fn next_folio(&mut self) -> Option<ReadaheadFolio> {
+        // SAFETY: By the type invariant `rac` is valid for the call.
+        let folio = unsafe { ffi::emfs_readahead_folio(self.rac) };
+        if folio.is_null() {
+            return None;
+        }
+        // INVARIANT: `readahead_folio` returns a locked folio the page cache holds. (Built only
+        // for a real folio: its drop ends a read.)
+        Some(ReadaheadFolio { folio })
+    }
+}
+
+/// A locked folio of a readahead batch. Dropped unfinished, its read ends as failed (a later
+/// `read_folio` retries it).
+///
+/// # Invariants
+///
+/// `folio` is locked, not uptodate, held by the page cache, and this object is the only one
+/// that will end its read.
+pub struct ReadaheadFolio {
+    folio: *mut bindings::folio,
+}
+
+impl ReadaheadFolio {
+    /// The file position of the folio's first byte.
+    pub fn pos(&self) -> i64 {
+        // SAFETY: By the type invariant the folio is locked, so its index is stable.
+        unsafe { ffi::emfs_folio_pos(self.folio) }
+    }
+
+    /// The folio's size in bytes.
+    pub fn size(&self) -> usize {
+        // SAFETY: As in `pos`.
+        unsafe { ffi::emfs_folio_size(self.folio) }
+    }
+
+    fn finish(self, ok: bool) {
+        // SAFETY: By the type invariant we end the read, once: `self` is forgotten.
+        unsafe { ffi::folio_end_read(self.folio, ok) };
+        core::mem::forget(self);
+    }
+
+    /// Fills the folio with zeros and ends its read.
+    pub fn zero_and_finish(self) {
+        // SAFETY: The folio is locked and ours to fill.
+        unsafe { ffi::emfs_folio_zero_range(self.folio, 0, self.size()) };
+        self.finish(true);
+    }
+
+    /// Reads the folio synchronously with `read` (as `read_folio` would) and ends its read.
+    pub fn read_with(self, read: impl FnOnce(&mut LockedFolio<'_>) -> Result) -> Result {
+        // INVARIANT: The folio is locked and not uptodate; we end the read below.
+        let mut locked = LockedFolio {
+            folio: self.folio,
+            _p: PhantomData,
+        };
+        let r = read(&mut locked);
+        self.finish(r.is_ok());
+        r
+    }
+}
+
+impl Drop for ReadaheadFolio {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant nobody else ends the read.
+        unsafe { ffi::folio_end_read(self.folio, false) };
+    }
+}
+
+/// Gathers whole folios whose data is contiguous on disk into large read bios, submitted
+/// asynchronously; their completion ends the reads.
+///
+/// # Invariants
+///
+/// `bio`, if not null, is an unsubmitted read bio we own, set to end the reads of its folios on
+/// completion, whose data ends at block `next_blk`.
+pub struct ReadBatch<'a, T: FileSystem> {
+    sb: &'a SuperBlock<T>,
+    bio: *mut bindings::bio,
+    next_blk: u64,
+}
+
+impl<'a, T: FileSystem> ReadBatch<'a, T> {
+    /// An empty batch on `sb`'s device.
+    pub fn new(sb: &'a SuperBlock<T>) -> Self {
+        Self {
+            sb,
+            bio: ptr::null_mut(),
+            next_blk: 0,
+        }
+    }
+
+    /// Reads `folio` from block `blk` on: into the open bio if it continues it on disk and has
+    /// room, else into a new one (the open one is submitted).
+    pub fn add(&mut self, folio: ReadaheadFolio, blk: u64) -> Result {
+        let size = folio.size();
+        let blocks = (size / BLOCK_SIZE) as u64;
+        if !self.bio.is_null() && blk == self.next_blk {
+            // SAFETY: By the type invariant `bio` is ours and unsubmitted; the folio is locked,
+            // and if it is added its read is ended by the bio's completion.
+            if unsafe { bindings::bio_add_folio(self.bio, folio.folio, size, 0) } {
+                self.next_blk += blocks;
+                core::mem::forget(folio);
+                return Ok(());
+            }
+        }
+        self.submit();
+        let sector = blk.checked_mul(BLOCK_SIZE as u64 / 512).ok_or(EINVAL)?;
+        // SAFETY: The superblock's device is live; see `submit_read` for the allocation.
+        let bio = unsafe {
+            bindings::bio_alloc_bioset(
+                (*self.sb.0.get()).s_bdev,
+                bindings::BIO_MAX_VECS as u16,
+                bindings::req_op_REQ_OP_READ,
+                ffi::emfs_gfp_nofs(),
+                ptr::addr_of_mut!(bindings::fs_bio_set),
+            )
+        };
+        if bio.is_null() {
+            return Err(ENOMEM);
+        }
+        // SAFETY: `bio` is new and ours.
+        let added = unsafe {
+            (*bio).bi_iter.bi_sector = sector;
+            ffi::emfs_bio_set_read_end_io(bio);
+            bindings::bio_add_folio(bio, folio.folio, size, 0)
+        };
+        if !added {
+            // SAFETY: The bio holds nothing; we drop it. The folio is ended by its drop.
+            unsafe { bindings::bio_put(bio) };
+            return Err(EIO);
+        }
+        core::mem::forget(folio);
+        // INVARIANT: A new unsubmitted bio ending at `blk + blocks`.
+        self.bio = bio;
+        self.next_blk = blk + blocks;
+        Ok(())
+    }
+
+    /// Submits the open bio, if any.
+    pub fn submit(&mut self) {
+        if !self.bio.is_null() {
+            // SAFETY: By the type invariant the bio is ours and unsubmitted; its completion ends
+            // the reads and puts it.
+            unsafe { bindings::submit_bio(self.bio) };
+            // INVARIANT: No open bio.
+            self.bio = ptr::null_mut();
+        }
+    }
+}
+
+impl<T: FileSystem> Drop for ReadBatch<'_, T> {
+    fn drop(&mut self) {
+        self.submit();
+    }
+}
+
 /// Emits directory entries into a `readdir` buffer.
 ///
 /// # Invariants
@@ -468,6 +642,7 @@ impl<T: FileSystem> Tables<T> {
 
     const AOPS: bindings::address_space_operations = bindings::address_space_operations {
         read_folio: Some(read_folio_callback::<T>),
+        readahead: Some(readahead_callback::<T>),
         release_folio: Some(release_folio_callback::<T>),
         // SAFETY: As above.
         ..unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
@@ -564,6 +739,23 @@ unsafe extern "C" fn read_folio_callback<T: FileSystem>(
         Ok(()) => 0,
         Err(e) => e.to_errno(),
     }
+}
+
+/// # Safety
+///
+/// Called by the page cache with a readahead request on a `T` regular file.
+unsafe extern "C" fn readahead_callback<T: FileSystem>(rac: *mut bindings::readahead_control) {
+    // SAFETY: The request's mapping and host inode are live during the call, and the inode is
+    // a `T` regular file.
+    let inode = unsafe { Inode::<T>::from_raw(ffi::emfs_readahead_inode(rac)) };
+    // INVARIANT: `rac` is the running request.
+    let mut ra = Readahead {
+        rac,
+        _p: PhantomData,
+    };
+    // Folios it did not take are removed from the page cache by the caller; a failed one is
+    // read again by `read_folio` when someone needs it.
+    let _ = T::readahead(inode, &mut ra);
 }
 
 /// # Safety
