@@ -281,23 +281,15 @@ impl ExtentMapTree {
 
             let mut whole = f.start >= start && em_end <= end;
             let old = maps.tree.remove(&em);
-            if !whole && f.start < start {
-                whole = !maps.insert_split(
-                    &mut spare,
-                    split_front(&f, start),
-                    split_flags,
-                    generation,
-                    modified,
-                );
-            }
-            if !whole && em_end > end {
-                whole = !maps.insert_split(
-                    &mut spare,
-                    split_back(&f, end),
-                    split_flags,
-                    generation,
-                    modified,
-                );
+            // The part in front of the range, then the part behind it; if a split cannot be
+            // made (no memory), the rest of the map is dropped whole, as upstream.
+            let front = (f.start < start).then(|| split_front(&f, start));
+            let back = (em_end > end).then(|| split_back(&f, end));
+            for split in [front, back].into_iter().flatten() {
+                if whole {
+                    break;
+                }
+                whole = !maps.insert_split(&mut spare, split, split_flags, generation, modified);
             }
             if whole && (f.start < start || em_end > end) && modified {
                 self.full_sync.store(true, Ordering::Release);

@@ -205,34 +205,40 @@ void emfs_sb_set_rdonly(struct super_block *sb)
  * A file_system_type embeds lockdep keys, which lockdep accepts only in static
  * storage unless they are registered. Ours lives in the module's heap.
  */
-void emfs_fs_type_register_keys(struct file_system_type *t)
+static void emfs_fs_type_for_each_key(struct file_system_type *t,
+				      void (*fn)(struct lock_class_key *key))
 {
 	int i;
 
-	lockdep_register_key(&t->s_lock_key);
-	lockdep_register_key(&t->s_umount_key);
-	lockdep_register_key(&t->s_vfs_rename_key);
+	fn(&t->s_lock_key);
+	fn(&t->s_umount_key);
+	fn(&t->s_vfs_rename_key);
 	for (i = 0; i < ARRAY_SIZE(t->s_writers_key); i++)
-		lockdep_register_key(&t->s_writers_key[i]);
-	lockdep_register_key(&t->i_lock_key);
-	lockdep_register_key(&t->i_mutex_key);
-	lockdep_register_key(&t->invalidate_lock_key);
-	lockdep_register_key(&t->i_mutex_dir_key);
+		fn(&t->s_writers_key[i]);
+	fn(&t->i_lock_key);
+	fn(&t->i_mutex_key);
+	fn(&t->invalidate_lock_key);
+	fn(&t->i_mutex_dir_key);
+}
+
+static void emfs_register_key(struct lock_class_key *key)
+{
+	lockdep_register_key(key);
+}
+
+static void emfs_unregister_key(struct lock_class_key *key)
+{
+	lockdep_unregister_key(key);
+}
+
+void emfs_fs_type_register_keys(struct file_system_type *t)
+{
+	emfs_fs_type_for_each_key(t, emfs_register_key);
 }
 
 void emfs_fs_type_unregister_keys(struct file_system_type *t)
 {
-	int i;
-
-	lockdep_unregister_key(&t->s_lock_key);
-	lockdep_unregister_key(&t->s_umount_key);
-	lockdep_unregister_key(&t->s_vfs_rename_key);
-	for (i = 0; i < ARRAY_SIZE(t->s_writers_key); i++)
-		lockdep_unregister_key(&t->s_writers_key[i]);
-	lockdep_unregister_key(&t->i_lock_key);
-	lockdep_unregister_key(&t->i_mutex_key);
-	lockdep_unregister_key(&t->invalidate_lock_key);
-	lockdep_unregister_key(&t->i_mutex_dir_key);
+	emfs_fs_type_for_each_key(t, emfs_unregister_key);
 }
 
 bool emfs_inode_is_new(struct inode *inode)

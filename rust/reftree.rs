@@ -304,20 +304,21 @@ impl<'a, K: NodeKind> NodeView<'a, K> {
 
     /// The next node in key order.
     pub fn next(&self) -> Option<NodeView<'a, K>> {
-        // SAFETY: The tree is borrowed for `'a`, so the node's links are stable and valid.
-        let rb = unsafe { bindings::rb_next(self.node.rb.get()) };
-        if rb.is_null() {
-            return None;
-        }
-        // SAFETY: Every `rb_node` in the tree is embedded in a `Node<K>`.
-        let node = unsafe { Node::from_rb(rb) };
-        Some(NodeView { node })
+        self.step(bindings::rb_next)
     }
 
     /// The previous node in key order.
     pub fn prev(&self) -> Option<NodeView<'a, K>> {
-        // SAFETY: As in `next`.
-        let rb = unsafe { bindings::rb_prev(self.node.rb.get()) };
+        self.step(bindings::rb_prev)
+    }
+
+    fn step(
+        &self,
+        walk: unsafe extern "C" fn(*const bindings::rb_node) -> *mut bindings::rb_node,
+    ) -> Option<NodeView<'a, K>> {
+        // SAFETY: The tree is borrowed for `'a`, so the node's links are stable and valid;
+        // `walk` is `rb_next` or `rb_prev`.
+        let rb = unsafe { walk(self.node.rb.get()) };
         if rb.is_null() {
             return None;
         }
