@@ -65,12 +65,19 @@ check)
 	esac
 	exit 1
 	;;
-run | shell)
+run)
 	set +e
 	"${QEMU[@]}" -append "$APPEND" -serial mon:stdio
 	rc=$?
-	[ $rc = 33 ] || [ $rc = 35 ] || log "QEMU exited with $rc"
+	[ $rc = 33 ] || log "QEMU exited with $rc"
 	[ $rc = 33 ]
+	;;
+shell)
+	# Leaving the shell powers the guest off (QEMU exits 0).
+	set +e
+	"${QEMU[@]}" -append "$APPEND" -serial mon:stdio
+	rc=$?
+	case $rc in 0 | 33 | 35) exit 0 ;; *) log "QEMU exited with $rc"; exit 1 ;; esac
 	;;
 *) die "unknown mode '$MODE'" ;;
 esac
