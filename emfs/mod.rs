@@ -13,7 +13,7 @@ pub mod format;
 use crate::extmap::{rules, ExtentMap, ExtentMapTree};
 use crate::kernel_ext::vfs::{
     BlockReader, DirEmitter, FileSystem, Inode, InodeParams, InodeType, LockedFolio, ReadBatch,
-    Readahead, SuperBlock,
+    Readahead, StatFs, SuperBlock,
 };
 use format::*;
 use kernel::{c_str, prelude::*, str::CStr};
@@ -251,6 +251,20 @@ impl FileSystem for Emfs {
             }
         }
         Ok(())
+    }
+
+    fn statfs(sb: &SuperBlock<Self>) -> Result<StatFs> {
+        let fs = sb.data();
+        let free_files = (ROOT_INO + 1..fs.sb.inode_count)
+            .filter(|&ino| fs.inode(ino).is_ok_and(|i| !i.in_use()))
+            .count() as u64;
+        Ok(StatFs {
+            blocks: fs.sb.total_blocks,
+            free_blocks: fs.sb.free_blocks,
+            files: u64::from(fs.sb.inode_count - 1),
+            free_files,
+            name_max: NAME_MAX as u64,
+        })
     }
 
     fn readahead(inode: &Inode<Self>, ra: &mut Readahead<'_>) -> Result {

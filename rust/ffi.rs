@@ -116,6 +116,18 @@ extern "C" {
     pub fn emfs_fs_type_register_keys(t: *mut bindings::file_system_type);
     /// `lockdep_unregister_key()` on the same keys.
     pub fn emfs_fs_type_unregister_keys(t: *mut bindings::file_system_type);
+    /// Fills a `struct kstatfs` (not in the 6.12 bindings).
+    #[allow(clippy::too_many_arguments)]
+    pub fn emfs_fill_statfs(
+        buf: *mut bindings::kstatfs,
+        ty: core::ffi::c_long,
+        bsize: core::ffi::c_long,
+        blocks: u64,
+        bfree: u64,
+        files: u64,
+        ffree: u64,
+        namelen: core::ffi::c_long,
+    );
     /// `inode->i_state & I_NEW`.
     pub fn emfs_inode_is_new(inode: *mut bindings::inode) -> bool;
 

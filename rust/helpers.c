@@ -20,6 +20,7 @@
 #include <linux/pagemap.h>
 #include <linux/highmem.h>
 #include <linux/bio.h>
+#include <linux/statfs.h>
 #include <kunit/test.h>
 
 #include "helpers.h"
@@ -239,6 +240,21 @@ void emfs_fs_type_register_keys(struct file_system_type *t)
 void emfs_fs_type_unregister_keys(struct file_system_type *t)
 {
 	emfs_fs_type_for_each_key(t, emfs_unregister_key);
+}
+
+/* struct kstatfs is not in the 6.12 bindings. */
+void emfs_fill_statfs(struct kstatfs *buf, long type, long bsize, u64 blocks,
+		      u64 bfree, u64 files, u64 ffree, long namelen)
+{
+	buf->f_type = type;
+	buf->f_bsize = bsize;
+	buf->f_frsize = bsize;
+	buf->f_blocks = blocks;
+	buf->f_bfree = bfree;
+	buf->f_bavail = bfree;
+	buf->f_files = files;
+	buf->f_ffree = ffree;
+	buf->f_namelen = namelen;
 }
 
 bool emfs_inode_is_new(struct inode *inode)

@@ -24,6 +24,7 @@ struct file_system_type;
 struct address_space;
 struct readahead_control;
 struct bio;
+struct kstatfs;
 
 void emfs_rwlock_init(rwlock_t *lock, const char *name,
 		      struct lock_class_key *key);
@@ -59,6 +60,8 @@ struct inode *emfs_file_inode(struct file *file);
 void emfs_sb_set_rdonly(struct super_block *sb);
 void emfs_fs_type_register_keys(struct file_system_type *t);
 void emfs_fs_type_unregister_keys(struct file_system_type *t);
+void emfs_fill_statfs(struct kstatfs *buf, long type, long bsize, u64 blocks,
+		      u64 bfree, u64 files, u64 ffree, long namelen);
 bool emfs_inode_is_new(struct inode *inode);
 void emfs_kunit_fail(struct kunit *test, const char *file, int line,
 		     const char *msg);

@@ -53,6 +53,9 @@ pub trait FileSystem: Sized + Send + Sync + 'static {
     /// Fills a locked folio of `inode`'s page cache from disk.
     fn read_folio(inode: &Inode<Self>, folio: &mut LockedFolio<'_>) -> Result;
 
+    /// Space and inode counts for `statfs`.
+    fn statfs(sb: &SuperBlock<Self>) -> Result<StatFs>;
+
     /// Reads a batch of folios ahead of use (`readahead`): each folio the batch hands out must
     /// be added to a [`ReadBatch`], zeroed, or read synchronously with
     /// [`ReadaheadFolio::read_with`]; one dropped unfinished is ended as failed.
@@ -62,6 +65,21 @@ pub trait FileSystem: Sized + Send + Sync + 'static {
     /// (reclaim, `drop_caches`, `fadvise(DONTNEED)`): release what is cached for it. Returns
     /// whether the folio may go.
     fn release_folio(inode: &Inode<Self>, pos: u64, len: u64) -> bool;
+}
+
+/// What `statfs` reports (in 4 KiB blocks).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct StatFs {
+    /// Size of the file system.
+    pub blocks: u64,
+    /// Free blocks.
+    pub free_blocks: u64,
+    /// Inode slots.
+    pub files: u64,
+    /// Free inode slots.
+    pub free_files: u64,
+    /// Longest name.
+    pub name_max: u64,
 }
 
 /// The kind of an inode.
@@ -607,7 +625,7 @@ struct Tables<T>(PhantomData<T>);
 impl<T: FileSystem> Tables<T> {
     const SUPER_OPS: bindings::super_operations = bindings::super_operations {
         evict_inode: Some(evict_inode_callback::<T>),
-        statfs: Some(bindings::simple_statfs),
+        statfs: Some(statfs_callback::<T>),
         // SAFETY: All-zero is a valid `super_operations`: no other operation.
         ..unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
     };
@@ -664,6 +682,34 @@ unsafe extern "C" fn evict_inode_callback<T: FileSystem>(inode: *mut bindings::i
             drop(KBox::from_raw(data.cast::<T::InodeData>()));
         }
     }
+}
+
+/// # Safety
+///
+/// Called by the VFS with a dentry of a mounted `T` superblock and a buffer to fill.
+unsafe extern "C" fn statfs_callback<T: FileSystem>(
+    dentry: *mut bindings::dentry,
+    buf: *mut bindings::kstatfs,
+) -> core::ffi::c_int {
+    // SAFETY: The dentry pins its superblock, which is a set-up `T` one.
+    let sb = unsafe { SuperBlock::<T>::from_raw((*dentry).d_sb) };
+    from_result(|| {
+        let st = T::statfs(sb)?;
+        // SAFETY: `buf` is valid for writes during the call.
+        unsafe {
+            ffi::emfs_fill_statfs(
+                buf,
+                T::MAGIC as _,
+                BLOCK_SIZE as _,
+                st.blocks,
+                st.free_blocks,
+                st.files,
+                st.free_files,
+                st.name_max as _,
+            )
+        };
+        Ok(0)
+    })
 }
 
 /// # Safety

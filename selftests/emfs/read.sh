@@ -13,7 +13,7 @@ data=/tmp/emfs-read
 counter() { cat /sys/kernel/debug/extmap/$1; }
 
 ktap_print_header
-ktap_set_plan 12
+ktap_set_plan 13
 
 mkdir -p $data $mnt
 i=0
@@ -43,6 +43,15 @@ log_mark
 ktap_test_result "emfs read: mount" mount -t emfs $dev $mnt
 ktap_test_result "emfs read: readdir lists every file" list_matches
 ktap_test_result "emfs read: sizes" sizes_match
+# statfs agrees with fsck: total blocks, and free = total - used.
+statfs_matches() {
+	used=$(fsck.emfs $dev | sed -n 's|.* \([0-9]*\)/\([0-9]*\) blocks used|\1 \2|p')
+	set -- $used
+	st=$(stat -f -c '%b %f %c' $mnt)
+	ktap_print_msg "fsck: $1 of $2 blocks used; statfs: $st"
+	[ "$st" = "$2 $(($2 - $1)) 1023" ]
+}
+ktap_test_result "emfs read: statfs counts blocks and inodes" statfs_matches
 lookups=$(counter lookups)
 inserts=$(counter inserts)
 ktap_test_result "emfs read: contents read back byte for byte" compare_all
