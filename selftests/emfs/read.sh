@@ -13,7 +13,7 @@ data=/tmp/emfs-read
 counter() { cat /sys/kernel/debug/extmap/$1; }
 
 ktap_print_header
-ktap_set_plan 13
+ktap_set_plan 14
 
 mkdir -p $data $mnt
 i=0
@@ -59,6 +59,13 @@ ktap_print_msg "lookups $lookups -> $(counter lookups), inserts $inserts -> $(co
 ktap_test_result "emfs read: maps were missed, loaded and inserted" \
 	[ "$(counter inserts)" -gt "$inserts" ]
 drops=$(counter drops)
+mmap_matches() {
+	"$(dirname "$0")/mmap_read" $mnt/* >/tmp/mmap.tap
+	rc=$?
+	sed 's/^/# /' /tmp/mmap.tap
+	[ $rc = 0 ] && [ "$(grep -c '^ok' /tmp/mmap.tap)" = 8 ]
+}
+ktap_test_result "emfs read: mmap reads match read(2), no writable mapping" mmap_matches
 echo 3 >/proc/sys/vm/drop_caches
 ktap_print_msg "drop_caches: drops $drops -> $(counter drops)"
 ktap_test_result "emfs read: releasing folios drops their maps" [ "$(counter drops)" -gt "$drops" ]
