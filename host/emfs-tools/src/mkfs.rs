@@ -112,6 +112,8 @@ pub struct NewFile {
     pub name: Vec<u8>,
     /// Its contents.
     pub data: Vec<u8>,
+    /// Its modification time (seconds since the epoch), also used as access and change time.
+    pub mtime: i64,
 }
 
 /// Adds `files` to a file system `mkfs` just made. Each file's data is written in extents of
@@ -211,6 +213,9 @@ pub fn populate(
             mode: S_IFREG | 0o644,
             nlink: 1,
             size,
+            atime: (f.mtime, 0),
+            mtime: (f.mtime, 0),
+            ctime: (f.mtime, 0),
             generation: 1,
             extent_block: chain.first().copied().unwrap_or(0),
             extent_count: records.len() as u32,

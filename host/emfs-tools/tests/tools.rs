@@ -364,6 +364,7 @@ fn populated_image_is_clean_and_holds_the_data() {
             data: (0..(i as usize * 37_000 + 1))
                 .map(|k| (k as u8) ^ i)
                 .collect(),
+            mtime: 1_700_000_000 + i as i64,
         })
         .collect();
     populate(&mut dev, &mut sb, &files, 3, false).unwrap();
@@ -375,6 +376,7 @@ fn populated_image_is_clean_and_holds_the_data() {
     let b = read_block(&mut dev, blk).unwrap();
     let inode = Inode::decode(&b[off..off + INODE_SIZE]).unwrap();
     assert_eq!((inode.size, inode.extent_count), (148001, 13));
+    assert_eq!(inode.mtime, (1_700_000_004, 0));
     let eb = read_block(&mut dev, inode.extent_block).unwrap();
     let last = extent_record(&eb, 12);
     let data = read_block(&mut dev, last.disk_bytenr / BS).unwrap();

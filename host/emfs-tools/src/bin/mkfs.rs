@@ -99,7 +99,7 @@ fn main() {
 }
 
 fn read_dir(dir: &str) -> std::io::Result<Vec<mkfs::NewFile>> {
-    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::{ffi::OsStrExt, fs::MetadataExt};
     let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
     entries.sort_by_key(|e| e.file_name());
     let mut files = Vec::new();
@@ -108,6 +108,7 @@ fn read_dir(dir: &str) -> std::io::Result<Vec<mkfs::NewFile>> {
             files.push(mkfs::NewFile {
                 name: e.file_name().as_bytes().to_vec(),
                 data: std::fs::read(e.path())?,
+                mtime: e.metadata()?.mtime(),
             });
         }
     }
