@@ -302,6 +302,70 @@ impl ExtentMapTree {
         ExtentMap::alloc(MapFields::default(), 0).ok()
     }
 
+    /// Splits the pinned, modified map `[start, start + len)` in two for an ordered extent
+    /// that was split (`split_extent_map`, direct I/O): `[start, start + pre)` now lives at
+    /// `new_logical`, the rest where it was. `ENOMEM` if the two new maps cannot be allocated,
+    /// `EIO` if no map is there, `EINVAL` if the map is not what a split needs (exact range,
+    /// real, uncompressed, pinned, modified, not being logged) or `pre` is not inside it.
+    pub fn split(&self, start: u64, len: u64, pre: u64, new_logical: u64) -> Result {
+        if pre == 0 || pre >= len {
+            return Err(EINVAL);
+        }
+        // Allocated before the spinning lock, as upstream.
+        let mut pre_map = ExtentMap::alloc(MapFields::default(), 0)?;
+        let mut mid_map = ExtentMap::alloc(MapFields::default(), 0)?;
+        let mut maps = self.write();
+        let em = maps.lookup(start, len).ok_or(EIO)?;
+        let f = em.fields();
+        let flags = em.flags();
+        if f.start != start
+            || f.len != len
+            || !f.is_real()
+            || is_compressed(flags)
+            || flags & PINNED == 0
+            || flags & LOGGING != 0
+            || !em.on_list()
+        {
+            return Err(EINVAL);
+        }
+        let generation = em.generation();
+        let fill = |m: &mut ExtentMap, fields: MapFields| -> Result {
+            *m.get_mut().ok_or(EINVAL)? = fields;
+            m.set_flags(flags);
+            m.set_generation(generation);
+            Ok(())
+        };
+        fill(
+            &mut pre_map,
+            MapFields {
+                start,
+                len: pre,
+                disk_bytenr: new_logical,
+                disk_num_bytes: pre,
+                offset: 0,
+                ram_bytes: pre,
+            },
+        )?;
+        fill(
+            &mut mid_map,
+            MapFields {
+                start: start + pre,
+                len: len - pre,
+                disk_bytenr: f.block_start(flags) + pre,
+                disk_num_bytes: len - pre,
+                offset: 0,
+                ram_bytes: len - pre,
+            },
+        )?;
+        em.clear_flags(PINNED);
+        maps.remove(&em)?;
+        // The range is free now, so both inserts succeed; both stay on the modified list.
+        maps.insert(&mut pre_map, true)?;
+        maps.insert(&mut mid_map, true)?;
+        STATS.splits.fetch_add(2, Ordering::Relaxed);
+        Ok(())
+    }
+
     /// Drops the cached maps of a page-cache range being released (`try_release_extent_mapping`):
     /// from `start` on, each map that starts exactly where the previous one ended and lies at
     /// least partly in `[start, start + len)` is dropped whole, unless it is on the modified list

@@ -542,6 +542,37 @@ fn try_release_rules(t: &mut Test) -> Result {
     fx.teardown(t)
 }
 
+/// `split` (btrfs's `split_extent_map` for direct I/O): a pinned, modified map becomes two
+/// pinned, modified maps, the first at the new disk address; anything else is refused.
+fn split_for_direct_io(t: &mut Test) -> Result {
+    let fx = Fixture::new()?;
+    let mut em = ExtentMap::alloc(real(0, SZ_16K, SZ_64K, SZ_16K), PINNED)?;
+    em.set_generation(3);
+    fx.tree.replace_range(&mut em, true)?;
+    kunit_assert_eq!(t, fx.tree.split(0, SZ_8K, SZ_4K, 0), Err(EINVAL));
+    kunit_assert_eq!(t, fx.tree.split(SZ_32K, SZ_4K, SZ_1K, 0), Err(EIO));
+    kunit_assert_eq!(t, fx.tree.split(0, SZ_16K, SZ_16K, 0), Err(EINVAL));
+    fx.tree.split(0, SZ_16K, SZ_4K, SZ_128K)?;
+    kunit_assert!(t, !em.in_tree());
+    drop(em);
+    let maps = fx.maps()?;
+    kunit_assert_eq!(t, maps.len(), 2);
+    kunit_assert_eq!(t, (maps[0].fields.start, maps[0].fields.len), (0, SZ_4K));
+    kunit_assert_eq!(t, maps[0].fields.disk_bytenr, SZ_128K);
+    kunit_assert_eq!(
+        t,
+        (maps[1].fields.start, maps[1].fields.len),
+        (SZ_4K, 12 * SZ_1K)
+    );
+    kunit_assert_eq!(t, maps[1].fields.disk_bytenr, SZ_64K + SZ_4K);
+    for m in maps.iter() {
+        kunit_assert!(t, m.flags & PINNED != 0 && m.modified && m.generation == 3);
+    }
+    fx.tree.unpin(0, SZ_4K, 4)?;
+    fx.tree.unpin(SZ_4K, 12 * SZ_1K, 4)?;
+    fx.teardown(t)
+}
+
 /// xorshift64: the tests' own cheap random numbers.
 fn xorshift(state: &mut u64) -> u64 {
     *state ^= *state << 13;
@@ -680,6 +711,7 @@ kunit_suite!(
         drop_range_without_memory,
         drop_range_split_flags,
         try_release_rules,
+        split_for_direct_io,
         concurrent_readers_and_merges,
         map_size,
     ]

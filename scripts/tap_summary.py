@@ -8,7 +8,7 @@ RESULTS is what kselftest's run_kselftest.sh printed in the guest (nested
 output is prefixed with "# ", KUnit nests with four spaces). Only leaves count
 (a result line with no subtests of its own); a parent that failed while none
 of its leaves did (a crash, a timeout, a short plan) counts as one failure.
-Every line of EXPECTED must name a leaf that ran. COUNTS receives
+Every line of EXPECTED must name a result line (leaf or parent) that ran. COUNTS receives
 "passed failed skipped". Exits 1 if anything failed or is missing.
 """
 
@@ -64,13 +64,13 @@ def main():
 
     passed, failed, skipped = 0, 0, 0
     failures = []
-    leaves = set()
+    names = set()  # every result line, leaf or parent: what the expected list is checked against
     verdicts = {}
     # A result is a parent when the result just before it is deeper.
     for i, (depth, ok, name, directive) in enumerate(parsed):
+        names.add(name)
         is_parent = i > 0 and parsed[i - 1][0] > depth
         if not is_parent:
-            leaves.add(name)
             verdicts[name] = 'skip' if directive == 'SKIP' else ('ok' if ok else 'FAILED')
             if directive == 'SKIP':
                 skipped += 1
@@ -105,7 +105,7 @@ def main():
     with open(expected_path) as f:
         expected = [l.strip() for l in f if l.strip() and not l.startswith('#')]
     for e in expected:
-        if e not in leaves:
+        if e not in names:
             failed += 1
             failures.append(f'{e}: expected, but it did not run')
 
