@@ -230,13 +230,16 @@ impl FileSystem for Emfs {
 
     fn lookup(dir: &Inode<Self>, name: &[u8]) -> Result<Option<u64>> {
         let fs = dir.super_block().data();
+        let mut corrupt = None;
         for ino in ROOT_INO + 1..fs.sb.inode_count {
             match fs.inode(ino) {
                 Ok(i) if i.in_use() && i.name() == name => return Ok(Some(ino as u64)),
-                _ => {}
+                Ok(_) => {}
+                Err(e) => corrupt = Some(e),
             }
         }
-        Ok(None)
+        // A slot that does not decode may hold the name: say so rather than "no such file".
+        corrupt.map_or(Ok(None), Err)
     }
 
     fn read_dir(dir: &Inode<Self>, emitter: &mut DirEmitter<'_>) -> Result {

@@ -13,7 +13,7 @@ data=/tmp/emfs-read
 counter() { cat /sys/kernel/debug/extmap/$1; }
 
 ktap_print_header
-ktap_set_plan 14
+ktap_set_plan 16
 
 mkdir -p $data $mnt
 i=0
@@ -83,6 +83,22 @@ ok=$?
 ktap_print_msg "merges $merges -> $(counter merges)"
 ktap_test_result "emfs read: contiguous extents read back and their maps merge" \
 	[ $ok = 0 -a "$(counter merges)" -gt "$merges" ]
+umount $mnt
+
+# A corrupted inode: looking a name up says "structure needs cleaning"
+# (EUCLEAN) with a message, not "no such file", and nothing warns.
+mkfs.emfs -d $data -e 4 $dev >/dev/null
+# Inode 3 (f1) is slot 3 of the first inode-table block (block 2).
+printf '\377' | dd of=$dev bs=1 seek=$((2 * 4096 + 3 * 256 + 8)) conv=notrunc 2>/dev/null
+mount -t emfs $dev $mnt
+lookup_says_euclean() {
+	cat $mnt/f1 >/dev/null 2>/tmp/emfs-err
+	grep -q 'Structure needs cleaning' /tmp/emfs-err &&
+		log_since_mark | grep -q 'emfs: inode 3: BadChecksum'
+}
+ktap_test_result "emfs read: a corrupted inode gives EUCLEAN with a message" lookup_says_euclean
+other_files_read() { cmp $data/f2 $mnt/f2; }
+ktap_test_result "emfs read: the other files still read" other_files_read
 umount $mnt
 
 # A corrupted superblock (both slots) is refused, with a message and no WARN.
