@@ -104,6 +104,12 @@ fn add_file(
     write_sb(dev, sb, 0);
 }
 
+/// File 2, "a": one 4 KiB block at block 100, its extent block at block 50.
+fn one_block_file(dev: &mut Dev, sb: &mut Superblock, mark: bool) {
+    let recs = [rec(0, 4096, 100 * BS, 4096, 0)];
+    add_file(dev, sb, 2, "a", 4096, 50, &recs, mark);
+}
+
 fn rec(
     file_offset: u64,
     len: u64,
@@ -263,16 +269,7 @@ fn overlapping_and_unsorted_records() {
 #[test]
 fn bitmap_must_match() {
     let (mut dev, mut sb) = image(1024);
-    add_file(
-        &mut dev,
-        &mut sb,
-        2,
-        "a",
-        4096,
-        50,
-        &[rec(0, 4096, 100 * BS, 4096, 0)],
-        false,
-    );
+    one_block_file(&mut dev, &mut sb, false);
     set_used(&mut dev, &mut sb, 50);
     write_sb(&mut dev, &sb, 0);
     let r = check(&mut dev);
@@ -326,16 +323,7 @@ fn extents_must_fit_size_and_disk_extent() {
 #[test]
 fn extent_count_and_chain() {
     let (mut dev, mut sb) = image(1024);
-    add_file(
-        &mut dev,
-        &mut sb,
-        2,
-        "a",
-        4096,
-        50,
-        &[rec(0, 4096, 100 * BS, 4096, 0)],
-        true,
-    );
+    one_block_file(&mut dev, &mut sb, true);
     let (blk, off) = sb.inode_location(2).unwrap();
     let b = read_block(&mut dev, blk).unwrap();
     let mut inode = Inode::decode(&b[off..off + INODE_SIZE]).unwrap();
