@@ -1,0 +1,60 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Reads on emfs while slab allocations of the reading task fail at random
+# (failslab, debug kernel only): reads may fail, nothing may crash or warn, and
+# once injection stops every file reads back right and the image is clean.
+
+. "$(dirname "$0")/lib.sh"
+
+fs=/sys/kernel/debug/failslab
+dev=/dev/vdb
+mnt=/mnt/emfs
+data=/tmp/failslab-data
+
+if [ ! -d $fs ]; then
+	ktap_print_header
+	ktap_skip_all "failslab is not configured (the debug kernel has it: make check KERNEL=debug)"
+	exit $KSFT_SKIP
+fi
+
+ktap_print_header
+ktap_set_plan 4
+
+mkdir -p $data $mnt
+for i in 0 1 2 3; do head -c $(( (i + 1) * 400000 )) /dev/urandom >$data/f$i; done
+modprobe emfs || ktap_exit_fail_msg "modprobe emfs failed"
+mkfs.emfs -d $data -e 2 -g $dev >/dev/null
+mount -t emfs $dev $mnt || ktap_exit_fail_msg "mount failed"
+log_mark
+
+# Only tasks that ask for it fail (task-filter), sleeping allocations too, quietly.
+echo Y >$fs/task-filter
+echo N >$fs/ignore-gfp-wait
+echo 0 >$fs/verbose
+echo 1 >$fs/interval
+echo -1 >$fs/times
+echo 10 >$fs/probability
+failed=0
+for round in 1 2 3 4 5 6 7 8; do
+	echo 3 >/proc/sys/vm/drop_caches
+	for f in $data/*; do
+		sh -c "echo 1 >/proc/self/make-it-fail; exec cat $mnt/$(basename $f)" >/dev/null 2>&1 ||
+			failed=$((failed + 1))
+	done
+done
+echo 0 >$fs/probability
+ktap_print_msg "$failed of 32 reads failed under failslab (probability 10%)"
+ktap_test_result "failslab: allocations failed during reads" [ $failed -gt 0 ]
+
+echo 3 >/proc/sys/vm/drop_caches
+all_match() {
+	for f in $data/*; do cmp "$f" "$mnt/$(basename "$f")" || return 1; done
+}
+ktap_test_result "failslab: every file reads back right afterwards" all_match
+umount $mnt
+ktap_test_result "failslab: fsck clean" fsck.emfs $dev
+problems=$(log_problems)
+[ -z "$problems" ] || echo "$problems" | sed 's/^/# /'
+ktap_test_result "failslab: no kernel warnings" [ -z "$problems" ]
+modprobe -r emfs
+ktap_finished
