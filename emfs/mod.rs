@@ -38,7 +38,7 @@ fn euclean() -> Error {
 }
 
 impl Emfs {
-    fn inode(&self, ino: u32) -> Result<Inode_> {
+    fn inode(&self, ino: u32) -> Result<format::Inode> {
         if ino == 0 || ino >= self.sb.inode_count {
             return Err(ENOENT);
         }
@@ -51,8 +51,6 @@ impl Emfs {
         })
     }
 }
-
-type Inode_ = format::Inode;
 
 const BS: u64 = BLOCK_SIZE as u64;
 

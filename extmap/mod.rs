@@ -258,11 +258,7 @@ impl ExtentMapTree {
             let f = em.fields();
             let em_end = f.end();
             let next = if em_end < end {
-                maps.tree
-                    .contains(&em)
-                    .then(|| maps.next_of(&em))
-                    .flatten()
-                    .filter(|n| n.start() < end)
+                maps.next_of(&em).filter(|n| n.start() < end)
             } else {
                 None
             };
@@ -468,20 +464,20 @@ impl Maps {
         self.lookup_common(start, len, false)
     }
 
+    /// The map after `em` in the tree (`next`), or before it; `None` if there is none or `em`
+    /// is not in this tree.
+    fn neighbour_of(&self, em: &ExtentMap, next: bool) -> Option<ExtentMap> {
+        let v = self.tree.search(em.start()).filter(|v| v.is(em))?;
+        let n = if next { v.next() } else { v.prev() };
+        n.map(|n| n.to_ref())
+    }
+
     fn next_of(&self, em: &ExtentMap) -> Option<ExtentMap> {
-        let v = self.tree.search(em.start())?;
-        if !v.is(em) {
-            return None;
-        }
-        v.next().map(|n| n.to_ref())
+        self.neighbour_of(em, true)
     }
 
     fn prev_of(&self, em: &ExtentMap) -> Option<ExtentMap> {
-        let v = self.tree.search(em.start())?;
-        if !v.is(em) {
-            return None;
-        }
-        v.prev().map(|n| n.to_ref())
+        self.neighbour_of(em, false)
     }
 
     /// Inserts `em` (`add_extent_mapping`): `EEXIST` if it overlaps a map of the tree, `EINVAL`

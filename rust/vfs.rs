@@ -157,19 +157,20 @@ fn read_block(bdev: *mut bindings::block_device, blk: u64) -> Result<KBox<[u8; B
     Ok(buf)
 }
 
-/// Allocates a read bio at block `blk` of `bdev`, lets `add` attach memory, submits and waits.
-fn submit_read(
+/// Allocates a read bio for up to `nr_vecs` segments, starting at block `blk` of `bdev`.
+fn alloc_read_bio(
     bdev: *mut bindings::block_device,
     blk: u64,
-    add: impl FnOnce(*mut bindings::bio) -> bool,
-) -> Result {
+    nr_vecs: u16,
+) -> Result<*mut bindings::bio> {
     let sector = blk.checked_mul(BLOCK_SIZE as u64 / 512).ok_or(EINVAL)?;
-    // SAFETY: `fs_bio_set` is the kernel's bio set for file systems; with a sleeping GFP mask
-    // the allocation comes from its mempool and cannot fail.
+    // SAFETY: `bdev` is an open device (callers hold its superblock); `fs_bio_set` is the
+    // kernel's bio set for file systems, and with a sleeping GFP mask the allocation comes
+    // from its mempool.
     let bio = unsafe {
         bindings::bio_alloc_bioset(
             bdev,
-            1,
+            nr_vecs,
             bindings::req_op_REQ_OP_READ,
             ffi::emfs_gfp_nofs(),
             ptr::addr_of_mut!(bindings::fs_bio_set),
@@ -180,6 +181,16 @@ fn submit_read(
     }
     // SAFETY: `bio` is a new bio we own.
     unsafe { (*bio).bi_iter.bi_sector = sector };
+    Ok(bio)
+}
+
+/// Allocates a read bio at block `blk` of `bdev`, lets `add` attach memory, submits and waits.
+fn submit_read(
+    bdev: *mut bindings::block_device,
+    blk: u64,
+    add: impl FnOnce(*mut bindings::bio) -> bool,
+) -> Result {
+    let bio = alloc_read_bio(bdev, blk, 1)?;
     let added = add(bio);
     // SAFETY: `bio` is ours; `submit_bio_wait` returns when the I/O completed, after which
     // nothing refers to the memory attached to it. `bio_put` drops our reference.
@@ -532,23 +543,12 @@ impl<'a, T: FileSystem> ReadBatch<'a, T> {
             }
         }
         self.submit();
-        let sector = blk.checked_mul(BLOCK_SIZE as u64 / 512).ok_or(EINVAL)?;
-        // SAFETY: The superblock's device is live; see `submit_read` for the allocation.
-        let bio = unsafe {
-            bindings::bio_alloc_bioset(
-                (*self.sb.0.get()).s_bdev,
-                bindings::BIO_MAX_VECS as u16,
-                bindings::req_op_REQ_OP_READ,
-                ffi::emfs_gfp_nofs(),
-                ptr::addr_of_mut!(bindings::fs_bio_set),
-            )
-        };
-        if bio.is_null() {
-            return Err(ENOMEM);
-        }
-        // SAFETY: `bio` is new and ours.
+        // SAFETY: By the `SuperBlock` invariant its device is live.
+        let bdev = unsafe { (*self.sb.0.get()).s_bdev };
+        let bio = alloc_read_bio(bdev, blk, bindings::BIO_MAX_VECS as u16)?;
+        // SAFETY: `bio` is new and ours; the folio is locked, and once added its read is ended
+        // by the bio's completion.
         let added = unsafe {
-            (*bio).bi_iter.bi_sector = sector;
             ffi::emfs_bio_set_read_end_io(bio);
             bindings::bio_add_folio(bio, folio.folio, size, 0)
         };

@@ -47,14 +47,10 @@ ktap_print_msg "$failed of 32 reads failed under failslab (probability 10%)"
 ktap_test_result "failslab: allocations failed during reads" [ $failed -gt 0 ]
 
 echo 3 >/proc/sys/vm/drop_caches
-all_match() {
-	for f in $data/*; do cmp "$f" "$mnt/$(basename "$f")" || return 1; done
-}
+all_match() { files_match $data $mnt; }
 ktap_test_result "failslab: every file reads back right afterwards" all_match
 umount $mnt
 ktap_test_result "failslab: fsck clean" fsck.emfs $dev
-problems=$(log_problems)
-[ -z "$problems" ] || echo "$problems" | sed 's/^/# /'
-ktap_test_result "failslab: no kernel warnings" [ -z "$problems" ]
+ktap_test_no_problems "failslab: no kernel warnings"
 modprobe -r emfs
 ktap_finished

@@ -16,3 +16,22 @@ log_since_mark() {
 log_problems() {
 	log_since_mark | grep -E 'WARNING:|BUG:|Oops|KASAN|UBSAN|possible circular|possible recursive|inconsistent lock state|Call Trace|refcount_t:|list_add corruption|list_del corruption|kfence'
 }
+
+# One test: no kernel problem was logged since the mark (printed if there was).
+ktap_test_no_problems() {
+	problems=$(log_problems)
+	[ -z "$problems" ] || echo "$problems" | sed 's/^/# /'
+	ktap_test_result "$1" [ -z "$problems" ]
+}
+
+# An extmap counter from debugfs.
+extmap_counter() {
+	cat /sys/kernel/debug/extmap/$1
+}
+
+# Whether every file of directory $1 has an identical copy in directory $2.
+files_match() {
+	for f in "$1"/*; do
+		cmp "$f" "$2/$(basename "$f")" || return 1
+	done
+}

@@ -47,12 +47,6 @@ else
 	ktap_test_fail "emfs: sample module unloads"
 fi
 
-problems=$(log_problems)
-if [ -z "$problems" ]; then
-	ktap_test_pass "emfs: no kernel warnings during load and unload"
-else
-	echo "$problems" | sed 's/^/# /'
-	ktap_test_fail "emfs: no kernel warnings during load and unload"
-fi
+ktap_test_no_problems "emfs: no kernel warnings during load and unload"
 
 ktap_finished

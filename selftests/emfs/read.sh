@@ -10,7 +10,6 @@
 dev=/dev/vdb
 mnt=/mnt/emfs
 data=/tmp/emfs-read
-counter() { cat /sys/kernel/debug/extmap/$1; }
 
 ktap_print_header
 ktap_set_plan 16
@@ -22,11 +21,7 @@ for size in 0 1 4095 4096 4097 65659 1048576 3000000; do
 	i=$((i + 1))
 done
 
-compare_all() {
-	for f in $data/*; do
-		cmp "$f" "$mnt/$(basename "$f")" || return 1
-	done
-}
+compare_all() { files_match $data $mnt; }
 list_matches() {
 	[ "$(ls $data | sort)" = "$(ls $mnt | sort)" ]
 }
@@ -52,13 +47,13 @@ statfs_matches() {
 	[ "$st" = "$2 $(($2 - $1)) 1023" ]
 }
 ktap_test_result "emfs read: statfs counts blocks and inodes" statfs_matches
-lookups=$(counter lookups)
-inserts=$(counter inserts)
+lookups=$(extmap_counter lookups)
+inserts=$(extmap_counter inserts)
 ktap_test_result "emfs read: contents read back byte for byte" compare_all
-ktap_print_msg "lookups $lookups -> $(counter lookups), inserts $inserts -> $(counter inserts)"
+ktap_print_msg "lookups $lookups -> $(extmap_counter lookups), inserts $inserts -> $(extmap_counter inserts)"
 ktap_test_result "emfs read: maps were missed, loaded and inserted" \
-	[ "$(counter inserts)" -gt "$inserts" ]
-drops=$(counter drops)
+	[ "$(extmap_counter inserts)" -gt "$inserts" ]
+drops=$(extmap_counter drops)
 mmap_matches() {
 	"$(dirname "$0")/mmap_read" $mnt/* >/tmp/mmap.tap
 	rc=$?
@@ -67,22 +62,22 @@ mmap_matches() {
 }
 ktap_test_result "emfs read: mmap reads match read(2), no writable mapping" mmap_matches
 echo 3 >/proc/sys/vm/drop_caches
-ktap_print_msg "drop_caches: drops $drops -> $(counter drops)"
-ktap_test_result "emfs read: releasing folios drops their maps" [ "$(counter drops)" -gt "$drops" ]
-inserts=$(counter inserts)
+ktap_print_msg "drop_caches: drops $drops -> $(extmap_counter drops)"
+ktap_test_result "emfs read: releasing folios drops their maps" [ "$(extmap_counter drops)" -gt "$drops" ]
+inserts=$(extmap_counter inserts)
 ktap_test_result "emfs read: contents again after drop_caches" compare_all
-ktap_test_result "emfs read: maps loaded again after the release" [ "$(counter inserts)" -gt "$inserts" ]
+ktap_test_result "emfs read: maps loaded again after the release" [ "$(extmap_counter inserts)" -gt "$inserts" ]
 umount $mnt
 ktap_test_result "emfs read: fsck clean after unmount" fsck.emfs $dev
 
 # Contiguous extents: maps inserted next to each other merge.
 mkfs.emfs -d $data -e 4 $dev | sed 's/^/# /'
-merges=$(counter merges)
+merges=$(extmap_counter merges)
 mount -t emfs $dev $mnt && compare_all
 ok=$?
-ktap_print_msg "merges $merges -> $(counter merges)"
+ktap_print_msg "merges $merges -> $(extmap_counter merges)"
 ktap_test_result "emfs read: contiguous extents read back and their maps merge" \
-	[ $ok = 0 -a "$(counter merges)" -gt "$merges" ]
+	[ $ok = 0 -a "$(extmap_counter merges)" -gt "$merges" ]
 umount $mnt
 
 # A corrupted inode: looking a name up says "structure needs cleaning"
@@ -112,8 +107,6 @@ else
 	ktap_test_result "emfs read: a corrupted superblock is refused" refused_with_message
 fi
 
-problems=$(log_problems)
-[ -z "$problems" ] || echo "$problems" | sed 's/^/# /'
-ktap_test_result "emfs read: no kernel warnings" [ -z "$problems" ]
+ktap_test_no_problems "emfs read: no kernel warnings"
 modprobe -r emfs
 ktap_finished

@@ -11,7 +11,6 @@ dev=/dev/vdb
 mnt=/mnt/emfs
 data=/tmp/emfs-stress
 seconds=${STRESS_SECONDS:-20}
-counter() { cat /sys/kernel/debug/extmap/$1; }
 
 ktap_print_header
 ktap_set_plan 5
@@ -25,8 +24,8 @@ modprobe emfs || ktap_exit_fail_msg "modprobe emfs failed"
 mkfs.emfs -d $data -e 2 $dev | sed 's/^/# /'
 mount -t emfs $dev $mnt || ktap_exit_fail_msg "mount failed"
 log_mark
-merges=$(counter merges)
-drops=$(counter drops)
+merges=$(extmap_counter merges)
+drops=$(extmap_counter drops)
 
 end=$(( $(date +%s) + seconds ))
 rm -f /tmp/stress-fail /tmp/stress-reads
@@ -49,15 +48,13 @@ reader 0 & reader 1 & reader 2 & dropper &
 wait
 
 reads=$(awk '{ s += $1 } END { print s + 0 }' /tmp/stress-reads)
-ktap_print_msg "$reads file reads in ${seconds}s; merges $merges -> $(counter merges); drops $drops -> $(counter drops)"
+ktap_print_msg "$reads file reads in ${seconds}s; merges $merges -> $(extmap_counter merges); drops $drops -> $(extmap_counter drops)"
 [ -f /tmp/stress-fail ] && sed 's/^/# mismatch: /' /tmp/stress-fail
 ktap_test_result "emfs stress: every concurrent read matched" [ ! -f /tmp/stress-fail -a "$reads" -gt 0 ]
-ktap_test_result "emfs stress: maps merged while read" [ "$(counter merges)" -gt "$merges" ]
-ktap_test_result "emfs stress: maps released by drop_caches" [ "$(counter drops)" -gt "$drops" ]
+ktap_test_result "emfs stress: maps merged while read" [ "$(extmap_counter merges)" -gt "$merges" ]
+ktap_test_result "emfs stress: maps released by drop_caches" [ "$(extmap_counter drops)" -gt "$drops" ]
 umount $mnt
 ktap_test_result "emfs stress: fsck clean" fsck.emfs $dev
-problems=$(log_problems)
-[ -z "$problems" ] || echo "$problems" | sed 's/^/# /'
-ktap_test_result "emfs stress: no kernel warnings" [ -z "$problems" ]
+ktap_test_no_problems "emfs stress: no kernel warnings"
 modprobe -r emfs
 ktap_finished
