@@ -2,54 +2,91 @@
 
 //! emfs: the file system whose paths run on extmap the way btrfs's do.
 //!
-//! Today it mounts read-only: `read_folio` looks a file's extent maps up in its extmap tree
-//! under the read lock and holds a reference while it uses one; on a miss it loads the on-disk
-//! record covering the range (or synthesises a hole map for a gap) and inserts it with the
-//! `-EEXIST` resolution of `btrfs_add_extent_mapping`. Eviction drops all of a file's maps.
-//! The format is `Documentation/filesystems/emfs.rst`.
+//! - Reads: `read_folio`/`readahead` look a file's extent maps up in its extmap tree under the
+//!   read lock and hold a reference while they use one; on a miss they load the record covering
+//!   the range (or synthesise a hole map for a gap) and insert it with the `-EEXIST` resolution
+//!   of `btrfs_add_extent_mapping`.
+//! - Writeback: `writepages` allocates contiguous blocks and inserts a PINNED, modified map with
+//!   `replace_range`; the bio's completion (on a workqueue) records the file-extent record and
+//!   calls `unpin` with the transaction's generation, btrfs's ordered-extent completion.
+//! - fsync: the modified maps newer than the last commit are marked LOGGING and held, the
+//!   records are made durable with a commit, then `clear_logging` tries each merge.
+//! - `release_folio` drops the folio's maps with btrfs's `try_release_extent_mapping` rules;
+//!   eviction drops all of a file's maps.
+//!
+//! Metadata lives in memory ([`state::FsState`]) and reaches the disk by copy-on-write
+//! commits. The format is `Documentation/filesystems/emfs.rst`.
 
 pub mod format;
+mod state;
 
 use crate::extmap::{rules, ExtentMap, ExtentMapTree};
+use crate::kernel_ext::nofs::NoFsScope;
 use crate::kernel_ext::vfs::{
-    BlockReader, DirEmitter, FileSystem, Inode, InodeParams, InodeType, LockedFolio, ReadBatch,
-    Readahead, StatFs, SuperBlock,
+    self, falloc, BlockReader, DirEmitter, FileSystem, Inode, InodeParams, InodeType,
+    LockedFolio, ReadBatch, Readahead, StatFs, SuperBlock,
 };
+use core::sync::atomic::{AtomicU64, Ordering};
 use format::*;
-use kernel::{c_str, prelude::*, str::CStr};
+use kernel::{
+    c_str,
+    prelude::*,
+    str::CStr,
+    sync::{
+        lock::{mutex::MutexBackend, Guard},
+        new_condvar, new_mutex, CondVar, Mutex,
+    },
+};
+use state::FsState;
 
-/// The per-mount state: the superblock in use and the inode table, read at mount.
+/// The locked state. The guard goes before the allocation scope (field order).
+struct Locked<'a> {
+    st: Guard<'a, FsState, MutexBackend>,
+    _nofs: NoFsScope,
+}
+
+impl core::ops::Deref for Locked<'_> {
+    type Target = FsState;
+
+    fn deref(&self) -> &FsState {
+        &self.st
+    }
+}
+
+impl core::ops::DerefMut for Locked<'_> {
+    fn deref_mut(&mut self) -> &mut FsState {
+        &mut self.st
+    }
+}
+
+/// The per-mount state.
 pub struct Emfs {
-    sb: Superblock,
-    inode_table: KVec<KBox<[u8; BLOCK_SIZE]>>,
+    /// Everything the next commit writes, and the allocator.
+    state: Pin<KBox<Mutex<FsState>>>,
+    /// Signalled when the last write in flight was recorded (a commit waits for that).
+    idle: Pin<KBox<CondVar>>,
+    /// The running transaction, readable without the mutex (`release_folio` runs in reclaim,
+    /// where the mutex may be held by the allocating task).
+    transid: AtomicU64,
+    /// Metadata errors were found at mount: nothing may be written.
+    read_only: bool,
 }
 
 /// The per-inode state.
 pub struct EmfsInode {
     /// The file's extent maps.
     pub maps: Pin<KBox<ExtentMapTree>>,
-    /// The file's on-disk extent records, sorted, read when the inode is: the metadata a map
-    /// is loaded from on a miss (btrfs keeps its leaves in the btree inode's page cache).
-    records: KVec<ExtentRecord>,
+}
+
+/// A write in flight: file range `[pos, pos + len)` goes to blocks from `blk`.
+pub struct WriteCtx {
+    pos: u64,
+    len: u64,
+    blk: u64,
 }
 
 fn euclean() -> Error {
     crate::kernel_ext::errno::euclean()
-}
-
-impl Emfs {
-    fn inode(&self, ino: u32) -> Result<format::Inode> {
-        if ino == 0 || ino >= self.sb.inode_count {
-            return Err(ENOENT);
-        }
-        let idx = ino as usize / INODES_PER_BLOCK;
-        let off = (ino as usize % INODES_PER_BLOCK) * INODE_SIZE;
-        let block = self.inode_table.get(idx).ok_or(EINVAL)?;
-        format::Inode::decode(&block[off..off + INODE_SIZE]).map_err(|e| {
-            pr_err!("inode {}: {:?}\n", ino, e);
-            euclean()
-        })
-    }
 }
 
 const BS: u64 = BLOCK_SIZE as u64;
@@ -58,51 +95,61 @@ fn round_up(x: u64) -> u64 {
     x.div_ceil(BS).saturating_mul(BS)
 }
 
-/// Reads inode `ino`'s extent chain and checks it: records valid, sorted, not overlapping.
-fn read_records(sb: &SuperBlock<Emfs>, ino: u32, i: &format::Inode) -> Result<KVec<ExtentRecord>> {
-    let bad = |what: &str| {
-        pr_err!("inode {}: {}\n", ino, what);
-        euclean()
-    };
-    let mut records = KVec::with_capacity(i.extent_count as usize, GFP_KERNEL)?;
-    let mut blk = i.extent_block;
-    // A chain cannot be longer than its records need; anything else is a loop.
-    let mut budget = (i.extent_count as usize).div_ceil(EXTENTS_PER_BLOCK) + 1;
-    while blk != 0 {
-        budget = budget
-            .checked_sub(1)
-            .ok_or_else(|| bad("extent chain too long"))?;
-        if blk >= sb.data().sb.total_blocks {
-            return Err(bad("extent block out of range"));
-        }
-        let block = sb.read_block(blk)?;
-        let h = decode_extent_header(&block).map_err(|_| bad("bad extent block"))?;
-        if h.ino != ino {
-            return Err(bad("extent block of another inode"));
-        }
-        for n in 0..h.count as usize {
-            let r = extent_record(&block, n);
-            r.validate().map_err(|_| bad("bad extent record"))?;
-            if records
-                .last()
-                .is_some_and(|p: &ExtentRecord| p.end() > r.file_offset)
-            {
-                return Err(bad("extent records unsorted or overlapping"));
-            }
-            records.push(r, GFP_KERNEL)?;
-        }
-        blk = h.next;
+fn round_down(x: u64) -> u64 {
+    x - x % BS
+}
+
+fn check_name(name: &[u8]) -> Result {
+    if name.len() > NAME_MAX {
+        return Err(crate::kernel_ext::errno::enametoolong());
     }
-    if records.len() != i.extent_count as usize {
-        return Err(bad("extent count mismatch"));
+    if name.is_empty() {
+        return Err(EINVAL);
     }
-    Ok(records)
+    Ok(())
+}
+
+impl Emfs {
+    fn set_name(inode: &mut format::Inode, name: &[u8]) {
+        inode.name = [0; NAME_MAX];
+        inode.name[..name.len()].copy_from_slice(name);
+        inode.name_len = name.len() as u16;
+    }
+
+    /// Waits for the writes in flight to be recorded, then commits.
+    fn commit(sb: &SuperBlock<Self>) -> Result {
+        let fs = sb.data();
+        let mut st = fs.lock();
+        while st.inflight > 0 {
+            fs.idle.wait(&mut st.st);
+        }
+        let r = st.commit(sb);
+        fs.transid.store(st.transid, Ordering::Release);
+        r
+    }
+
+    /// Takes the state lock, in a scope where allocations do not recurse into the file system.
+    fn lock(&self) -> Locked<'_> {
+        let nofs = NoFsScope::enter();
+        Locked {
+            st: self.state.lock(),
+            _nofs: nofs,
+        }
+    }
+
+    fn write_done(&self, st: &mut FsState) {
+        st.inflight -= 1;
+        if st.inflight == 0 {
+            self.idle.notify_all();
+        }
+    }
 }
 
 /// The map for file offset `pos` from the on-disk records: the record containing it, or a hole
 /// map for the gap around it (`btrfs_get_extent`'s conversion of a file extent item).
-fn load_map(inode: &Inode<Emfs>, pos: u64) -> (rules::MapFields, u32, u64) {
-    let records = &inode.data().records;
+fn load_map(inode: &Inode<Emfs>, pos: u64) -> Result<(rules::MapFields, u32, u64)> {
+    let st = inode.super_block().data().lock();
+    let records = &st.slot(inode.ino())?.records;
     // The first record ending after `pos`.
     let idx = records.partition_point(|r| r.end() <= pos);
     if let Some(r) = records.get(idx).filter(|r| r.file_offset <= pos) {
@@ -119,7 +166,7 @@ fn load_map(inode: &Inode<Emfs>, pos: u64) -> (rules::MapFields, u32, u64) {
         } else {
             0
         };
-        return (fields, flags, r.generation);
+        return Ok((fields, flags, r.generation));
     }
     let start = idx
         .checked_sub(1)
@@ -138,7 +185,7 @@ fn load_map(inode: &Inode<Emfs>, pos: u64) -> (rules::MapFields, u32, u64) {
         offset: 0,
         ram_bytes: len,
     };
-    (hole, 0, 0)
+    Ok((hole, 0, 0))
 }
 
 /// The map containing `pos`, from the cache or loaded from disk (`btrfs_get_extent`).
@@ -149,7 +196,7 @@ fn get_extent(inode: &Inode<Emfs>, pos: u64) -> Result<ExtentMap> {
             return Ok(em);
         }
     }
-    let (fields, flags, generation) = load_map(inode, pos);
+    let (fields, flags, generation) = load_map(inode, pos)?;
     let em = ExtentMap::alloc(fields, flags)?;
     em.set_generation(generation);
     let em = maps.write().add(em, pos, BS)?;
@@ -165,6 +212,7 @@ impl FileSystem for Emfs {
     const MAGIC: u64 = SB_MAGIC;
     const ROOT_INO: u64 = ROOT_INO as u64;
     type InodeData = EmfsInode;
+    type WriteCtx = WriteCtx;
 
     fn fill_super(dev: &BlockReader) -> Result<Self> {
         let mut best: Option<Superblock> = None;
@@ -191,16 +239,28 @@ impl FileSystem for Emfs {
             );
             return Err(EINVAL);
         }
-        let mut inode_table = KVec::with_capacity(sb.inode_table_blocks as usize, GFP_KERNEL)?;
-        for &blk in &sb.inode_table[..sb.inode_table_blocks as usize] {
-            inode_table.push(dev.read_block(blk)?, GFP_KERNEL)?;
+        let mut st = FsState::load(dev, sb)?;
+        let read_only = st.has_bad_slots();
+        if read_only {
+            pr_err!("metadata errors: mounting read-only\n");
+        } else if !dev.is_read_only() {
+            st.delete_orphans()?;
         }
-        Ok(Emfs { sb, inode_table })
+        let transid = AtomicU64::new(st.transid);
+        Ok(Emfs {
+            state: KBox::pin_init(new_mutex!(st, "emfs_state"), GFP_KERNEL)?,
+            idle: KBox::pin_init(new_condvar!("emfs_idle"), GFP_KERNEL)?,
+            transid,
+            read_only,
+        })
+    }
+
+    fn read_only(&self) -> bool {
+        self.read_only
     }
 
     fn read_inode(sb: &SuperBlock<Self>, ino: u64) -> Result<InodeParams<EmfsInode>> {
-        let ino = u32::try_from(ino).map_err(|_| ENOENT)?;
-        let i = sb.data().inode(ino)?;
+        let i = sb.data().lock().slot(ino)?.disk;
         if !i.in_use() {
             return Err(ENOENT);
         }
@@ -221,48 +281,69 @@ impl FileSystem for Emfs {
             ctime: i.ctime,
             data: EmfsInode {
                 maps: KBox::pin_init(ExtentMapTree::new(), GFP_KERNEL)?,
-                records: read_records(sb, ino, &i)?,
             },
         })
     }
 
     fn lookup(dir: &Inode<Self>, name: &[u8]) -> Result<Option<u64>> {
-        let fs = dir.super_block().data();
-        let mut corrupt = None;
-        for ino in ROOT_INO + 1..fs.sb.inode_count {
-            match fs.inode(ino) {
-                Ok(i) if i.in_use() && i.name() == name => return Ok(Some(ino as u64)),
-                Ok(_) => {}
-                Err(e) => corrupt = Some(e),
+        check_name(name)?;
+        let st = dir.super_block().data().lock();
+        let mut corrupt = false;
+        for (ino, s) in st.slots.iter().enumerate().skip(ROOT_INO as usize + 1) {
+            if s.bad {
+                corrupt = true;
+            } else if s.disk.in_use() && s.disk.nlink > 0 && s.disk.name() == name {
+                return Ok(Some(ino as u64));
             }
         }
         // A slot that does not decode may hold the name: say so rather than "no such file".
-        corrupt.map_or(Ok(None), Err)
+        if corrupt {
+            return Err(euclean());
+        }
+        Ok(None)
     }
 
     fn read_dir(dir: &Inode<Self>, emitter: &mut DirEmitter<'_>) -> Result {
+        // Names are copied out under the lock and emitted after it: emitting copies to user
+        // memory, whose fault may read an emfs file and take the lock.
+        const CHUNK: usize = 16;
         let fs = dir.super_block().data();
-        let first = u32::try_from(emitter.pos().max(2)).unwrap_or(u32::MAX);
-        for ino in first..fs.sb.inode_count {
-            let Ok(i) = fs.inode(ino) else {
-                continue;
-            };
-            if i.in_use() && !emitter.emit(i.name(), ino as u64, InodeType::Reg, ino as i64 + 1) {
+        let mut next = usize::try_from(emitter.pos().max(2)).unwrap_or(usize::MAX);
+        loop {
+            let mut batch: KVec<(usize, format::Inode)> = KVec::with_capacity(CHUNK, GFP_KERNEL)?;
+            {
+                let st = fs.lock();
+                while next < st.slots.len() && batch.len() < CHUNK {
+                    let s = &st.slots[next];
+                    if !s.bad && s.disk.in_use() && s.disk.nlink > 0 {
+                        batch.push((next, s.disk), GFP_NOWAIT)?;
+                    }
+                    next += 1;
+                }
+            }
+            if batch.is_empty() {
                 return Ok(());
             }
+            for (ino, i) in batch.iter() {
+                if !emitter.emit(i.name(), *ino as u64, InodeType::Reg, *ino as i64 + 1) {
+                    return Ok(());
+                }
+            }
         }
-        Ok(())
     }
 
     fn statfs(sb: &SuperBlock<Self>) -> Result<StatFs> {
-        let fs = sb.data();
-        let free_files = (ROOT_INO + 1..fs.sb.inode_count)
-            .filter(|&ino| fs.inode(ino).is_ok_and(|i| !i.in_use()))
+        let st = sb.data().lock();
+        let free_files = st
+            .slots
+            .iter()
+            .skip(ROOT_INO as usize + 1)
+            .filter(|s| !s.bad && !s.disk.in_use())
             .count() as u64;
         Ok(StatFs {
-            blocks: fs.sb.total_blocks,
-            free_blocks: fs.sb.free_blocks,
-            files: u64::from(fs.sb.inode_count - 1),
+            blocks: st.sb.total_blocks,
+            free_blocks: st.statfs_free(),
+            files: u64::from(st.sb.inode_count - 1),
             free_files,
             name_max: NAME_MAX as u64,
         })
@@ -296,12 +377,11 @@ impl FileSystem for Emfs {
     }
 
     fn release_folio(inode: &Inode<Self>, pos: u64, len: u64) -> bool {
-        // Read-only: every map is clean, so the folio's maps go with it and the next read
-        // loads them from disk again (btrfs's `try_release_extent_mapping`).
-        inode
-            .data()
-            .maps
-            .try_release(pos, len, inode.super_block().data().sb.generation + 1);
+        // btrfs's `try_release_extent_mapping`: the folio's maps go unless fsync still needs
+        // them (modified in the running transaction, not being logged) or a write is in
+        // flight (pinned); the next read loads them from disk again.
+        let current = inode.super_block().data().transid.load(Ordering::Acquire);
+        inode.data().maps.try_release(pos, len, current);
         true
     }
 
@@ -339,5 +419,353 @@ impl FileSystem for Emfs {
             folio.zero(from, to - from)?;
         }
         Ok(())
+    }
+
+    fn create(dir: &Inode<Self>, name: &[u8], perm: u16, owner: (u32, u32)) -> Result<u64> {
+        check_name(name)?;
+        let now = vfs::now();
+        let mut st = dir.super_block().data().lock();
+        let transid = st.transid;
+        let ino = st
+            .slots
+            .iter()
+            .enumerate()
+            .skip(ROOT_INO as usize + 1)
+            .find(|(_, s)| !s.bad && !s.disk.in_use())
+            .map(|(ino, _)| ino as u64)
+            .ok_or(ENOSPC)?;
+        let slot = st.slot_mut(ino)?;
+        let mut i = format::Inode {
+            mode: S_IFREG | (perm & 0o7777),
+            nlink: 1,
+            uid: owner.0,
+            gid: owner.1,
+            atime: now,
+            mtime: now,
+            ctime: now,
+            generation: transid,
+            ino: ino as u32,
+            ..format::Inode::FREE
+        };
+        Self::set_name(&mut i, name);
+        slot.disk = i;
+        Ok(ino)
+    }
+
+    fn unlink(dir: &Inode<Self>, inode: &Inode<Self>) -> Result {
+        let mut st = dir.super_block().data().lock();
+        let slot = st.slot_mut(inode.ino())?;
+        // An orphan until evicted: in use, no name, no link.
+        Self::set_name(&mut slot.disk, b"");
+        slot.disk.nlink = 0;
+        Ok(())
+    }
+
+    fn rename(
+        dir: &Inode<Self>,
+        inode: &Inode<Self>,
+        new_name: &[u8],
+        replaced: Option<&Inode<Self>>,
+    ) -> Result {
+        check_name(new_name)?;
+        let mut st = dir.super_block().data().lock();
+        if let Some(old) = replaced {
+            let slot = st.slot_mut(old.ino())?;
+            Self::set_name(&mut slot.disk, b"");
+            slot.disk.nlink = 0;
+        }
+        Self::set_name(&mut st.slot_mut(inode.ino())?.disk, new_name);
+        Ok(())
+    }
+
+    fn dirty_inode(inode: &Inode<Self>) {
+        let a = inode.attrs();
+        let mut st = inode.super_block().data().lock();
+        let Ok(slot) = st.slot_mut(inode.ino()) else {
+            return;
+        };
+        let i = &mut slot.disk;
+        if !i.in_use() {
+            return;
+        }
+        i.mode = a.mode;
+        i.nlink = a.nlink;
+        i.size = a.size.max(0) as u64;
+        i.uid = a.uid;
+        i.gid = a.gid;
+        i.atime = a.atime;
+        i.mtime = a.mtime;
+        i.ctime = a.ctime;
+    }
+
+    fn evict(inode: &Inode<Self>) {
+        let fs = inode.super_block().data();
+        if inode.attrs().nlink == 0 && !fs.read_only {
+            if let Err(e) = fs.lock().delete_inode(inode.ino()) {
+                pr_err!("inode {}: cannot free it: {:?}\n", inode.ino(), e);
+            }
+        }
+        inode.data().maps.drop_all();
+    }
+
+    fn set_size(inode: &Inode<Self>, size: u64) -> Result {
+        let old = inode.size().max(0) as u64;
+        if size >= old {
+            // Nothing past the old size is on disk; the old last block's tail is zero there.
+            return inode.truncate_setsize(size);
+        }
+        // The new last block keeps its head; its tail must read as zeros after any later
+        // extension, so it is written again with zeros.
+        if size % BS != 0 {
+            inode.zero_range(size, round_up(size).min(old) - size)?;
+        }
+        inode.truncate_setsize(size)?;
+        let from = round_up(size);
+        inode
+            .super_block()
+            .data()
+            .state
+            .lock()
+            .drop_records(inode.ino(), from, u64::MAX)?;
+        inode.data().maps.drop_range(from, u64::MAX, false);
+        Ok(())
+    }
+
+    fn reserve(sb: &SuperBlock<Self>, blocks: u64) -> Result {
+        {
+            let mut st = sb.data().lock();
+            match st.reserve(blocks) {
+                Err(e) if e == ENOSPC && st.commit_frees_space() => {}
+                r => return r,
+            }
+        }
+        // Deleted or overwritten blocks come back when a commit no longer uses them.
+        Self::commit(sb)?;
+        sb.data().lock().reserve(blocks)
+    }
+
+    fn unreserve(sb: &SuperBlock<Self>, blocks: u64) {
+        sb.data().lock().unreserve(blocks);
+    }
+
+    fn writeback_alloc(
+        inode: &Inode<Self>,
+        pos: u64,
+        len: u64,
+        reserved: u64,
+    ) -> Result<(u64, u64, WriteCtx)> {
+        let fs = inode.super_block().data();
+        let (blk, n, generation) = {
+            let mut st = fs.lock();
+            st.unreserve(reserved);
+            let (blk, n) = st.alloc_data(len / BS)?;
+            st.inflight += 1;
+            (blk, n, st.transid)
+        };
+        let ctx = WriteCtx {
+            pos,
+            len: n * BS,
+            blk,
+        };
+        // The new map, pinned until the write is recorded and on the modified list for fsync:
+        // `btrfs_create_io_em` + `btrfs_replace_extent_map_range`.
+        let fields = rules::MapFields {
+            start: pos,
+            len: ctx.len,
+            disk_bytenr: blk * BS,
+            disk_num_bytes: ctx.len,
+            offset: 0,
+            ram_bytes: ctx.len,
+        };
+        let inserted = ExtentMap::alloc(fields, rules::PINNED).and_then(|mut em| {
+            em.set_generation(generation);
+            inode.data().maps.replace_range(&mut em, true)
+        });
+        if let Err(e) = inserted {
+            let mut st = fs.lock();
+            st.free_blocks(blk, n);
+            fs.write_done(&mut st);
+            return Err(e);
+        }
+        Ok((blk, ctx.len, ctx))
+    }
+
+    fn writeback_done(inode: &Inode<Self>, ctx: WriteCtx, result: Result) {
+        let fs = inode.super_block().data();
+        let ino = inode.ino();
+        if let Err(e) = result {
+            pr_err!(
+                "inode {}: write of [{}, {}) failed: {:?}\n",
+                ino,
+                ctx.pos,
+                ctx.pos + ctx.len,
+                e
+            );
+            {
+                let mut st = fs.lock();
+                st.free_blocks(ctx.blk, ctx.len / BS);
+                fs.write_done(&mut st);
+            }
+            inode
+                .data()
+                .maps
+                .drop_range(ctx.pos, ctx.pos + ctx.len - 1, false);
+            return;
+        }
+        // The ordered-extent completion: the file-extent record, then `unpin_extent_cache`.
+        let generation = {
+            let mut st = fs.lock();
+            let record = ExtentRecord {
+                file_offset: ctx.pos,
+                len: ctx.len,
+                disk_bytenr: ctx.blk * BS,
+                disk_num_bytes: ctx.len,
+                offset: 0,
+                ram_bytes: ctx.len,
+                generation: st.transid,
+                kind: EXTENT_REGULAR,
+            };
+            if let Err(e) = st.replace_records(ino, record) {
+                pr_err!("inode {}: cannot record a write: {:?}\n", ino, e);
+                st.failed = true;
+            }
+            // The size that made this data part of the file may not be copied yet
+            // (`write_end` dirties the inode after unlocking the folio): a commit must not
+            // hold a record past the size.
+            if let Ok(slot) = st.slot_mut(ino) {
+                let size = inode.size().max(0) as u64;
+                if slot.disk.in_use() && slot.disk.size < size {
+                    slot.disk.size = size;
+                }
+            }
+            fs.write_done(&mut st);
+            st.transid
+        };
+        let _ = inode.data().maps.unpin(ctx.pos, ctx.len, generation);
+    }
+
+    fn fsync(inode: &Inode<Self>, _start: u64, _end: u64, _datasync: bool) -> Result {
+        let sb = inode.super_block();
+        let maps = &inode.data().maps;
+        let last_commit = sb.data().transid.load(Ordering::Acquire) - 1;
+        // btrfs's fast fsync: under the tree lock, take the maps modified since the last
+        // commit, mark them LOGGING (they must not merge while logged) and hold them.
+        let mut logged: KVec<ExtentMap> = KVec::new();
+        loop {
+            logged.reserve(16, GFP_KERNEL)?;
+            let mut tree = maps.write();
+            let mut more = false;
+            while logged.len() < logged.capacity() {
+                let Some(em) = tree.pop_modified() else {
+                    break;
+                };
+                more = true;
+                if em.generation() > last_commit {
+                    tree.set_logging(&em);
+                    // Within capacity: no allocation under the spinning lock.
+                    logged.push(em, GFP_NOWAIT)?;
+                }
+            }
+            if !more {
+                break;
+            }
+        }
+        maps.clear_full_sync();
+        // Persist: the records go to disk with a commit (emfs has no log tree).
+        let r = Self::commit(sb);
+        // Done logging: each map may merge again, which `clear_logging` tries, and which it
+        // refuses while a reader holds the map (the 2020 fix).
+        for mut em in logged {
+            maps.write().clear_logging(&mut em);
+        }
+        r
+    }
+
+    fn fallocate(inode: &Inode<Self>, mode: u32, offset: u64, len: u64) -> Result {
+        if mode & !(falloc::KEEP_SIZE | falloc::PUNCH_HOLE) != 0 {
+            return Err(crate::kernel_ext::errno::eopnotsupp());
+        }
+        let end = offset.checked_add(len).ok_or(EFBIG)?;
+        if end > i64::MAX as u64 {
+            return Err(EFBIG);
+        }
+        let ino = inode.ino();
+        let fs = inode.super_block().data();
+        if mode & falloc::PUNCH_HOLE != 0 {
+            let size = inode.size().max(0) as u64;
+            // Partial blocks at the ends are written with zeros; whole blocks are dropped.
+            let head_end = round_up(offset).min(end);
+            if offset % BS != 0 && offset < size {
+                inode.zero_range(offset, head_end.min(size) - offset)?;
+            }
+            let tail_start = round_down(end).max(head_end);
+            if end % BS != 0 && tail_start < end && tail_start < size {
+                inode.zero_range(tail_start, end.min(size) - tail_start)?;
+            }
+            let (first, last) = (round_up(offset), round_down(end));
+            if first < last {
+                inode.truncate_pagecache_range(first, last - 1)?;
+                fs.lock().drop_records(ino, first, last)?;
+                inode.data().maps.drop_range(first, last - 1, false);
+            }
+            return Ok(());
+        }
+        // Preallocate the holes of the range: PREALLOC records, read as zeros.
+        let (first, last) = (round_down(offset), round_up(end));
+        let mut pos = first;
+        let result = (|| -> Result {
+            while pos < last {
+                let mut st = fs.lock();
+                let records = &st.slot(ino)?.records;
+                let idx = records.partition_point(|r| r.end() <= pos);
+                let hole_end = match records.get(idx) {
+                    Some(r) if r.file_offset <= pos => {
+                        pos = r.end();
+                        continue;
+                    }
+                    Some(r) => r.file_offset.min(last),
+                    None => last,
+                };
+                let (blk, n) = st.alloc_prealloc((hole_end - pos) / BS)?;
+                let record = ExtentRecord {
+                    file_offset: pos,
+                    len: n * BS,
+                    disk_bytenr: blk * BS,
+                    disk_num_bytes: n * BS,
+                    offset: 0,
+                    ram_bytes: n * BS,
+                    generation: st.transid,
+                    kind: EXTENT_PREALLOC,
+                };
+                st.replace_records(ino, record)?;
+                pos += n * BS;
+            }
+            Ok(())
+        })();
+        // Cached hole maps of the range are stale now.
+        if pos > first {
+            inode.data().maps.drop_range(first, pos - 1, true);
+        }
+        result?;
+        if mode & falloc::KEEP_SIZE == 0 && end > inode.size().max(0) as u64 {
+            inode.set_size(end)?;
+        }
+        Ok(())
+    }
+
+    fn sync_fs(sb: &SuperBlock<Self>, wait: bool) -> Result {
+        if !wait || sb.is_read_only() || sb.data().read_only {
+            return Ok(());
+        }
+        Self::commit(sb)
+    }
+
+    fn put_super(sb: &SuperBlock<Self>) {
+        if sb.is_read_only() || sb.data().read_only {
+            return;
+        }
+        if let Err(e) = Self::commit(sb) {
+            pr_err!("final commit failed: {:?}\n", e);
+        }
     }
 }

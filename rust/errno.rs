@@ -8,3 +8,13 @@ use kernel::{bindings, error::Error};
 pub fn euclean() -> Error {
     Error::from_errno(-(bindings::EUCLEAN as i32))
 }
+
+/// `ENAMETOOLONG`: file name too long.
+pub fn enametoolong() -> Error {
+    Error::from_errno(-(bindings::ENAMETOOLONG as i32))
+}
+
+/// `EOPNOTSUPP`: operation not supported.
+pub fn eopnotsupp() -> Error {
+    Error::from_errno(-(bindings::EOPNOTSUPP as i32))
+}

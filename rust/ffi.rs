@@ -143,4 +143,103 @@ extern "C" {
     );
     /// `kunit_info()`.
     pub fn emfs_kunit_log(test: *mut bindings::kunit, msg: *const c_char);
+
+    /// `__filemap_get_folio(mapping, pos >> PAGE_SHIFT, FGP_WRITEBEGIN, ...)`: a locked,
+    /// referenced folio, or null with `*err` set.
+    pub fn emfs_write_begin_folio(
+        mapping: *mut bindings::address_space,
+        pos: bindings::loff_t,
+        err: *mut c_int,
+    ) -> *mut bindings::folio;
+    /// `folio_lock()`.
+    pub fn emfs_folio_lock(folio: *mut bindings::folio);
+    /// `folio_unlock()`.
+    pub fn emfs_folio_unlock(folio: *mut bindings::folio);
+    /// `folio_put()`.
+    pub fn emfs_folio_put(folio: *mut bindings::folio);
+    /// `folio_test_uptodate()`.
+    pub fn emfs_folio_test_uptodate(folio: *mut bindings::folio) -> bool;
+    /// `folio_mark_uptodate()`.
+    pub fn emfs_folio_mark_uptodate(folio: *mut bindings::folio);
+    /// `folio_test_dirty()`.
+    pub fn emfs_folio_test_dirty(folio: *mut bindings::folio) -> bool;
+    /// `folio_test_writeback()`.
+    pub fn emfs_folio_test_writeback(folio: *mut bindings::folio) -> bool;
+    /// `folio->mapping`.
+    pub fn emfs_folio_mapping(folio: *mut bindings::folio) -> *mut bindings::address_space;
+    /// `folio_wait_stable()`.
+    pub fn emfs_folio_wait_stable(folio: *mut bindings::folio);
+    /// Whether the folio holds a block reservation (non-null `private`).
+    pub fn emfs_folio_reserved(folio: *mut bindings::folio) -> bool;
+    /// `folio_attach_private()` of the reservation marker.
+    pub fn emfs_folio_set_reserved(folio: *mut bindings::folio);
+    /// `folio_detach_private()`; whether there was a reservation.
+    pub fn emfs_folio_clear_reserved(folio: *mut bindings::folio) -> bool;
+    /// `folio_start_writeback()`.
+    pub fn emfs_folio_start_writeback(folio: *mut bindings::folio);
+    /// `i_size_write()`.
+    pub fn emfs_i_size_write(inode: *mut bindings::inode, size: bindings::loff_t);
+    /// `mark_inode_dirty()`.
+    pub fn emfs_mark_inode_dirty(inode: *mut bindings::inode);
+    /// `current_fsuid()` in the initial user namespace.
+    pub fn emfs_current_fsuid() -> u32;
+    /// `current_fsgid()` in the initial user namespace.
+    pub fn emfs_current_fsgid() -> u32;
+    /// `file_inode(vmf->vma->vm_file)`.
+    pub fn emfs_vmf_inode(vmf: *mut bindings::vm_fault) -> *mut bindings::inode;
+    /// `page_folio(vmf->page)`.
+    pub fn emfs_vmf_folio(vmf: *mut bindings::vm_fault) -> *mut bindings::folio;
+    /// `file_accessed()`.
+    pub fn emfs_file_accessed(file: *mut bindings::file);
+    /// `filemap_write_and_wait_range()`.
+    pub fn emfs_filemap_write_and_wait_range(
+        mapping: *mut bindings::address_space,
+        start: bindings::loff_t,
+        end: bindings::loff_t,
+    ) -> c_int;
+    /// `filemap_migrate_folio()`.
+    pub fn emfs_migrate_folio(
+        mapping: *mut bindings::address_space,
+        dst: *mut bindings::folio,
+        src: *mut bindings::folio,
+        mode: bindings::migrate_mode,
+    ) -> c_int;
+    /// `alloc_workqueue("%s", WQ_MEM_RECLAIM | WQ_UNBOUND, 0, name)`.
+    pub fn emfs_alloc_workqueue(name: *const c_char) -> *mut bindings::workqueue_struct;
+    /// `INIT_WORK()`.
+    pub fn emfs_init_work(work: *mut bindings::work_struct, f: bindings::work_func_t);
+    /// `queue_work()`.
+    pub fn emfs_queue_work(
+        wq: *mut bindings::workqueue_struct,
+        work: *mut bindings::work_struct,
+    ) -> bool;
+    /// `flush_workqueue()`.
+    pub fn emfs_flush_workqueue(wq: *mut bindings::workqueue_struct);
+    /// Ends the writeback of every folio of a completed write bio, recording an error in
+    /// their mappings if it failed.
+    pub fn emfs_bio_end_writeback(bio: *mut bindings::bio);
+    /// `blk_status_to_errno(bio->bi_status)`.
+    pub fn emfs_bio_status(bio: *mut bindings::bio) -> c_int;
+    /// A synchronous metadata write; with `fua`, also `REQ_PREFLUSH | REQ_FUA`.
+    pub fn emfs_write_opf(fua: bool) -> bindings::blk_opf_t;
+    /// A data write.
+    pub fn emfs_data_write_opf() -> bindings::blk_opf_t;
+    /// `sb_rdonly()`.
+    pub fn emfs_sb_rdonly(sb: *mut bindings::super_block) -> bool;
+    /// `inode_lock()`.
+    pub fn emfs_inode_lock(inode: *mut bindings::inode);
+    /// `inode_unlock()`.
+    pub fn emfs_inode_unlock(inode: *mut bindings::inode);
+    /// `sb_start_pagefault()`.
+    pub fn emfs_sb_start_pagefault(sb: *mut bindings::super_block);
+    /// `sb_end_pagefault()`.
+    pub fn emfs_sb_end_pagefault(sb: *mut bindings::super_block);
+    /// `d_inode()`.
+    pub fn emfs_d_inode(dentry: *mut bindings::dentry) -> *mut bindings::inode;
+    /// `memalloc_nofs_save()`.
+    pub fn emfs_memalloc_nofs_save() -> c_uint;
+    /// `memalloc_nofs_restore()`.
+    pub fn emfs_memalloc_nofs_restore(flags: c_uint);
+    /// `folio_end_writeback()` (exported; pagemap.h is not in the 6.12 bindings).
+    pub fn folio_end_writeback(folio: *mut bindings::folio);
 }

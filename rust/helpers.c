@@ -21,6 +21,12 @@
 #include <linux/highmem.h>
 #include <linux/bio.h>
 #include <linux/statfs.h>
+#include <linux/workqueue.h>
+#include <linux/writeback.h>
+#include <linux/migrate.h>
+#include <linux/cred.h>
+#include <linux/sched/mm.h>
+#include <linux/blkdev.h>
 #include <kunit/test.h>
 
 #include "helpers.h"
@@ -202,6 +208,36 @@ void emfs_sb_set_rdonly(struct super_block *sb)
 	sb->s_flags |= SB_RDONLY;
 }
 
+bool emfs_sb_rdonly(struct super_block *sb)
+{
+	return sb_rdonly(sb);
+}
+
+void emfs_inode_lock(struct inode *inode)
+{
+	inode_lock(inode);
+}
+
+void emfs_inode_unlock(struct inode *inode)
+{
+	inode_unlock(inode);
+}
+
+void emfs_sb_start_pagefault(struct super_block *sb)
+{
+	sb_start_pagefault(sb);
+}
+
+void emfs_sb_end_pagefault(struct super_block *sb)
+{
+	sb_end_pagefault(sb);
+}
+
+struct inode *emfs_d_inode(struct dentry *dentry)
+{
+	return d_inode(dentry);
+}
+
 /*
  * A file_system_type embeds lockdep keys, which lockdep accepts only in static
  * storage unless they are registered. Ours lives in the module's heap.
@@ -273,4 +309,202 @@ void emfs_kunit_fail(struct kunit *test, const char *file, int line,
 void emfs_kunit_log(struct kunit *test, const char *msg)
 {
 	kunit_info(test, "%s\n", msg);
+}
+
+/* The write side: folios */
+struct folio *emfs_write_begin_folio(struct address_space *mapping, loff_t pos,
+				     int *err)
+{
+	struct folio *folio;
+
+	folio = __filemap_get_folio(mapping, pos >> PAGE_SHIFT, FGP_WRITEBEGIN,
+				    mapping_gfp_mask(mapping));
+	if (IS_ERR(folio)) {
+		*err = PTR_ERR(folio);
+		return NULL;
+	}
+	return folio;
+}
+
+void emfs_folio_lock(struct folio *folio)
+{
+	folio_lock(folio);
+}
+
+void emfs_folio_unlock(struct folio *folio)
+{
+	folio_unlock(folio);
+}
+
+void emfs_folio_put(struct folio *folio)
+{
+	folio_put(folio);
+}
+
+bool emfs_folio_test_uptodate(struct folio *folio)
+{
+	return folio_test_uptodate(folio);
+}
+
+void emfs_folio_mark_uptodate(struct folio *folio)
+{
+	folio_mark_uptodate(folio);
+}
+
+bool emfs_folio_test_dirty(struct folio *folio)
+{
+	return folio_test_dirty(folio);
+}
+
+bool emfs_folio_test_writeback(struct folio *folio)
+{
+	return folio_test_writeback(folio);
+}
+
+struct address_space *emfs_folio_mapping(struct folio *folio)
+{
+	return folio->mapping;
+}
+
+void emfs_folio_wait_stable(struct folio *folio)
+{
+	folio_wait_stable(folio);
+}
+
+/*
+ * A dirty folio that holds a block reservation carries a non-NULL private
+ * pointer (the value means nothing; attaching takes a folio reference).
+ */
+bool emfs_folio_reserved(struct folio *folio)
+{
+	return folio_get_private(folio) != NULL;
+}
+
+void emfs_folio_set_reserved(struct folio *folio)
+{
+	folio_attach_private(folio, (void *)1UL);
+}
+
+bool emfs_folio_clear_reserved(struct folio *folio)
+{
+	return folio_detach_private(folio) != NULL;
+}
+
+void emfs_folio_start_writeback(struct folio *folio)
+{
+	folio_start_writeback(folio);
+}
+
+void emfs_i_size_write(struct inode *inode, loff_t size)
+{
+	i_size_write(inode, size);
+}
+
+void emfs_mark_inode_dirty(struct inode *inode)
+{
+	mark_inode_dirty(inode);
+}
+
+u32 emfs_current_fsuid(void)
+{
+	return from_kuid(&init_user_ns, current_fsuid());
+}
+
+u32 emfs_current_fsgid(void)
+{
+	return from_kgid(&init_user_ns, current_fsgid());
+}
+
+struct inode *emfs_vmf_inode(struct vm_fault *vmf)
+{
+	return file_inode(vmf->vma->vm_file);
+}
+
+struct folio *emfs_vmf_folio(struct vm_fault *vmf)
+{
+	return page_folio(vmf->page);
+}
+
+void emfs_file_accessed(struct file *file)
+{
+	file_accessed(file);
+}
+
+int emfs_filemap_write_and_wait_range(struct address_space *mapping,
+				      loff_t start, loff_t end)
+{
+	return filemap_write_and_wait_range(mapping, start, end);
+}
+
+/*
+ * Moves the reservation marker with the folio. Without CONFIG_MIGRATION
+ * nothing migrates and this is never called.
+ */
+int emfs_migrate_folio(struct address_space *mapping, struct folio *dst,
+		       struct folio *src, enum migrate_mode mode)
+{
+#ifdef CONFIG_MIGRATION
+	return filemap_migrate_folio(mapping, dst, src, mode);
+#else
+	return -EAGAIN;
+#endif
+}
+
+/* Write bios: completion ends the writeback of every folio, after the work */
+struct workqueue_struct *emfs_alloc_workqueue(const char *name)
+{
+	return alloc_workqueue("%s", WQ_MEM_RECLAIM | WQ_UNBOUND, 0, name);
+}
+
+void emfs_init_work(struct work_struct *work, work_func_t fn)
+{
+	INIT_WORK(work, fn);
+}
+
+bool emfs_queue_work(struct workqueue_struct *wq, struct work_struct *work)
+{
+	return queue_work(wq, work);
+}
+
+void emfs_flush_workqueue(struct workqueue_struct *wq)
+{
+	flush_workqueue(wq);
+}
+
+void emfs_bio_end_writeback(struct bio *bio)
+{
+	struct folio_iter fi;
+	int err = blk_status_to_errno(bio->bi_status);
+
+	bio_for_each_folio_all(fi, bio) {
+		if (err)
+			mapping_set_error(fi.folio->mapping, err);
+		folio_end_writeback(fi.folio);
+	}
+}
+
+int emfs_bio_status(struct bio *bio)
+{
+	return blk_status_to_errno(bio->bi_status);
+}
+
+blk_opf_t emfs_write_opf(bool fua)
+{
+	return REQ_OP_WRITE | REQ_SYNC | (fua ? REQ_PREFLUSH | REQ_FUA : 0);
+}
+
+blk_opf_t emfs_data_write_opf(void)
+{
+	return REQ_OP_WRITE;
+}
+
+/* Allocation scopes */
+unsigned int emfs_memalloc_nofs_save(void)
+{
+	return memalloc_nofs_save();
+}
+
+void emfs_memalloc_nofs_restore(unsigned int flags)
+{
+	memalloc_nofs_restore(flags);
 }

@@ -25,6 +25,13 @@ struct address_space;
 struct readahead_control;
 struct bio;
 struct kstatfs;
+struct vm_fault;
+struct workqueue_struct;
+struct work_struct;
+enum migrate_mode;
+
+#include <linux/blk_types.h>
+#include <linux/workqueue_types.h>
 
 void emfs_rwlock_init(rwlock_t *lock, const char *name,
 		      struct lock_class_key *key);
@@ -58,6 +65,13 @@ bool emfs_dir_emit(struct dir_context *ctx, const char *name, int len,
 bool emfs_dir_emit_dots(struct file *file, struct dir_context *ctx);
 struct inode *emfs_file_inode(struct file *file);
 void emfs_sb_set_rdonly(struct super_block *sb);
+bool emfs_sb_rdonly(struct super_block *sb);
+void emfs_inode_lock(struct inode *inode);
+void emfs_inode_unlock(struct inode *inode);
+void emfs_sb_start_pagefault(struct super_block *sb);
+void emfs_sb_end_pagefault(struct super_block *sb);
+struct dentry;
+struct inode *emfs_d_inode(struct dentry *dentry);
 void emfs_fs_type_register_keys(struct file_system_type *t);
 void emfs_fs_type_unregister_keys(struct file_system_type *t);
 void emfs_fill_statfs(struct kstatfs *buf, long type, long bsize, u64 blocks,
@@ -66,5 +80,42 @@ bool emfs_inode_is_new(struct inode *inode);
 void emfs_kunit_fail(struct kunit *test, const char *file, int line,
 		     const char *msg);
 void emfs_kunit_log(struct kunit *test, const char *msg);
+
+struct folio *emfs_write_begin_folio(struct address_space *mapping, loff_t pos,
+				     int *err);
+void emfs_folio_lock(struct folio *folio);
+void emfs_folio_unlock(struct folio *folio);
+void emfs_folio_put(struct folio *folio);
+bool emfs_folio_test_uptodate(struct folio *folio);
+void emfs_folio_mark_uptodate(struct folio *folio);
+bool emfs_folio_test_dirty(struct folio *folio);
+bool emfs_folio_test_writeback(struct folio *folio);
+struct address_space *emfs_folio_mapping(struct folio *folio);
+void emfs_folio_wait_stable(struct folio *folio);
+bool emfs_folio_reserved(struct folio *folio);
+void emfs_folio_set_reserved(struct folio *folio);
+bool emfs_folio_clear_reserved(struct folio *folio);
+void emfs_folio_start_writeback(struct folio *folio);
+void emfs_i_size_write(struct inode *inode, loff_t size);
+void emfs_mark_inode_dirty(struct inode *inode);
+u32 emfs_current_fsuid(void);
+u32 emfs_current_fsgid(void);
+struct inode *emfs_vmf_inode(struct vm_fault *vmf);
+struct folio *emfs_vmf_folio(struct vm_fault *vmf);
+void emfs_file_accessed(struct file *file);
+int emfs_filemap_write_and_wait_range(struct address_space *mapping,
+				      loff_t start, loff_t end);
+int emfs_migrate_folio(struct address_space *mapping, struct folio *dst,
+		       struct folio *src, enum migrate_mode mode);
+struct workqueue_struct *emfs_alloc_workqueue(const char *name);
+void emfs_init_work(struct work_struct *work, work_func_t fn);
+bool emfs_queue_work(struct workqueue_struct *wq, struct work_struct *work);
+void emfs_flush_workqueue(struct workqueue_struct *wq);
+void emfs_bio_end_writeback(struct bio *bio);
+int emfs_bio_status(struct bio *bio);
+blk_opf_t emfs_write_opf(bool fua);
+blk_opf_t emfs_data_write_opf(void);
+unsigned int emfs_memalloc_nofs_save(void);
+void emfs_memalloc_nofs_restore(unsigned int flags);
 
 #endif /* EMFS_RUST_HELPERS_H */

@@ -11,6 +11,7 @@ pub mod errno;
 pub mod ffi;
 pub mod kthread;
 pub mod kunit;
+pub mod nofs;
 pub mod refcount;
 pub mod reftree;
 pub mod rwlock;

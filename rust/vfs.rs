@@ -1,9 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! A block-device file system, as far as emfs needs it today: registration and mount on a
-//! block device, inodes from an inode cache, a directory with lookup and readdir, and regular
-//! files read through the page cache with `read_folio`. Read-only for now: the superblock is
-//! marked `SB_RDONLY` and no write operation is offered.
+//! A block-device file system, as far as emfs needs it: registration and mount on a block
+//! device, inodes from an inode cache, one directory (lookup, readdir, create, unlink, rename),
+//! and regular files through the page cache: `read_folio`/`readahead`, buffered writes
+//! (`write_begin`/`write_end` with a block reserved per dirty folio), shared writable mmap
+//! (`page_mkwrite`), `writepages` (space from the file system, one bio per contiguous run,
+//! completion on a workqueue), `release_folio`/`invalidate_folio`, `fsync`, `fallocate`,
+//! `truncate`, `sync_fs`.
+//!
+//! A dirty folio that holds a block reservation carries a private marker (`folio->private`):
+//! the reservation is handed to the allocation at writeback, or returned when the folio is
+//! invalidated.
 //!
 //! The shape follows Wedson Almeida Filho's VFS RFC for Rust (never merged): a [`FileSystem`]
 //! trait whose methods the `extern "C"` trampolines here call with safe views of the C objects.
@@ -19,6 +26,7 @@ use kernel::{
     error::{from_result, to_result},
     init::PinInit,
     prelude::*,
+    c_str,
     str::CStr,
     types::{ARef, AlwaysRefCounted, Opaque},
     ThisModule,
@@ -63,8 +71,110 @@ pub trait FileSystem: Sized + Send + Sync + 'static {
 
     /// The page cache is about to drop the clean folio at `[pos, pos + len)` of `inode`
     /// (reclaim, `drop_caches`, `fadvise(DONTNEED)`): release what is cached for it. Returns
-    /// whether the folio may go.
+    /// whether the folio may go. Dirty folios and folios under writeback never get here.
     fn release_folio(inode: &Inode<Self>, pos: u64, len: u64) -> bool;
+
+    /// What a write bio carries from [`FileSystem::writeback_alloc`] to
+    /// [`FileSystem::writeback_done`].
+    type WriteCtx: Send;
+
+    /// Whether the mount must be read-only (say, metadata errors were found at mount).
+    fn read_only(&self) -> bool;
+
+    /// Creates regular file `name` in `dir`; returns its inode number, for [`SuperBlock::iget`].
+    fn create(dir: &Inode<Self>, name: &[u8], perm: u16, owner: (u32, u32)) -> Result<u64>;
+
+    /// Removes `inode`'s name from `dir`. The inode lives on, with no link, until evicted.
+    fn unlink(dir: &Inode<Self>, inode: &Inode<Self>) -> Result;
+
+    /// Renames `inode` to `new_name`; `replaced` is the inode that name belonged to, which
+    /// loses it.
+    fn rename(
+        dir: &Inode<Self>,
+        inode: &Inode<Self>,
+        new_name: &[u8],
+        replaced: Option<&Inode<Self>>,
+    ) -> Result;
+
+    /// The in-memory inode changed (size, times, link count, owner, mode): take a copy for the
+    /// next commit.
+    fn dirty_inode(inode: &Inode<Self>);
+
+    /// The inode is being evicted, its page cache already gone. One without links is deleted.
+    fn evict(inode: &Inode<Self>);
+
+    /// `truncate`: changes the size of `inode` (called with the inode locked).
+    fn set_size(inode: &Inode<Self>, size: u64) -> Result;
+
+    /// Reserves `blocks` blocks of space for folios being dirtied; `ENOSPC` if there are none.
+    fn reserve(sb: &SuperBlock<Self>, blocks: u64) -> Result;
+
+    /// Returns a reservation that will not be used (the folio was truncated, or not dirtied).
+    fn unreserve(sb: &SuperBlock<Self>, blocks: u64);
+
+    /// Writeback of the dirty range `[pos, pos + len)` of `inode`, `reserved` of whose blocks
+    /// were reserved: allocates disk space for a prefix of it. Returns the first block, the
+    /// length granted (a multiple of the block size, not zero) and what the completion needs.
+    fn writeback_alloc(
+        inode: &Inode<Self>,
+        pos: u64,
+        len: u64,
+        reserved: u64,
+    ) -> Result<(u64, u64, Self::WriteCtx)>;
+
+    /// A write bio completed (in process context, on the superblock's workqueue), before its
+    /// folios end their writeback.
+    fn writeback_done(inode: &Inode<Self>, ctx: Self::WriteCtx, result: Result);
+
+    /// `fsync`/`fdatasync` of `[start, end]` (inclusive), after the range was written and
+    /// waited for.
+    fn fsync(inode: &Inode<Self>, start: u64, end: u64, datasync: bool) -> Result;
+
+    /// `fallocate` (called with the inode locked).
+    fn fallocate(inode: &Inode<Self>, mode: u32, offset: u64, len: u64) -> Result;
+
+    /// `sync_fs`: commits what is not on disk; with `wait`, durably.
+    fn sync_fs(sb: &SuperBlock<Self>, wait: bool) -> Result;
+
+    /// The last call before the superblock goes, after every inode is evicted.
+    fn put_super(sb: &SuperBlock<Self>);
+}
+
+/// `fallocate` modes.
+pub mod falloc {
+    /// Do not change the file size.
+    pub const KEEP_SIZE: u32 = 0x01;
+    /// Deallocate the range (with `KEEP_SIZE`).
+    pub const PUNCH_HOLE: u32 = 0x02;
+}
+
+/// An inode's attributes as the VFS holds them.
+#[derive(Clone, Copy, Debug)]
+pub struct InodeAttrs {
+    /// Type and permission bits.
+    pub mode: u16,
+    /// Link count.
+    pub nlink: u32,
+    /// Size in bytes.
+    pub size: i64,
+    /// Owner.
+    pub uid: u32,
+    /// Group.
+    pub gid: u32,
+    /// Access time (seconds, nanoseconds).
+    pub atime: (i64, u32),
+    /// Modification time.
+    pub mtime: (i64, u32),
+    /// Change time.
+    pub ctime: (i64, u32),
+}
+
+/// The current time (seconds, nanoseconds).
+pub fn now() -> (i64, u32) {
+    let mut ts = bindings::timespec64::default();
+    // SAFETY: `ts` is valid for writes.
+    unsafe { bindings::ktime_get_real_ts64(&mut ts) };
+    (ts.tv_sec, ts.tv_nsec as u32)
 }
 
 /// What `statfs` reports (in 4 KiB blocks).
@@ -132,6 +242,12 @@ impl BlockReader {
         read_block(bdev, blk)
     }
 
+    /// Whether the mount is read-only (`mount -o ro`).
+    pub fn is_read_only(&self) -> bool {
+        // SAFETY: By the type invariant the superblock is live.
+        unsafe { ffi::emfs_sb_rdonly(self.sb) }
+    }
+
     /// The device's size in blocks.
     pub fn blocks(&self) -> u64 {
         // SAFETY: By the type invariant `s_bdev` is an open block device; `bd_nr_sectors` is
@@ -157,11 +273,13 @@ fn read_block(bdev: *mut bindings::block_device, blk: u64) -> Result<KBox<[u8; B
     Ok(buf)
 }
 
-/// Allocates a read bio for up to `nr_vecs` segments, starting at block `blk` of `bdev`.
-fn alloc_read_bio(
+/// Allocates a bio with operation `opf` for up to `nr_vecs` segments, starting at block `blk`
+/// of `bdev`.
+fn alloc_bio(
     bdev: *mut bindings::block_device,
     blk: u64,
     nr_vecs: u16,
+    opf: bindings::blk_opf_t,
 ) -> Result<*mut bindings::bio> {
     let sector = blk.checked_mul(BLOCK_SIZE as u64 / 512).ok_or(EINVAL)?;
     // SAFETY: `bdev` is an open device (callers hold its superblock); `fs_bio_set` is the
@@ -171,7 +289,7 @@ fn alloc_read_bio(
         bindings::bio_alloc_bioset(
             bdev,
             nr_vecs,
-            bindings::req_op_REQ_OP_READ,
+            opf,
             ffi::emfs_gfp_nofs(),
             ptr::addr_of_mut!(bindings::fs_bio_set),
         )
@@ -184,13 +302,33 @@ fn alloc_read_bio(
     Ok(bio)
 }
 
+/// Allocates a read bio for up to `nr_vecs` segments, starting at block `blk` of `bdev`.
+fn alloc_read_bio(
+    bdev: *mut bindings::block_device,
+    blk: u64,
+    nr_vecs: u16,
+) -> Result<*mut bindings::bio> {
+    alloc_bio(bdev, blk, nr_vecs, bindings::req_op_REQ_OP_READ)
+}
+
 /// Allocates a read bio at block `blk` of `bdev`, lets `add` attach memory, submits and waits.
 fn submit_read(
     bdev: *mut bindings::block_device,
     blk: u64,
     add: impl FnOnce(*mut bindings::bio) -> bool,
 ) -> Result {
-    let bio = alloc_read_bio(bdev, blk, 1)?;
+    submit_wait(bdev, blk, bindings::req_op_REQ_OP_READ, add)
+}
+
+/// Allocates a bio with operation `opf` at block `blk` of `bdev`, lets `add` attach memory,
+/// submits and waits.
+fn submit_wait(
+    bdev: *mut bindings::block_device,
+    blk: u64,
+    opf: bindings::blk_opf_t,
+    add: impl FnOnce(*mut bindings::bio) -> bool,
+) -> Result {
+    let bio = alloc_bio(bdev, blk, 1, opf)?;
     let added = add(bio);
     // SAFETY: `bio` is ours; `submit_bio_wait` returns when the I/O completed, after which
     // nothing refers to the memory attached to it. `bio_put` drops our reference.
@@ -206,12 +344,45 @@ fn submit_read(
     to_result(ret)
 }
 
+/// Writes one block from `buf` to block `blk` of `bdev` and waits; with `fua`, the cache is
+/// flushed first and the block is on stable storage when this returns.
+fn write_block(
+    bdev: *mut bindings::block_device,
+    blk: u64,
+    buf: &[u8; BLOCK_SIZE],
+    fua: bool,
+) -> Result {
+    let addr: *const [u8; BLOCK_SIZE] = buf;
+    if addr as usize % BLOCK_SIZE != 0 {
+        return Err(EINVAL);
+    }
+    // SAFETY: The buffer is page-aligned (checked) kernel memory, one page of the linear map.
+    let page = unsafe { ffi::emfs_virt_to_page(addr.cast()) };
+    // SAFETY: A pure function of its argument.
+    let opf = unsafe { ffi::emfs_write_opf(fua) };
+    // SAFETY: `bdev` is open; `buf` is borrowed until `submit_wait` returned, after the I/O.
+    submit_wait(bdev, blk, opf, |bio| unsafe {
+        bindings::bio_add_page(bio, page, BLOCK_SIZE as u32, 0) == BLOCK_SIZE as i32
+    })
+}
+
+/// What a superblock's `s_fs_info` points to: the file system's state and the workqueue that
+/// completes its writes.
+///
+/// # Invariants
+///
+/// `wq` is a live workqueue until `kill_sb` destroys it, after every write completed.
+struct SbInfo<T> {
+    data: T,
+    wq: *mut bindings::workqueue_struct,
+}
+
 /// A mounted superblock of file system `T`.
 ///
 /// # Invariants
 ///
 /// The wrapped `super_block` is live, was set up by this module's `fill_super` for `T`, and
-/// its `s_fs_info` is a `KBox<T>` leaked by it.
+/// its `s_fs_info` is a `KBox<SbInfo<T>>` leaked by it.
 #[repr(transparent)]
 pub struct SuperBlock<T: FileSystem>(Opaque<bindings::super_block>, PhantomData<T>);
 
@@ -226,9 +397,36 @@ impl<T: FileSystem> SuperBlock<T> {
 
     /// The per-mount state `fill_super` returned.
     pub fn data(&self) -> &T {
-        // SAFETY: By the type invariant `s_fs_info` is a live `KBox<T>`, freed only in
+        &self.info().data
+    }
+
+    fn info(&self) -> &SbInfo<T> {
+        // SAFETY: By the type invariant `s_fs_info` is a live `KBox<SbInfo<T>>`, freed only in
         // `kill_sb`, after the last user of the superblock.
-        unsafe { &*(*self.0.get()).s_fs_info.cast::<T>() }
+        unsafe { &*(*self.0.get()).s_fs_info.cast::<SbInfo<T>>() }
+    }
+
+    fn bdev(&self) -> *mut bindings::block_device {
+        // SAFETY: By the type invariant the superblock and its device are live.
+        unsafe { (*self.0.get()).s_bdev }
+    }
+
+    /// Writes block `blk` and waits; with `fua` the device cache is flushed first and the block
+    /// is on stable storage when this returns (a commit's superblock).
+    pub fn write_block(&self, blk: u64, buf: &[u8; BLOCK_SIZE], fua: bool) -> Result {
+        write_block(self.bdev(), blk, buf, fua)
+    }
+
+    /// Flushes the device's volatile write cache.
+    pub fn flush(&self) -> Result {
+        // SAFETY: The device is live.
+        to_result(unsafe { bindings::blkdev_issue_flush(self.bdev()) })
+    }
+
+    /// Whether the file system is mounted read-only.
+    pub fn is_read_only(&self) -> bool {
+        // SAFETY: By the type invariant the superblock is live.
+        unsafe { ffi::emfs_sb_rdonly(self.0.get()) }
     }
 
     /// Reads block `blk`.
@@ -387,6 +585,90 @@ impl<T: FileSystem> Inode<T> {
     pub fn super_block(&self) -> &SuperBlock<T> {
         // SAFETY: An inode's superblock outlives it, and by the type invariant it is a `T` one.
         unsafe { SuperBlock::from_raw((*self.0.get()).i_sb) }
+    }
+
+    fn raw(&self) -> *mut bindings::inode {
+        self.0.get()
+    }
+
+    /// The attributes as the VFS holds them now.
+    pub fn attrs(&self) -> InodeAttrs {
+        // SAFETY: The fields are plain words; callers that need a consistent set hold the inode
+        // lock or run where the VFS serialises changes (`dirty_inode`).
+        unsafe {
+            let i = &*self.raw();
+            InodeAttrs {
+                mode: i.i_mode,
+                nlink: ptr::read_volatile(ptr::addr_of!(i.__bindgen_anon_1.i_nlink)),
+                size: self.size(),
+                uid: i.i_uid.val,
+                gid: i.i_gid.val,
+                atime: (i.i_atime_sec, i.i_atime_nsec),
+                mtime: (i.i_mtime_sec, i.i_mtime_nsec),
+                ctime: (i.i_ctime_sec, i.i_ctime_nsec),
+            }
+        }
+    }
+
+    /// Sets the size (`i_size_write`) and marks the inode dirty. Callers hold the inode lock.
+    pub fn set_size(&self, size: u64) -> Result {
+        let size = i64::try_from(size).map_err(|_| EFBIG)?;
+        // SAFETY: The inode is live; the caller holds its lock, which `i_size_write` needs.
+        unsafe {
+            ffi::emfs_i_size_write(self.raw(), size);
+            ffi::emfs_mark_inode_dirty(self.raw());
+        }
+        Ok(())
+    }
+
+    /// Sets the size and drops the page cache beyond it (`truncate_setsize`), waiting for
+    /// writeback of what is dropped. Callers hold the inode lock.
+    pub fn truncate_setsize(&self, size: u64) -> Result {
+        let size = i64::try_from(size).map_err(|_| EFBIG)?;
+        // SAFETY: The inode is live and locked by the caller.
+        unsafe { bindings::truncate_setsize(self.raw(), size) };
+        Ok(())
+    }
+
+    /// Drops the page cache of the blocks inside `[start, end]` (inclusive), zeroing the parts
+    /// of partial folios at the ends (`truncate_pagecache_range`).
+    pub fn truncate_pagecache_range(&self, start: u64, end: u64) -> Result {
+        let start = i64::try_from(start).map_err(|_| EINVAL)?;
+        let end = i64::try_from(end).map_err(|_| EINVAL)?;
+        // SAFETY: The inode is live and locked by the caller.
+        unsafe { bindings::truncate_pagecache_range(self.raw(), start, end) };
+        Ok(())
+    }
+
+    /// Writes the dirty page cache of `[start, end]` (inclusive) and waits for it.
+    pub fn write_and_wait(&self, start: u64, end: u64) -> Result {
+        let start = i64::try_from(start).map_err(|_| EINVAL)?;
+        let end = i64::try_from(end.min(i64::MAX as u64)).map_err(|_| EINVAL)?;
+        // SAFETY: The inode and its mapping are live.
+        to_result(unsafe {
+            ffi::emfs_filemap_write_and_wait_range((*self.raw()).i_mapping, start, end)
+        })
+    }
+
+    /// Writes zeros over `[pos, pos + len)`, which must lie inside one block, through the page
+    /// cache as a `write` would (space reserved, folio dirtied). Does not change the size.
+    pub fn zero_range(&self, pos: u64, len: u64) -> Result {
+        if len == 0 {
+            return Ok(());
+        }
+        let bs = BLOCK_SIZE as u64;
+        if pos % bs + len > bs {
+            return Err(EINVAL);
+        }
+        let ipos = i64::try_from(pos).map_err(|_| EINVAL)?;
+        // SAFETY: The inode and its mapping are live; the caller holds the inode lock as the
+        // write path does.
+        let mapping = unsafe { (*self.raw()).i_mapping };
+        let folio = write_begin::<T>(mapping, ipos, len as usize)?;
+        // SAFETY: `write_begin` returned the locked folio containing the range.
+        unsafe { ffi::emfs_folio_zero_range(folio, (pos % bs) as usize, len as usize) };
+        write_end::<T>(mapping, ipos, len as usize, len as usize, folio, false);
+        Ok(())
     }
 }
 
@@ -625,6 +907,9 @@ struct Tables<T>(PhantomData<T>);
 impl<T: FileSystem> Tables<T> {
     const SUPER_OPS: bindings::super_operations = bindings::super_operations {
         evict_inode: Some(evict_inode_callback::<T>),
+        dirty_inode: Some(dirty_inode_callback::<T>),
+        put_super: Some(put_super_callback::<T>),
+        sync_fs: Some(sync_fs_callback::<T>),
         statfs: Some(statfs_callback::<T>),
         // SAFETY: All-zero is a valid `super_operations`: no other operation.
         ..unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
@@ -632,6 +917,10 @@ impl<T: FileSystem> Tables<T> {
 
     const DIR_INODE_OPS: bindings::inode_operations = bindings::inode_operations {
         lookup: Some(lookup_callback::<T>),
+        create: Some(create_callback::<T>),
+        unlink: Some(unlink_callback::<T>),
+        rename: Some(rename_callback::<T>),
+        setattr: Some(setattr_callback::<T>),
         // SAFETY: As above.
         ..unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
     };
@@ -640,11 +929,13 @@ impl<T: FileSystem> Tables<T> {
         llseek: Some(bindings::generic_file_llseek),
         read: Some(bindings::generic_read_dir),
         iterate_shared: Some(iterate_shared_callback::<T>),
+        fsync: Some(bindings::noop_fsync),
         // SAFETY: As above.
         ..unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
     };
 
     const FILE_INODE_OPS: bindings::inode_operations = bindings::inode_operations {
+        setattr: Some(setattr_callback::<T>),
         // SAFETY: As above: the defaults (generic getattr and permission checks).
         ..unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
     };
@@ -652,8 +943,21 @@ impl<T: FileSystem> Tables<T> {
     const FILE_OPS: bindings::file_operations = bindings::file_operations {
         llseek: Some(bindings::generic_file_llseek),
         read_iter: Some(bindings::generic_file_read_iter),
-        mmap: Some(bindings::generic_file_readonly_mmap),
+        write_iter: Some(bindings::generic_file_write_iter),
+        mmap: Some(mmap_callback::<T>),
+        open: Some(bindings::generic_file_open),
+        fsync: Some(fsync_callback::<T>),
+        fallocate: Some(fallocate_callback::<T>),
         splice_read: Some(bindings::filemap_splice_read),
+        splice_write: Some(bindings::iter_file_splice_write),
+        // SAFETY: As above.
+        ..unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
+    };
+
+    const VM_OPS: bindings::vm_operations_struct = bindings::vm_operations_struct {
+        fault: Some(bindings::filemap_fault),
+        map_pages: Some(bindings::filemap_map_pages),
+        page_mkwrite: Some(page_mkwrite_callback::<T>),
         // SAFETY: As above.
         ..unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
     };
@@ -662,9 +966,704 @@ impl<T: FileSystem> Tables<T> {
         read_folio: Some(read_folio_callback::<T>),
         readahead: Some(readahead_callback::<T>),
         release_folio: Some(release_folio_callback::<T>),
+        invalidate_folio: Some(invalidate_folio_callback::<T>),
+        write_begin: Some(write_begin_callback::<T>),
+        write_end: Some(write_end_callback::<T>),
+        dirty_folio: Some(bindings::filemap_dirty_folio),
+        writepages: Some(writepages_callback::<T>),
+        migrate_folio: Some(ffi::emfs_migrate_folio),
         // SAFETY: As above.
         ..unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
     };
+}
+
+/// The name of a dentry, valid while the VFS holds the dentry's parent locked.
+///
+/// # Safety
+///
+/// `dentry` must be valid and its name stable for `'a`.
+unsafe fn dentry_name<'a>(dentry: *mut bindings::dentry) -> &'a [u8] {
+    // SAFETY: As the caller guarantees.
+    unsafe {
+        let q = &(*dentry).d_name;
+        let len = q.__bindgen_anon_1.__bindgen_anon_1.len as usize;
+        core::slice::from_raw_parts(q.name, len)
+    }
+}
+
+/// Stamps `ctime` (and `mtime` with `mtime`) with the current time and marks the inode dirty.
+///
+/// # Safety
+///
+/// `inode` must be live.
+unsafe fn touch(inode: *mut bindings::inode, mtime: bool) {
+    // SAFETY: As the caller guarantees.
+    unsafe {
+        let ts = bindings::inode_set_ctime_current(inode);
+        if mtime {
+            (*inode).i_mtime_sec = ts.tv_sec;
+            (*inode).i_mtime_nsec = ts.tv_nsec as u32;
+        }
+        ffi::emfs_mark_inode_dirty(inode);
+    }
+}
+
+/// # Safety
+///
+/// Called by the VFS with a `T` directory, locked, and a negative dentry in it.
+unsafe extern "C" fn create_callback<T: FileSystem>(
+    _idmap: *mut bindings::mnt_idmap,
+    dir: *mut bindings::inode,
+    dentry: *mut bindings::dentry,
+    mode: bindings::umode_t,
+    _excl: bool,
+) -> core::ffi::c_int {
+    // SAFETY: The directory is locked, so the dentry's name is stable; it is a `T` directory.
+    let (dir_ref, name) = unsafe { (Inode::<T>::from_raw(dir), dentry_name(dentry)) };
+    from_result(|| {
+        if u32::from(mode) & bindings::S_IFMT != bindings::S_IFREG {
+            return Err(EINVAL);
+        }
+        // SAFETY: Reads the calling task's credentials.
+        let owner = unsafe { (ffi::emfs_current_fsuid(), ffi::emfs_current_fsgid()) };
+        let ino = T::create(dir_ref, name, mode & 0o7777, owner)?;
+        let inode = dir_ref.super_block().iget(ino)?;
+        // SAFETY: `d_instantiate` takes the inode reference; the directory is live and locked.
+        unsafe {
+            bindings::d_instantiate(dentry, ARef::into_raw(inode).as_ptr().cast());
+            touch(dir, true);
+        }
+        Ok(0)
+    })
+}
+
+/// # Safety
+///
+/// Called by the VFS with a `T` directory, locked, and a positive dentry in it.
+unsafe extern "C" fn unlink_callback<T: FileSystem>(
+    dir: *mut bindings::inode,
+    dentry: *mut bindings::dentry,
+) -> core::ffi::c_int {
+    // SAFETY: The VFS holds the directory and the dentry, whose inode is a `T` one, locked.
+    let (dir_ref, inode) = unsafe { (Inode::<T>::from_raw(dir), ffi::emfs_d_inode(dentry)) };
+    // SAFETY: As above.
+    let inode_ref = unsafe { Inode::<T>::from_raw(inode) };
+    from_result(|| {
+        T::unlink(dir_ref, inode_ref)?;
+        // SAFETY: Both inodes are live and locked.
+        unsafe {
+            bindings::drop_nlink(inode);
+            touch(inode, false);
+            touch(dir, true);
+        }
+        Ok(0)
+    })
+}
+
+/// # Safety
+///
+/// Called by the VFS with `T` directories and dentries, locked, for `rename`.
+unsafe extern "C" fn rename_callback<T: FileSystem>(
+    _idmap: *mut bindings::mnt_idmap,
+    old_dir: *mut bindings::inode,
+    old_dentry: *mut bindings::dentry,
+    _new_dir: *mut bindings::inode,
+    new_dentry: *mut bindings::dentry,
+    flags: core::ffi::c_uint,
+) -> core::ffi::c_int {
+    // `RENAME_NOREPLACE` is checked by the VFS; exchange and whiteout are not supported.
+    if flags & !bindings::RENAME_NOREPLACE != 0 {
+        return EINVAL.to_errno();
+    }
+    // SAFETY: The VFS holds both dentries and their inodes, all of this `T` file system, and
+    // the directory (there is one) locked, so the names are stable.
+    let (dir_ref, inode, target, new_name) = unsafe {
+        (
+            Inode::<T>::from_raw(old_dir),
+            ffi::emfs_d_inode(old_dentry),
+            ffi::emfs_d_inode(new_dentry),
+            dentry_name(new_dentry),
+        )
+    };
+    // SAFETY: As above.
+    let inode_ref = unsafe { Inode::<T>::from_raw(inode) };
+    // SAFETY: As above.
+    let target_ref = (!target.is_null()).then(|| unsafe { Inode::<T>::from_raw(target) });
+    from_result(|| {
+        T::rename(dir_ref, inode_ref, new_name, target_ref)?;
+        // SAFETY: The inodes are live and locked by the VFS for the rename.
+        unsafe {
+            if !target.is_null() {
+                bindings::drop_nlink(target);
+                touch(target, false);
+            }
+            touch(inode, false);
+            touch(old_dir, true);
+        }
+        Ok(0)
+    })
+}
+
+/// # Safety
+///
+/// Called by `notify_change` with a dentry of a `T` inode, locked.
+unsafe extern "C" fn setattr_callback<T: FileSystem>(
+    idmap: *mut bindings::mnt_idmap,
+    dentry: *mut bindings::dentry,
+    attr: *mut bindings::iattr,
+) -> core::ffi::c_int {
+    from_result(|| {
+        // SAFETY: The VFS holds the dentry and its inode, locked, for the call.
+        unsafe {
+            to_result(bindings::setattr_prepare(idmap, dentry, attr))?;
+            let inode = ffi::emfs_d_inode(dentry);
+            let inode_ref = Inode::<T>::from_raw(inode);
+            if (*attr).ia_valid & bindings::ATTR_SIZE != 0 && (*attr).ia_size != inode_ref.size() {
+                let size = u64::try_from((*attr).ia_size).map_err(|_| EINVAL)?;
+                T::set_size(inode_ref, size)?;
+            }
+            bindings::setattr_copy(idmap, inode, attr);
+            ffi::emfs_mark_inode_dirty(inode);
+        }
+        Ok(0)
+    })
+}
+
+/// Gets the folio at `pos` locked for a write of `len` bytes in it, with a block reserved for
+/// it and, if the write does not cover it, its old data read (or zeros past the end).
+fn write_begin<T: FileSystem>(
+    mapping: *mut bindings::address_space,
+    pos: i64,
+    len: usize,
+) -> Result<*mut bindings::folio> {
+    let mut err = 0;
+    // SAFETY: `mapping` is the live mapping of a `T` regular file (callers hold the inode).
+    let folio = unsafe { ffi::emfs_write_begin_folio(mapping, pos, &mut err) };
+    if folio.is_null() {
+        return Err(Error::from_errno(err));
+    }
+    // SAFETY: As above.
+    let inode = unsafe { Inode::<T>::from_raw((*mapping).host) };
+    let give_up = |e: Error, reserved_here: bool| {
+        // SAFETY: The folio is locked and referenced by us; a reservation taken here is
+        // returned with its marker.
+        unsafe {
+            if reserved_here && ffi::emfs_folio_clear_reserved(folio) {
+                T::unreserve(inode.super_block(), 1);
+            }
+            ffi::emfs_folio_unlock(folio);
+            ffi::emfs_folio_put(folio);
+        }
+        e
+    };
+    let mut reserved_here = false;
+    // SAFETY: The folio is locked.
+    if !unsafe { ffi::emfs_folio_reserved(folio) } {
+        T::reserve(inode.super_block(), 1).map_err(|e| give_up(e, false))?;
+        // SAFETY: As above.
+        unsafe { ffi::emfs_folio_set_reserved(folio) };
+        reserved_here = true;
+    }
+    // SAFETY: As above.
+    let (uptodate, fpos, fsize) = unsafe {
+        (
+            ffi::emfs_folio_test_uptodate(folio),
+            ffi::emfs_folio_pos(folio),
+            ffi::emfs_folio_size(folio),
+        )
+    };
+    if !uptodate && len != fsize {
+        if fpos >= inode.size() {
+            // SAFETY: As above; nothing past the end is on disk.
+            unsafe {
+                ffi::emfs_folio_zero_range(folio, 0, fsize);
+                ffi::emfs_folio_mark_uptodate(folio);
+            }
+        } else {
+            // INVARIANT: Locked and not uptodate; we own it until `write_end`.
+            let mut locked = LockedFolio {
+                folio,
+                _p: PhantomData,
+            };
+            T::read_folio(inode, &mut locked).map_err(|e| give_up(e, reserved_here))?;
+            // SAFETY: As above; its data is read.
+            unsafe { ffi::emfs_folio_mark_uptodate(folio) };
+        }
+    }
+    Ok(folio)
+}
+
+/// Ends a write into a folio from [`write_begin`]: dirties it and, with `grow`, extends the
+/// size. Returns `copied`.
+fn write_end<T: FileSystem>(
+    mapping: *mut bindings::address_space,
+    pos: i64,
+    len: usize,
+    copied: usize,
+    folio: *mut bindings::folio,
+    grow: bool,
+) -> usize {
+    // SAFETY: `mapping` is the live mapping of a `T` regular file and `folio` the locked,
+    // referenced folio `write_begin` returned; both references end here.
+    unsafe {
+        let inode = Inode::<T>::from_raw((*mapping).host);
+        if !ffi::emfs_folio_test_uptodate(folio) {
+            if copied < len {
+                let from = (pos as usize) % ffi::emfs_folio_size(folio);
+                ffi::emfs_folio_zero_range(folio, from + copied, len - copied);
+            }
+            ffi::emfs_folio_mark_uptodate(folio);
+        }
+        let end = pos + copied as i64;
+        let grew = grow && copied > 0 && end > inode.size();
+        if copied > 0 {
+            if grew {
+                ffi::emfs_i_size_write(inode.raw(), end);
+            }
+            bindings::folio_mark_dirty(folio);
+        } else if !ffi::emfs_folio_test_dirty(folio) && ffi::emfs_folio_clear_reserved(folio) {
+            T::unreserve(inode.super_block(), 1);
+        }
+        ffi::emfs_folio_unlock(folio);
+        ffi::emfs_folio_put(folio);
+        if grew {
+            ffi::emfs_mark_inode_dirty(inode.raw());
+        }
+    }
+    copied
+}
+
+/// # Safety
+///
+/// Called by `generic_perform_write` on a `T` regular file, inode locked.
+unsafe extern "C" fn write_begin_callback<T: FileSystem>(
+    _file: *mut bindings::file,
+    mapping: *mut bindings::address_space,
+    pos: bindings::loff_t,
+    len: core::ffi::c_uint,
+    foliop: *mut *mut bindings::folio,
+    _fsdata: *mut *mut core::ffi::c_void,
+) -> core::ffi::c_int {
+    match write_begin::<T>(mapping, pos, len as usize) {
+        Ok(folio) => {
+            // SAFETY: `foliop` is valid for writes.
+            unsafe { *foliop = folio };
+            0
+        }
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// # Safety
+///
+/// Called by `generic_perform_write` with the folio `write_begin_callback` returned.
+unsafe extern "C" fn write_end_callback<T: FileSystem>(
+    _file: *mut bindings::file,
+    mapping: *mut bindings::address_space,
+    pos: bindings::loff_t,
+    len: core::ffi::c_uint,
+    copied: core::ffi::c_uint,
+    folio: *mut bindings::folio,
+    _fsdata: *mut core::ffi::c_void,
+) -> core::ffi::c_int {
+    write_end::<T>(mapping, pos, len as usize, copied as usize, folio, true) as i32
+}
+
+/// # Safety
+///
+/// Called by the page cache with a locked folio of a `T` file being truncated or punched.
+unsafe extern "C" fn invalidate_folio_callback<T: FileSystem>(
+    folio: *mut bindings::folio,
+    offset: usize,
+    len: usize,
+) {
+    // SAFETY: The folio is locked, so its mapping and host are stable and live.
+    unsafe {
+        if offset == 0 && len == ffi::emfs_folio_size(folio) && ffi::emfs_folio_clear_reserved(folio)
+        {
+            // Its dirty data is thrown away: the block it reserved will not be written.
+            let inode = Inode::<T>::from_raw(ffi::emfs_folio_inode(folio));
+            T::unreserve(inode.super_block(), 1);
+        }
+    }
+}
+
+/// # Safety
+///
+/// Called by the fault handler for a write fault on a shared mapping of a `T` file.
+unsafe extern "C" fn page_mkwrite_callback<T: FileSystem>(
+    vmf: *mut bindings::vm_fault,
+) -> bindings::vm_fault_t {
+    // SAFETY: The mapped file keeps its inode live; the folio is referenced by the fault.
+    unsafe {
+        let inode = ffi::emfs_vmf_inode(vmf);
+        let inode_ref = Inode::<T>::from_raw(inode);
+        let folio = ffi::emfs_vmf_folio(vmf);
+        let sb = (*inode).i_sb;
+        ffi::emfs_sb_start_pagefault(sb);
+        bindings::file_update_time((*(*vmf).__bindgen_anon_1.vma).vm_file);
+        ffi::emfs_folio_lock(folio);
+        let ret = if ffi::emfs_folio_mapping(folio) != (*inode).i_mapping
+            || ffi::emfs_folio_pos(folio) >= inode_ref.size()
+        {
+            // Truncated meanwhile: let the fault retry.
+            ffi::emfs_folio_unlock(folio);
+            bindings::vm_fault_reason_VM_FAULT_NOPAGE
+        } else if !ffi::emfs_folio_reserved(folio)
+            && T::reserve(inode_ref.super_block(), 1).is_err()
+        {
+            ffi::emfs_folio_unlock(folio);
+            bindings::vm_fault_reason_VM_FAULT_SIGBUS
+        } else {
+            if !ffi::emfs_folio_reserved(folio) {
+                ffi::emfs_folio_set_reserved(folio);
+            }
+            bindings::folio_mark_dirty(folio);
+            ffi::emfs_folio_wait_stable(folio);
+            bindings::vm_fault_reason_VM_FAULT_LOCKED
+        };
+        ffi::emfs_sb_end_pagefault(sb);
+        ret as bindings::vm_fault_t
+    }
+}
+
+/// # Safety
+///
+/// Called by `mmap` on an open `T` regular file.
+unsafe extern "C" fn mmap_callback<T: FileSystem>(
+    file: *mut bindings::file,
+    vma: *mut bindings::vm_area_struct,
+) -> core::ffi::c_int {
+    // SAFETY: The file and the new vma are valid for the call; the table is static.
+    unsafe {
+        ffi::emfs_file_accessed(file);
+        (*vma).vm_ops = &Tables::<T>::VM_OPS;
+    }
+    0
+}
+
+/// A write bio in flight: handed to the bio as `bi_private`, completed on the workqueue.
+///
+/// # Invariants
+///
+/// `work` is initialised to run [`write_work::<T>`]; `bio` is the bio this was attached to,
+/// whose folios (of `inode`) are under writeback until `write_work` ends it. The inode lives
+/// until then: eviction waits for the writeback of every folio (`truncate_inode_pages_final`)
+/// before it frees the inode. (No reference is taken: writeback may run on an inode nobody
+/// holds, even one being evicted, where `ihold`/`igrab` are not allowed.)
+#[repr(C)]
+struct WriteIo<T: FileSystem> {
+    work: bindings::work_struct,
+    bio: *mut bindings::bio,
+    wq: *mut bindings::workqueue_struct,
+    inode: *mut bindings::inode,
+    ctx: T::WriteCtx,
+}
+
+/// # Safety
+///
+/// The completion of a bio set up by [`submit_write`].
+unsafe extern "C" fn write_end_io<T: FileSystem>(bio: *mut bindings::bio) {
+    // SAFETY: `bi_private` is the `WriteIo` of this bio; its workqueue lives until every write
+    // completed (`put_super` flushes it). Interrupt context: the work runs the completion.
+    unsafe {
+        let io = (*bio).bi_private.cast::<WriteIo<T>>();
+        ffi::emfs_queue_work((*io).wq, ptr::addr_of_mut!((*io).work));
+    }
+}
+
+/// # Safety
+///
+/// Runs on the superblock's workqueue for a `WriteIo<T>` queued by [`write_end_io`].
+unsafe extern "C" fn write_work<T: FileSystem>(work: *mut bindings::work_struct) {
+    // SAFETY: `work` is the first field of a leaked `KBox<WriteIo<T>>` (`repr(C)`), which
+    // nothing else refers to now.
+    let io = unsafe { KBox::from_raw(work.cast::<WriteIo<T>>()) };
+    let WriteIo {
+        bio, inode, ctx, ..
+    } = KBox::into_inner(io);
+    // SAFETY: The bio completed. By the `WriteIo` invariant the inode is live while its folios
+    // are under writeback, which they are until below.
+    let status = unsafe { ffi::emfs_bio_status(bio) };
+    // SAFETY: As above.
+    T::writeback_done(unsafe { Inode::from_raw(inode) }, ctx, to_result(status));
+    // SAFETY: The bio is ours; its folios end their writeback (after the file system recorded
+    // it), then the bio goes. The inode is not touched after this.
+    unsafe {
+        ffi::emfs_bio_end_writeback(bio);
+        bindings::bio_put(bio);
+    }
+}
+
+/// Writes the locked folios `folios`, contiguous in `inode` from `pos`, to disk from block
+/// `blk`, completing with `ctx`. Their writeback starts and they are unlocked.
+///
+/// # Safety
+///
+/// The folios must be locked, dirty-cleared for I/O by `writeback_iter`, of `inode`.
+unsafe fn submit_write<T: FileSystem>(
+    inode: &Inode<T>,
+    folios: &[*mut bindings::folio],
+    blk: u64,
+    ctx: T::WriteCtx,
+) -> Result<(), T::WriteCtx> {
+    let sb = inode.super_block();
+    // SAFETY: A pure function.
+    let opf = unsafe { ffi::emfs_data_write_opf() };
+    let Ok(bio) = alloc_bio(sb.bdev(), blk, folios.len() as u16, opf) else {
+        return Err(ctx);
+    };
+    let slot = {
+        let _nofs = super::nofs::NoFsScope::enter();
+        KBox::<WriteIo<T>>::new_uninit(GFP_KERNEL)
+    };
+    let Ok(slot) = slot else {
+        // SAFETY: The bio is ours and empty.
+        unsafe { bindings::bio_put(bio) };
+        return Err(ctx);
+    };
+    let io = KBox::into_raw(KBox::write(
+        slot,
+        WriteIo {
+            // SAFETY: All-zero is a valid not-yet-initialised `work_struct`.
+            work: unsafe { core::mem::zeroed() },
+            bio,
+            wq: sb.info().wq,
+            inode: inode.raw(),
+            ctx,
+        },
+    ));
+    // SAFETY: The bio is ours and has one vector per folio; the folios are locked (caller).
+    let added = folios
+        .iter()
+        .all(|&f| unsafe { bindings::bio_add_folio(bio, f, ffi::emfs_folio_size(f), 0) });
+    if !added {
+        // SAFETY: Nothing was submitted: the bio and `io` are still ours.
+        let io = unsafe {
+            bindings::bio_put(bio);
+            KBox::from_raw(io)
+        };
+        return Err(KBox::into_inner(io).ctx);
+    }
+    // SAFETY: `io` and `bio` are ours; the folios are locked (caller) and in the bio. From
+    // `submit_bio` on, the completion owns `io`.
+    unsafe {
+        ffi::emfs_init_work(ptr::addr_of_mut!((*io).work), Some(write_work::<T>));
+        for &folio in folios {
+            ffi::emfs_folio_start_writeback(folio);
+            ffi::emfs_folio_unlock(folio);
+        }
+        (*bio).bi_private = io.cast();
+        (*bio).bi_end_io = Some(write_end_io::<T>);
+        bindings::submit_bio(bio);
+    }
+    Ok(())
+}
+
+/// Most folios written by one bio: 256 KiB.
+const WRITE_BATCH: usize = 64;
+
+/// Writes `folios` (locked, contiguous from `pos`): space from the file system, a bio per
+/// contiguous allocation. Folios that cannot be written are redirtied and unlocked.
+///
+/// # Safety
+///
+/// As [`submit_write`]; `wbc` is the running writeback control.
+unsafe fn write_batch<T: FileSystem>(
+    inode: &Inode<T>,
+    wbc: *mut bindings::writeback_control,
+    pos: u64,
+    folios: &[*mut bindings::folio],
+) -> Result {
+    let bs = BLOCK_SIZE as u64;
+    let mut done = 0usize;
+    let mut result = Ok(());
+    while done < folios.len() {
+        let rest = &folios[done..];
+        // The reservations of these folios become the allocation.
+        // SAFETY: The folios are locked.
+        let reserved = rest
+            .iter()
+            .filter(|&&f| unsafe { ffi::emfs_folio_clear_reserved(f) })
+            .count() as u64;
+        let at = pos + done as u64 * bs;
+        let granted = T::writeback_alloc(inode, at, rest.len() as u64 * bs, reserved);
+        let (blk, len, ctx) = match granted {
+            Ok(g) => g,
+            Err(e) => {
+                result = Err(e);
+                break;
+            }
+        };
+        let n = ((len / bs) as usize).clamp(1, rest.len());
+        // SAFETY: As the caller guarantees.
+        if let Err(ctx) = unsafe { submit_write(inode, &rest[..n], blk, ctx) } {
+            T::writeback_done(inode, ctx, Err(ENOMEM));
+            result = Err(ENOMEM);
+            break;
+        }
+        done += n;
+    }
+    for &folio in &folios[done..] {
+        // SAFETY: Locked folios we did not write: dirty again, for a later writeback.
+        unsafe {
+            bindings::folio_redirty_for_writepage(wbc, folio);
+            ffi::emfs_folio_unlock(folio);
+        }
+    }
+    result
+}
+
+/// # Safety
+///
+/// Called by writeback with the mapping of a `T` regular file.
+unsafe extern "C" fn writepages_callback<T: FileSystem>(
+    mapping: *mut bindings::address_space,
+    wbc: *mut bindings::writeback_control,
+) -> core::ffi::c_int {
+    // SAFETY: Writeback holds the inode live.
+    let inode = unsafe { Inode::<T>::from_raw((*mapping).host) };
+    let bs = BLOCK_SIZE as u64;
+    let mut batch = [ptr::null_mut::<bindings::folio>(); WRITE_BATCH];
+    let mut n = 0usize;
+    let mut batch_pos = 0u64;
+    let mut err: core::ffi::c_int = 0;
+    let mut result = Ok(());
+    let mut folio = ptr::null_mut();
+    loop {
+        // SAFETY: The iterator protocol: pass back the previous folio (unlocked or held by our
+        // batch), get the next dirty one locked and cleared for I/O.
+        folio = unsafe { bindings::writeback_iter(mapping, wbc, folio, &mut err) };
+        if folio.is_null() {
+            break;
+        }
+        // SAFETY: The folio is locked.
+        let (fpos, fsize) = unsafe { (ffi::emfs_folio_pos(folio), ffi::emfs_folio_size(folio)) };
+        let isize = inode.size();
+        if fpos >= isize {
+            // Past the end (a truncate is dropping it): nothing to write.
+            // SAFETY: As above.
+            unsafe { ffi::emfs_folio_unlock(folio) };
+            continue;
+        }
+        if fpos + fsize as i64 > isize {
+            // The part past the end must reach the disk as zeros: a later extension reads it.
+            let from = (isize - fpos) as usize;
+            // SAFETY: As above.
+            unsafe { ffi::emfs_folio_zero_range(folio, from, fsize - from) };
+        }
+        let fpos = fpos as u64;
+        if n > 0 && (n == WRITE_BATCH || fpos != batch_pos + n as u64 * bs) {
+            // SAFETY: The batch holds locked folios of this inode, contiguous from `batch_pos`.
+            let r = unsafe { write_batch(inode, wbc, batch_pos, &batch[..n]) };
+            result = result.and(r);
+            n = 0;
+        }
+        if n == 0 {
+            batch_pos = fpos;
+        }
+        batch[n] = folio;
+        n += 1;
+    }
+    if n > 0 {
+        // SAFETY: As above.
+        let r = unsafe { write_batch(inode, wbc, batch_pos, &batch[..n]) };
+        result = result.and(r);
+    }
+    match result {
+        Err(e) => e.to_errno(),
+        Ok(()) => err,
+    }
+}
+
+/// # Safety
+///
+/// Called by `vfs_fsync_range` on an open `T` regular file.
+unsafe extern "C" fn fsync_callback<T: FileSystem>(
+    file: *mut bindings::file,
+    start: bindings::loff_t,
+    end: bindings::loff_t,
+    datasync: core::ffi::c_int,
+) -> core::ffi::c_int {
+    from_result(|| {
+        // SAFETY: The open file keeps its inode live.
+        let inode = unsafe {
+            to_result(bindings::file_write_and_wait_range(file, start, end))?;
+            Inode::<T>::from_raw(ffi::emfs_file_inode(file))
+        };
+        let start = u64::try_from(start).map_err(|_| EINVAL)?;
+        let end = u64::try_from(end).unwrap_or(u64::MAX);
+        T::fsync(inode, start, end, datasync != 0)?;
+        Ok(0)
+    })
+}
+
+/// # Safety
+///
+/// Called by `vfs_fallocate` on an open `T` regular file.
+unsafe extern "C" fn fallocate_callback<T: FileSystem>(
+    file: *mut bindings::file,
+    mode: core::ffi::c_int,
+    offset: bindings::loff_t,
+    len: bindings::loff_t,
+) -> kernel::ffi::c_long {
+    // SAFETY: The open file keeps its inode live.
+    let inode = unsafe { ffi::emfs_file_inode(file) };
+    // SAFETY: As above.
+    let inode_ref = unsafe { Inode::<T>::from_raw(inode) };
+    let (Ok(offset), Ok(len)) = (u64::try_from(offset), u64::try_from(len)) else {
+        return EINVAL.to_errno() as kernel::ffi::c_long;
+    };
+    // SAFETY: The inode is live; `fallocate` runs under its lock, as `truncate` does.
+    unsafe { ffi::emfs_inode_lock(inode) };
+    let r = T::fallocate(inode_ref, mode as u32, offset, len);
+    // SAFETY: Locked above.
+    unsafe { ffi::emfs_inode_unlock(inode) };
+    match r {
+        Ok(()) => 0,
+        Err(e) => e.to_errno() as kernel::ffi::c_long,
+    }
+}
+
+/// # Safety
+///
+/// Called by the VFS when an inode of a `T` superblock is dirtied.
+unsafe extern "C" fn dirty_inode_callback<T: FileSystem>(
+    inode: *mut bindings::inode,
+    _flags: core::ffi::c_int,
+) {
+    // SAFETY: The inode is live for the call and set up (only set-up inodes are dirtied).
+    let inode = unsafe { Inode::<T>::from_raw(inode) };
+    // A new inode being set up has no data yet.
+    // SAFETY: As above.
+    if !unsafe { (*inode.raw()).i_private.is_null() } {
+        T::dirty_inode(inode);
+    }
+}
+
+/// # Safety
+///
+/// Called by `sync_filesystem` with a mounted `T` superblock.
+unsafe extern "C" fn sync_fs_callback<T: FileSystem>(
+    sb: *mut bindings::super_block,
+    wait: core::ffi::c_int,
+) -> core::ffi::c_int {
+    // SAFETY: The superblock is live and set up.
+    let sb = unsafe { SuperBlock::<T>::from_raw(sb) };
+    from_result(|| T::sync_fs(sb, wait != 0).map(|()| 0))
+}
+
+/// # Safety
+///
+/// Called by `generic_shutdown_super` after the inodes were evicted.
+unsafe extern "C" fn put_super_callback<T: FileSystem>(sb: *mut bindings::super_block) {
+    // SAFETY: The superblock is live and set up; every write was submitted before
+    // `sync_filesystem` returned, so flushing the workqueue ends the last completions (and the
+    // inode references they hold).
+    let sb = unsafe { SuperBlock::<T>::from_raw(sb) };
+    // SAFETY: By the `SbInfo` invariant the workqueue is live.
+    unsafe { ffi::emfs_flush_workqueue(sb.info().wq) };
+    T::put_super(sb);
 }
 
 /// # Safety
@@ -672,11 +1671,15 @@ impl<T: FileSystem> Tables<T> {
 /// Called by the VFS with an inode of a `T` superblock being evicted.
 unsafe extern "C" fn evict_inode_callback<T: FileSystem>(inode: *mut bindings::inode) {
     // SAFETY: The inode is being evicted: nobody else uses it. Its page cache goes first, then
-    // the inode, then our state (which nothing can reach any more).
+    // the file system's record of it (deleted if it has no link), then the inode, then our
+    // state (which nothing can reach any more).
     unsafe {
         bindings::truncate_inode_pages_final(ptr::addr_of_mut!((*inode).i_data));
-        bindings::clear_inode(inode);
         let data = (*inode).i_private;
+        if !data.is_null() {
+            T::evict(Inode::<T>::from_raw(inode));
+        }
+        bindings::clear_inode(inode);
         if !data.is_null() {
             (*inode).i_private = ptr::null_mut();
             drop(KBox::from_raw(data.cast::<T::InodeData>()));
@@ -812,13 +1815,22 @@ unsafe extern "C" fn release_folio_callback<T: FileSystem>(
     _gfp: bindings::gfp_t,
 ) -> bool {
     // SAFETY: The folio is locked, so its mapping and host inode are stable and live.
-    let (inode, pos, len) = unsafe {
+    let (inode, pos, len, busy) = unsafe {
         (
             Inode::<T>::from_raw(ffi::emfs_folio_inode(folio)),
             ffi::emfs_folio_pos(folio),
             ffi::emfs_folio_size(folio),
+            ffi::emfs_folio_test_dirty(folio) || ffi::emfs_folio_test_writeback(folio),
         )
     };
+    // As `btrfs_release_folio`: data not on disk yet keeps its folio (and its maps).
+    if busy {
+        return false;
+    }
+    // SAFETY: As above. A clean folio holds no reservation; drop a stray one with it.
+    if unsafe { ffi::emfs_folio_clear_reserved(folio) } {
+        T::unreserve(inode.super_block(), 1);
+    }
     T::release_folio(inode, pos as u64, len as u64)
 }
 
@@ -836,7 +1848,6 @@ unsafe extern "C" fn fill_super_callback<T: FileSystem>(
             if bindings::sb_set_blocksize(sb, BLOCK_SIZE as i32) == 0 {
                 return Err(EINVAL);
             }
-            ffi::emfs_sb_set_rdonly(sb);
             (*sb).s_magic = T::MAGIC as _;
             (*sb).s_op = &Tables::<T>::SUPER_OPS;
             (*sb).s_maxbytes = i64::MAX;
@@ -844,9 +1855,22 @@ unsafe extern "C" fn fill_super_callback<T: FileSystem>(
         }
         // INVARIANT: `sb` is being filled by `mount_bdev`.
         let data = T::fill_super(&BlockReader { sb })?;
-        let data = KBox::new(data, GFP_KERNEL)?;
+        if data.read_only() {
+            // SAFETY: As above.
+            unsafe { ffi::emfs_sb_set_rdonly(sb) };
+        }
+        // SAFETY: The name is a C string.
+        let wq = unsafe { ffi::emfs_alloc_workqueue(c_str!("emfs-endio").as_char_ptr()) };
+        if wq.is_null() {
+            return Err(ENOMEM);
+        }
+        // INVARIANT: `wq` is live until `kill_sb` destroys it.
+        let info = KBox::new(SbInfo { data, wq }, GFP_KERNEL).inspect_err(|_| {
+            // SAFETY: Nothing was queued on it.
+            unsafe { bindings::destroy_workqueue(wq) };
+        })?;
         // SAFETY: As above; `kill_sb_callback` frees it.
-        unsafe { (*sb).s_fs_info = KBox::into_raw(data).cast() };
+        unsafe { (*sb).s_fs_info = KBox::into_raw(info).cast() };
         // SAFETY: The superblock now satisfies the `SuperBlock` invariant.
         let root = unsafe { SuperBlock::<T>::from_raw(sb) }.iget(T::ROOT_INO)?;
         // SAFETY: `d_make_root` takes the inode reference, and drops it itself on failure.
@@ -891,7 +1915,10 @@ unsafe extern "C" fn kill_sb_callback<T: FileSystem>(sb: *mut bindings::super_bl
         let info = (*sb).s_fs_info;
         bindings::kill_block_super(sb);
         if !info.is_null() {
-            drop(KBox::from_raw(info.cast::<T>()));
+            let info = KBox::from_raw(info.cast::<SbInfo<T>>());
+            // `put_super` flushed it; nothing queues work after that.
+            bindings::destroy_workqueue(info.wq);
+            drop(info);
         }
     }
 }

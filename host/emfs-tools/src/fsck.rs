@@ -28,6 +28,8 @@ pub struct Report {
     pub superblock: Option<Superblock>,
     /// Files (regular inodes in use).
     pub files: u64,
+    /// Inodes in use with no link (unlinked while open; the next mount frees them).
+    pub orphans: u64,
     /// Extent records.
     pub extents: u64,
     /// Blocks in use.
@@ -165,6 +167,15 @@ pub fn fsck(dev: &mut impl Device) -> std::io::Result<Report> {
                 r.error(format!(
                     "inode {ino}: not a regular file (only the root is a directory)"
                 ));
+                continue;
+            }
+            if inode.nlink == 0 {
+                // An orphan: unlinked while open, freed at the next mount.
+                r.orphans += 1;
+                if !inode.name().is_empty() {
+                    r.error(format!("inode {ino}: an orphan (no link) with a name"));
+                }
+                check_extents(dev, &sb, ino, &inode, &mut r, &mut claim)?;
                 continue;
             }
             r.files += 1;

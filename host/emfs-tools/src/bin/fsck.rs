@@ -35,7 +35,7 @@ fn main() {
     }
     if let Some(sb) = report.superblock {
         println!(
-            "{path}: {}: generation {}, {} files, {} extents, {}/{} blocks used",
+            "{path}: {}: generation {}, {} files, {} orphans, {} extents, {}/{} blocks used",
             if report.errors.is_empty() {
                 "clean"
             } else {
@@ -43,6 +43,7 @@ fn main() {
             },
             sb.generation,
             report.files,
+            report.orphans,
             report.extents,
             report.used_blocks,
             sb.total_blocks

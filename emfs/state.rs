@@ -1,0 +1,558 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The mounted file system's metadata in memory: the committed superblock, the committed and
+//! running allocation bitmaps, every inode with its extent records, the space reservations and
+//! the writes in flight; and the commit that makes the running state the committed one.
+//!
+//! Copy-on-write, as `Documentation/filesystems/emfs.rst` says: a block is allocated only if
+//! it is free in the committed bitmap *and* in the running one, so nothing the last commit
+//! points to is overwritten before the next commit is on disk. Data is allocated upwards from
+//! a cursor (so that consecutive writebacks of a file are contiguous and their maps can merge),
+//! metadata downwards from the end.
+//!
+//! The state is only reached through `Emfs::lock`, which keeps allocations out of file-system
+//! reclaim while the lock is held: eviction takes this lock, and reclaim may evict.
+
+use super::format::*;
+use crate::kernel_ext::vfs::{BlockReader, SuperBlock};
+use kernel::prelude::*;
+
+/// Bytes of allocation bits per bitmap block.
+const BITMAP_BYTES: usize = CSUM_OFFSET;
+const BS: u64 = BLOCK_SIZE as u64;
+
+/// One inode slot.
+pub(crate) struct Slot {
+    /// The inode as the next commit writes it.
+    pub(crate) disk: Inode,
+    /// Its extent records, sorted, not overlapping.
+    pub(crate) records: KVec<ExtentRecord>,
+    /// The blocks of its committed extent chain.
+    chain: KVec<u64>,
+    /// The slot did not decode, or its chain is broken: never written, never used.
+    pub(crate) bad: bool,
+    /// The inode changed since the last commit.
+    dirty: bool,
+    /// Its records changed since the last commit (the chain is rewritten).
+    records_dirty: bool,
+}
+
+/// The metadata of a mounted emfs.
+pub(crate) struct FsState {
+    /// The superblock of the last commit.
+    pub(crate) sb: Superblock,
+    /// The running transaction: the generation the next commit writes.
+    pub(crate) transid: u64,
+    /// Allocation bits of the last commit, `BITMAP_BYTES` per bitmap block.
+    committed: KVec<u8>,
+    /// Allocation bits now.
+    running: KVec<u8>,
+    /// Blocks free in both bitmaps: allocatable.
+    free: u64,
+    /// Blocks freed since the last commit that it still uses: allocatable after the next one.
+    pending_free: u64,
+    /// Blocks promised to dirty folios.
+    reserved: u64,
+    /// Write bios allocated and not yet recorded.
+    pub(crate) inflight: u64,
+    /// Where the next data allocation starts looking.
+    cursor: u64,
+    /// Every inode slot, by number.
+    pub(crate) slots: KVec<Slot>,
+    /// Something changed since the last commit.
+    dirty: bool,
+    /// A commit failed: the running state cannot reach the disk any more.
+    pub(crate) failed: bool,
+    /// Commits written since mount.
+    pub(crate) commits: u64,
+}
+
+fn bit(map: &[u8], blk: u64) -> bool {
+    map[(blk / 8) as usize] & (1 << (blk % 8)) != 0
+}
+
+fn set_bit(map: &mut [u8], blk: u64, used: bool) {
+    let b = &mut map[(blk / 8) as usize];
+    if used {
+        *b |= 1 << (blk % 8);
+    } else {
+        *b &= !(1 << (blk % 8));
+    }
+}
+
+/// Reads inode `ino`'s extent chain and checks it: records valid, sorted, not overlapping,
+/// counted. Returns the records and the chain's blocks.
+fn read_chain(
+    dev: &BlockReader,
+    sb: &Superblock,
+    ino: u32,
+    i: &Inode,
+) -> Result<(KVec<ExtentRecord>, KVec<u64>)> {
+    let bad = |what: &str| {
+        pr_err!("inode {}: {}\n", ino, what);
+        crate::kernel_ext::errno::euclean()
+    };
+    let mut records = KVec::with_capacity(i.extent_count as usize, GFP_KERNEL)?;
+    let mut chain = KVec::new();
+    let mut blk = i.extent_block;
+    // A chain cannot be longer than its records need; anything else is a loop.
+    let mut budget = (i.extent_count as usize).div_ceil(EXTENTS_PER_BLOCK) + 1;
+    while blk != 0 {
+        budget = budget
+            .checked_sub(1)
+            .ok_or_else(|| bad("extent chain too long"))?;
+        if blk < 2 || blk >= sb.total_blocks {
+            return Err(bad("extent block out of range"));
+        }
+        let block = dev.read_block(blk)?;
+        let h = decode_extent_header(&block).map_err(|_| bad("bad extent block"))?;
+        if h.ino != ino {
+            return Err(bad("extent block of another inode"));
+        }
+        chain.push(blk, GFP_KERNEL)?;
+        for n in 0..h.count as usize {
+            let r = extent_record(&block, n);
+            r.validate().map_err(|_| bad("bad extent record"))?;
+            if records
+                .last()
+                .is_some_and(|p: &ExtentRecord| p.end() > r.file_offset)
+            {
+                return Err(bad("extent records unsorted or overlapping"));
+            }
+            if r.disk_bytenr / BS + r.disk_num_bytes / BS > sb.total_blocks {
+                return Err(bad("extent beyond the file system"));
+            }
+            records.push(r, GFP_KERNEL)?;
+        }
+        blk = h.next;
+    }
+    if records.len() != i.extent_count as usize {
+        return Err(bad("extent count mismatch"));
+    }
+    Ok((records, chain))
+}
+
+impl FsState {
+    /// Loads the metadata of the committed state `sb`: bitmap, inode table, extent chains.
+    /// Slots that do not decode are marked bad (and reported); their file cannot be used.
+    pub(crate) fn load(dev: &BlockReader, sb: Superblock) -> Result<Self> {
+        let bmb = sb.bitmap_blocks as usize;
+        let mut committed = KVec::with_capacity(bmb * BITMAP_BYTES, GFP_KERNEL)?;
+        for &blk in &sb.bitmap[..bmb] {
+            let block = dev.read_block(blk)?;
+            if !block_csum_ok(&block) {
+                pr_err!("bitmap block {}: bad checksum\n", blk);
+                return Err(crate::kernel_ext::errno::euclean());
+            }
+            committed.extend_from_slice(&block[..BITMAP_BYTES], GFP_KERNEL)?;
+        }
+        let mut running = KVec::with_capacity(committed.len(), GFP_KERNEL)?;
+        running.extend_from_slice(&committed, GFP_KERNEL)?;
+
+        let mut slots = KVec::with_capacity(sb.inode_count as usize, GFP_KERNEL)?;
+        for &blk in &sb.inode_table[..sb.inode_table_blocks as usize] {
+            let block = dev.read_block(blk)?;
+            for n in 0..INODES_PER_BLOCK {
+                let ino = (slots.len()) as u32;
+                let raw = &block[n * INODE_SIZE..(n + 1) * INODE_SIZE];
+                let mut slot = Slot {
+                    disk: Inode::FREE,
+                    records: KVec::new(),
+                    chain: KVec::new(),
+                    bad: false,
+                    dirty: false,
+                    records_dirty: false,
+                };
+                match Inode::decode(raw) {
+                    Ok(i) if i.in_use() && (i.ino != ino || ino == 0) => {
+                        pr_err!("inode {}: claims number {}\n", ino, i.ino);
+                        slot.bad = true;
+                    }
+                    Ok(i) if i.in_use() => match read_chain(dev, &sb, ino, &i) {
+                        Ok((records, chain)) => {
+                            slot.disk = i;
+                            slot.records = records;
+                            slot.chain = chain;
+                        }
+                        Err(e) if e == ENOMEM => return Err(e),
+                        Err(_) => slot.bad = true,
+                    },
+                    Ok(_) => {}
+                    Err(e) => {
+                        pr_err!("inode {}: {:?}\n", ino, e);
+                        slot.bad = true;
+                    }
+                }
+                slots.push(slot, GFP_KERNEL)?;
+            }
+        }
+
+        let mut st = FsState {
+            transid: sb.generation + 1,
+            sb,
+            committed,
+            running,
+            free: 0,
+            pending_free: 0,
+            reserved: 0,
+            inflight: 0,
+            cursor: 0,
+            slots,
+            dirty: false,
+            failed: false,
+            commits: 0,
+        };
+        st.free = st.count_free();
+        Ok(st)
+    }
+
+    /// Whether some metadata did not decode (the mount is then read-only).
+    pub(crate) fn has_bad_slots(&self) -> bool {
+        self.slots.iter().any(|s| s.bad)
+    }
+
+    fn count_free(&self) -> u64 {
+        (0..self.sb.total_blocks)
+            .filter(|&b| !bit(&self.committed, b) && !bit(&self.running, b))
+            .count() as u64
+    }
+
+    fn allocatable(&self, blk: u64) -> bool {
+        !bit(&self.committed, blk) && !bit(&self.running, blk)
+    }
+
+    fn mark_used(&mut self, blk: u64, n: u64) {
+        for b in blk..blk + n {
+            set_bit(&mut self.running, b, true);
+        }
+        self.free -= n;
+        self.dirty = true;
+    }
+
+    /// Frees `[blk, blk + n)`: allocatable now if the last commit does not use it, else after
+    /// the next commit.
+    pub(crate) fn free_blocks(&mut self, blk: u64, n: u64) {
+        for b in blk..blk.saturating_add(n).min(self.sb.total_blocks) {
+            if !bit(&self.running, b) {
+                continue;
+            }
+            set_bit(&mut self.running, b, false);
+            if bit(&self.committed, b) {
+                self.pending_free += 1;
+            } else {
+                self.free += 1;
+            }
+        }
+        self.dirty = true;
+    }
+
+    /// Blocks the next commit may need for metadata: every inode-table and bitmap block, and a
+    /// new chain for every file (a bound, not a count).
+    fn metadata_reserve(&self) -> u64 {
+        let chains: u64 = self
+            .slots
+            .iter()
+            .map(|s| (s.records.len() + 2).div_ceil(EXTENTS_PER_BLOCK) as u64)
+            .sum();
+        u64::from(self.sb.inode_table_blocks) + u64::from(self.sb.bitmap_blocks) + chains + 4
+    }
+
+    /// Space that can still be promised.
+    pub(crate) fn available(&self) -> u64 {
+        self.free
+            .saturating_sub(self.reserved)
+            .saturating_sub(self.metadata_reserve())
+    }
+
+    /// Free blocks as `statfs` shows them: free now or after the next commit, less what dirty
+    /// data was promised.
+    pub(crate) fn statfs_free(&self) -> u64 {
+        (self.free + self.pending_free).saturating_sub(self.reserved)
+    }
+
+    /// Whether a commit would make more space allocatable.
+    pub(crate) fn commit_frees_space(&self) -> bool {
+        self.pending_free > 0
+    }
+
+    /// Promises `n` blocks to dirty folios.
+    pub(crate) fn reserve(&mut self, n: u64) -> Result {
+        if self.failed {
+            return Err(EIO);
+        }
+        if self.available() < n {
+            return Err(ENOSPC);
+        }
+        self.reserved += n;
+        Ok(())
+    }
+
+    /// Takes back a promise of `n` blocks.
+    pub(crate) fn unreserve(&mut self, n: u64) {
+        self.reserved = self.reserved.saturating_sub(n);
+    }
+
+    /// Allocates up to `want` contiguous data blocks from the cursor on (wrapping once).
+    pub(crate) fn alloc_data(&mut self, want: u64) -> Result<(u64, u64)> {
+        if self.failed {
+            return Err(EIO);
+        }
+        let total = self.sb.total_blocks;
+        let from = self.cursor.min(total);
+        let start = Iterator::chain(from..total, 0..from)
+            .find(|&b| self.allocatable(b))
+            .ok_or(ENOSPC)?;
+        let mut n = 1;
+        while n < want && start + n < total && self.allocatable(start + n) {
+            n += 1;
+        }
+        self.mark_used(start, n);
+        self.cursor = start + n;
+        Ok((start, n))
+    }
+
+    /// Allocates one metadata block, from the end of the file system down.
+    fn alloc_meta(&mut self) -> Result<u64> {
+        let blk = (2..self.sb.total_blocks)
+            .rev()
+            .find(|&b| self.allocatable(b))
+            .ok_or(ENOSPC)?;
+        self.mark_used(blk, 1);
+        Ok(blk)
+    }
+
+    /// Allocates up to `want` contiguous blocks for preallocation, within the space that can
+    /// be promised.
+    pub(crate) fn alloc_prealloc(&mut self, want: u64) -> Result<(u64, u64)> {
+        let can = self.available().min(want);
+        if can == 0 {
+            return Err(ENOSPC);
+        }
+        self.alloc_data(can)
+    }
+
+    /// The slot of inode `ino`, if it is a usable one.
+    pub(crate) fn slot(&self, ino: u64) -> Result<&Slot> {
+        let s = self.slots.get(ino as usize).ok_or(ENOENT)?;
+        if s.bad {
+            return Err(crate::kernel_ext::errno::euclean());
+        }
+        Ok(s)
+    }
+
+    /// The slot of inode `ino`, to change it (marked dirty).
+    pub(crate) fn slot_mut(&mut self, ino: u64) -> Result<&mut Slot> {
+        let s = self.slots.get_mut(ino as usize).ok_or(ENOENT)?;
+        if s.bad {
+            return Err(crate::kernel_ext::errno::euclean());
+        }
+        s.dirty = true;
+        self.dirty = true;
+        Ok(s)
+    }
+
+    /// Drops `[start, end)` from inode `ino`'s records, keeping the parts of records that stick
+    /// out, and frees every on-disk extent no record points into any more.
+    pub(crate) fn drop_records(&mut self, ino: u64, start: u64, end: u64) -> Result {
+        let slot = self.slot_mut(ino)?;
+        if !slot
+            .records
+            .iter()
+            .any(|r| r.file_offset < end && r.end() > start)
+        {
+            return Ok(());
+        }
+        let mut kept = KVec::with_capacity(slot.records.len() + 1, GFP_KERNEL)?;
+        let mut gone = KVec::new();
+        for r in slot.records.iter() {
+            if r.end() <= start || r.file_offset >= end {
+                kept.push(*r, GFP_KERNEL)?;
+                continue;
+            }
+            if r.file_offset < start {
+                kept.push(
+                    ExtentRecord {
+                        len: start - r.file_offset,
+                        ..*r
+                    },
+                    GFP_KERNEL,
+                )?;
+            }
+            if r.end() > end {
+                kept.push(
+                    ExtentRecord {
+                        file_offset: end,
+                        len: r.end() - end,
+                        offset: r.offset + (end - r.file_offset),
+                        ..*r
+                    },
+                    GFP_KERNEL,
+                )?;
+            }
+            gone.push((r.disk_bytenr, r.disk_num_bytes), GFP_KERNEL)?;
+        }
+        slot.records = kept;
+        slot.records_dirty = true;
+        for (bytenr, bytes) in gone {
+            // Extents are not shared between files: free one when this file is done with it.
+            let used = self
+                .slots
+                .get(ino as usize)
+                .is_some_and(|s| s.records.iter().any(|r| r.disk_bytenr == bytenr));
+            if !used {
+                self.free_blocks(bytenr / BS, bytes / BS);
+            }
+        }
+        Ok(())
+    }
+
+    /// Replaces `[rec.file_offset, rec.end())` of inode `ino` with `rec`.
+    pub(crate) fn replace_records(&mut self, ino: u64, rec: ExtentRecord) -> Result {
+        self.drop_records(ino, rec.file_offset, rec.end())?;
+        let slot = self.slot_mut(ino)?;
+        let at = slot.records.partition_point(|r| r.file_offset < rec.file_offset);
+        slot.records.push(rec, GFP_KERNEL)?;
+        slot.records[at..].rotate_right(1);
+        slot.records_dirty = true;
+        Ok(())
+    }
+
+    /// Frees everything of inode `ino` and its slot.
+    pub(crate) fn delete_inode(&mut self, ino: u64) -> Result {
+        self.drop_records(ino, 0, u64::MAX)?;
+        let slot = self.slot_mut(ino)?;
+        slot.disk = Inode::FREE;
+        slot.records_dirty = true;
+        Ok(())
+    }
+
+    /// Frees the inodes that lost their last name before a crash (or before an unmount that
+    /// could not finish): they are in use with no link.
+    pub(crate) fn delete_orphans(&mut self) -> Result {
+        for ino in (ROOT_INO as u64 + 1)..self.slots.len() as u64 {
+            let s = &self.slots[ino as usize];
+            if !s.bad && s.disk.in_use() && s.disk.nlink == 0 {
+                self.delete_inode(ino)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the running state as a new commit: new extent chains for inodes whose records
+    /// changed, new inode-table blocks for changed inodes, a new bitmap, all to blocks the last
+    /// commit does not use; a cache flush; then the superblock with the next generation into
+    /// the other slot with FUA. A crash before the superblock leaves the last commit intact.
+    pub(crate) fn commit(&mut self, dev: &SuperBlock<super::Emfs>) -> Result {
+        if self.failed {
+            return Err(EIO);
+        }
+        if !self.dirty {
+            return Ok(());
+        }
+        let r = self.write_commit(dev);
+        if let Err(e) = r {
+            pr_err!("commit of generation {} failed: {:?}\n", self.transid, e);
+            self.failed = true;
+        }
+        r
+    }
+
+    fn write_commit(&mut self, dev: &SuperBlock<super::Emfs>) -> Result {
+        let gen = self.transid;
+        let mut buf = KBox::new([0u8; BLOCK_SIZE], GFP_KERNEL)?;
+
+        // Extent chains.
+        for ino in 0..self.slots.len() {
+            if !self.slots[ino].records_dirty || self.slots[ino].bad {
+                continue;
+            }
+            let nblocks = self.slots[ino].records.len().div_ceil(EXTENTS_PER_BLOCK);
+            let mut chain = KVec::with_capacity(nblocks, GFP_KERNEL)?;
+            for _ in 0..nblocks {
+                chain.push(self.alloc_meta()?, GFP_KERNEL)?;
+            }
+            let old = core::mem::replace(&mut self.slots[ino].chain, KVec::new());
+            for blk in old {
+                self.free_blocks(blk, 1);
+            }
+            let slot = &mut self.slots[ino];
+            for (n, records) in slot.records.chunks(EXTENTS_PER_BLOCK).enumerate() {
+                let header = ExtentBlockHeader {
+                    count: records.len() as u32,
+                    ino: ino as u32,
+                    next: chain.get(n + 1).copied().unwrap_or(0),
+                    generation: gen,
+                };
+                encode_extent_block(&mut buf, &header, records).map_err(|_| EINVAL)?;
+                dev.write_block(chain[n], &buf, false)?;
+            }
+            slot.disk.extent_block = chain.first().copied().unwrap_or(0);
+            slot.disk.extent_count = slot.records.len() as u32;
+            if slot.disk.in_use() {
+                slot.disk.generation = gen;
+            }
+            slot.chain = chain;
+            slot.dirty = true;
+        }
+
+        // Inode-table blocks holding a changed inode.
+        let mut sb = self.sb;
+        for idx in 0..sb.inode_table_blocks as usize {
+            let range = idx * INODES_PER_BLOCK..(idx + 1) * INODES_PER_BLOCK;
+            if !self.slots[range.clone()].iter().any(|s| s.dirty) {
+                continue;
+            }
+            let blk = self.alloc_meta()?;
+            self.free_blocks(sb.inode_table[idx], 1);
+            sb.inode_table[idx] = blk;
+            buf.fill(0);
+            // A free slot is all zeros, checksum included.
+            for (n, s) in self.slots[range].iter().enumerate() {
+                if s.disk.in_use() {
+                    s.disk
+                        .encode(&mut buf[n * INODE_SIZE..(n + 1) * INODE_SIZE]);
+                }
+            }
+            dev.write_block(blk, &buf, false)?;
+        }
+
+        // The bitmap: new blocks first, so that it describes itself.
+        for idx in 0..sb.bitmap_blocks as usize {
+            let blk = self.alloc_meta()?;
+            self.free_blocks(sb.bitmap[idx], 1);
+            sb.bitmap[idx] = blk;
+        }
+        let free_after = (0..sb.total_blocks)
+            .filter(|&b| !bit(&self.running, b))
+            .count() as u64;
+        for idx in 0..sb.bitmap_blocks as usize {
+            buf.fill(0);
+            buf[..BITMAP_BYTES]
+                .copy_from_slice(&self.running[idx * BITMAP_BYTES..(idx + 1) * BITMAP_BYTES]);
+            seal_block(&mut buf);
+            dev.write_block(sb.bitmap[idx], &buf, false)?;
+        }
+
+        // Everything above is durable before the superblock that points to it.
+        dev.flush()?;
+        sb.generation = gen;
+        sb.free_blocks = free_after;
+        sb.encode(&mut buf);
+        let slot = if gen % 2 == 1 { SB_SLOTS[0] } else { SB_SLOTS[1] };
+        dev.write_block(slot, &buf, true)?;
+
+        // The new commit is the committed state.
+        self.sb = sb;
+        self.committed.copy_from_slice(&self.running);
+        self.free = free_after;
+        self.pending_free = 0;
+        self.transid = gen + 1;
+        self.dirty = false;
+        self.commits += 1;
+        for s in self.slots.iter_mut() {
+            s.dirty = false;
+            s.records_dirty = false;
+        }
+        Ok(())
+    }
+}
