@@ -23,8 +23,8 @@ mod state;
 use crate::extmap::{rules, ExtentMap, ExtentMapTree};
 use crate::kernel_ext::nofs::NoFsScope;
 use crate::kernel_ext::vfs::{
-    self, falloc, BlockReader, DirEmitter, FileSystem, Inode, InodeParams, InodeType,
-    LockedFolio, ReadBatch, Readahead, StatFs, SuperBlock,
+    self, falloc, BlockReader, DirEmitter, FileSystem, Inode, InodeParams, InodeType, LockedFolio,
+    ReadBatch, Readahead, StatFs, SuperBlock,
 };
 use core::sync::atomic::{AtomicU64, Ordering};
 use format::*;

@@ -410,7 +410,9 @@ impl FsState {
     pub(crate) fn replace_records(&mut self, ino: u64, rec: ExtentRecord) -> Result {
         self.drop_records(ino, rec.file_offset, rec.end())?;
         let slot = self.slot_mut(ino)?;
-        let at = slot.records.partition_point(|r| r.file_offset < rec.file_offset);
+        let at = slot
+            .records
+            .partition_point(|r| r.file_offset < rec.file_offset);
         slot.records.push(rec, GFP_KERNEL)?;
         slot.records[at..].rotate_right(1);
         slot.records_dirty = true;
@@ -471,7 +473,7 @@ impl FsState {
             for _ in 0..nblocks {
                 chain.push(self.alloc_meta()?, GFP_KERNEL)?;
             }
-            let old = core::mem::replace(&mut self.slots[ino].chain, KVec::new());
+            let old = core::mem::take(&mut self.slots[ino].chain);
             for blk in old {
                 self.free_blocks(blk, 1);
             }
@@ -538,7 +540,11 @@ impl FsState {
         sb.generation = gen;
         sb.free_blocks = free_after;
         sb.encode(&mut buf);
-        let slot = if gen % 2 == 1 { SB_SLOTS[0] } else { SB_SLOTS[1] };
+        let slot = if gen % 2 == 1 {
+            SB_SLOTS[0]
+        } else {
+            SB_SLOTS[1]
+        };
         dev.write_block(slot, &buf, true)?;
 
         // The new commit is the committed state.

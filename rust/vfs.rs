@@ -22,11 +22,10 @@
 use super::ffi;
 use core::{marker::PhantomData, ptr};
 use kernel::{
-    bindings,
+    bindings, c_str,
     error::{from_result, to_result},
     init::PinInit,
     prelude::*,
-    c_str,
     str::CStr,
     types::{ARef, AlwaysRefCounted, Opaque},
     ThisModule,
@@ -1279,7 +1278,9 @@ unsafe extern "C" fn invalidate_folio_callback<T: FileSystem>(
 ) {
     // SAFETY: The folio is locked, so its mapping and host are stable and live.
     unsafe {
-        if offset == 0 && len == ffi::emfs_folio_size(folio) && ffi::emfs_folio_clear_reserved(folio)
+        if offset == 0
+            && len == ffi::emfs_folio_size(folio)
+            && ffi::emfs_folio_clear_reserved(folio)
         {
             // Its dirty data is thrown away: the block it reserved will not be written.
             let inode = Inode::<T>::from_raw(ffi::emfs_folio_inode(folio));
