@@ -35,6 +35,7 @@ module! {
 struct EmfsModule {
     fs: Option<Pin<KBox<kernel_ext::vfs::Registration<emfs::Emfs>>>>,
     _stats: kernel_ext::debugfs::Dir,
+    _emfs_debug: kernel_ext::debugfs::Dir,
 }
 
 /// Exercises every C helper the module links against once, so that a module that loads is a
@@ -79,6 +80,7 @@ impl kernel::Module for EmfsModule {
         Ok(EmfsModule {
             fs: Some(fs),
             _stats: extmap::stats::register_debugfs(),
+            _emfs_debug: emfs::debug::register_debugfs(),
         })
     }
 }

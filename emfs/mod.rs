@@ -17,6 +17,7 @@
 //! Metadata lives in memory ([`state::FsState`]) and reaches the disk by copy-on-write
 //! commits. The format is `Documentation/filesystems/emfs.rst`.
 
+pub mod debug;
 pub mod format;
 mod state;
 
@@ -190,6 +191,12 @@ fn load_map(inode: &Inode<Emfs>, pos: u64) -> Result<(rules::MapFields, u32, u64
 
 /// The map containing `pos`, from the cache or loaded from disk (`btrfs_get_extent`).
 fn get_extent(inode: &Inode<Emfs>, pos: u64) -> Result<ExtentMap> {
+    let em = lookup_or_load(inode, pos)?;
+    debug::maybe_park(inode.ino(), em.start(), em.end());
+    Ok(em)
+}
+
+fn lookup_or_load(inode: &Inode<Emfs>, pos: u64) -> Result<ExtentMap> {
     let maps = &inode.data().maps;
     if let Some(em) = maps.lookup(pos, BS) {
         if em.fields().contains(pos) {
@@ -587,6 +594,7 @@ impl FileSystem for Emfs {
             fs.write_done(&mut st);
             return Err(e);
         }
+        debug::WRITE_BIOS.fetch_add(1, Ordering::Relaxed);
         Ok((blk, ctx.len, ctx))
     }
 
@@ -671,6 +679,9 @@ impl FileSystem for Emfs {
             }
         }
         maps.clear_full_sync();
+        if !logged.is_empty() {
+            debug::FSYNC_LOGGED.fetch_add(1, Ordering::Relaxed);
+        }
         // Persist: the records go to disk with a commit (emfs has no log tree).
         let r = Self::commit(sb);
         // Done logging: each map may merge again, which `clear_logging` tries, and which it

@@ -15,6 +15,7 @@
 
 use super::format::*;
 use crate::kernel_ext::vfs::{BlockReader, SuperBlock};
+use core::sync::atomic::Ordering;
 use kernel::prelude::*;
 
 /// Bytes of allocation bits per bitmap block.
@@ -63,8 +64,6 @@ pub(crate) struct FsState {
     dirty: bool,
     /// A commit failed: the running state cannot reach the disk any more.
     pub(crate) failed: bool,
-    /// Commits written since mount.
-    pub(crate) commits: u64,
 }
 
 fn bit(map: &[u8], blk: u64) -> bool {
@@ -200,7 +199,6 @@ impl FsState {
             slots,
             dirty: false,
             failed: false,
-            commits: 0,
         };
         st.free = st.count_free();
         Ok(st)
@@ -554,7 +552,7 @@ impl FsState {
         self.pending_free = 0;
         self.transid = gen + 1;
         self.dirty = false;
-        self.commits += 1;
+        super::debug::COMMITS.fetch_add(1, Ordering::Relaxed);
         for s in self.slots.iter_mut() {
             s.dirty = false;
             s.records_dirty = false;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! A debugfs directory of read-only counters.
+//! A debugfs directory of counters, and of a few writable knobs for tests.
 //!
 //! C header: [`include/linux/debugfs.h`](srctree/include/linux/debugfs.h)
 
@@ -40,6 +40,14 @@ impl Dir {
         // the latest); `AtomicU64` has the layout of `u64`, and debugfs only reads it, with a
         // single aligned load.
         unsafe { ffi::debugfs_create_u64(name.as_char_ptr(), 0o444, self.dentry, value.as_ptr()) };
+    }
+
+    /// Adds a file (root only) showing `value` that writes set: a test knob.
+    pub fn add_u64_rw(&self, name: &'static CStr, value: &'static AtomicU64) {
+        // SAFETY: As in `add_u64`. debugfs writes with a single aligned 64-bit store, which on
+        // the architectures the kernel supports for Rust is not torn; the Rust side only ever
+        // loads it atomically.
+        unsafe { ffi::debugfs_create_u64(name.as_char_ptr(), 0o600, self.dentry, value.as_ptr()) };
     }
 
     /// Adds a read-only file showing `value`.

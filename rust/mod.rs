@@ -16,4 +16,5 @@ pub mod refcount;
 pub mod reftree;
 pub mod rwlock;
 pub mod slab;
+pub mod time;
 pub mod vfs;
