@@ -1,20 +1,28 @@
-#!/bin/sh
+#!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# The same files on emfs and on upstream btrfs, in the same boot: both read
-# back identical to the source and to each other, cold (after a remount) and
-# again after the caches are dropped. Read-only for now: emfs has no write
-# path yet, so the files reach emfs through mkfs.emfs -d and btrfs through cp.
+# The same workloads on emfs and on upstream btrfs, in the same boot, with the
+# results compared byte for byte and printed as a table:
+#  - read:  files put on emfs by mkfs.emfs -d and on btrfs by cp, read cold
+#           and after drop_caches;
+#  - copy:  the same files written with cp on both, read after a remount;
+#  - race:  the deterministic 2020 race sequence (race_repro; on btrfs without
+#           the emfs hook), the files after a remount;
+#  - fsx:   two seeded fsx_lite runs (writes, truncate, fallocate, punch,
+#           mmap, fsync, cache drops), each file equal to the model and to the
+#           other file system's, after a remount.
 
 . "$(dirname "$0")/lib.sh"
 
 emfs_dev=/dev/vdb
 btrfs_dev=/dev/vda
 data=/tmp/compare-data
+here=$(dirname "$0")
 
 ktap_print_header
-ktap_set_plan 5
+ktap_set_plan 9
 
 mkdir -p $data /mnt/emfs /mnt/btrfs
+rm -rf "${data:?}"/*
 i=0
 for size in 1 4096 12345 262144 1000001 2097152; do
 	head -c $size /dev/urandom >$data/f$i
@@ -25,8 +33,11 @@ modprobe emfs || ktap_exit_fail_msg "modprobe emfs failed"
 modprobe btrfs || ktap_exit_fail_msg "modprobe btrfs failed"
 log_mark
 
+table=()
+row() { table+=("$(printf '| %-8s | %-26s | %-26s | %-9s |' "$@")"); }
+
 btrfs_ready() {
-	mkfs.btrfs -q -f $btrfs_dev &&
+	mkfs.btrfs -q -f $btrfs_dev >/dev/null 2>&1 &&
 		mount -t btrfs $btrfs_dev /mnt/btrfs &&
 		cp $data/* /mnt/btrfs/ && sync && umount /mnt/btrfs &&
 		mount -t btrfs -o ro $btrfs_dev /mnt/btrfs
@@ -41,15 +52,74 @@ same_everywhere() {
 	for f in $data/*; do
 		n=$(basename "$f")
 		cmp "$f" /mnt/emfs/$n && cmp /mnt/emfs/$n /mnt/btrfs/$n || return 1
-		ktap_print_msg "$n: $(stat -c %s "$f") bytes, emfs == btrfs == source"
 	done
 }
-ktap_test_result "compare: cold reads identical on emfs and btrfs" same_everywhere
-echo 3 >/proc/sys/vm/drop_caches
-ktap_test_result "compare: identical again after drop_caches" same_everywhere
+if same_everywhere; then
+	echo 3 >/proc/sys/vm/drop_caches
+	same_everywhere && r=identical || r=DIFFERENT
+else
+	r=DIFFERENT
+fi
+row read "6 files, $(du -sk $data | cut -f1) KiB" "6 files" "$r"
+ktap_test_result "compare: read: identical cold and after drop_caches" [ $r = identical ]
+umount /mnt/emfs /mnt/btrfs
 
-umount /mnt/emfs
-umount /mnt/btrfs
+# From here on both are written by the same programs.
+mkfs.btrfs -q -f $btrfs_dev >/dev/null 2>&1 && mount -t btrfs $btrfs_dev /mnt/btrfs
+mkfs.emfs $emfs_dev >/dev/null && mount -t emfs $emfs_dev /mnt/emfs
+remount_both() {
+	umount /mnt/emfs /mnt/btrfs &&
+		mount -t emfs $emfs_dev /mnt/emfs && mount -t btrfs $btrfs_dev /mnt/btrfs
+}
+# Milliseconds "$@" took (from /proc/uptime, in hundredths); its exit status.
+now_ms() { local up _; read -r up _ </proc/uptime; echo $(( 10 * 10#${up/./} )); }
+elapsed() { local t0 rc; t0=$(now_ms); "$@" >/dev/null; rc=$?; echo $(( $(now_ms) - t0 )); return $rc; }
+
+te=$(elapsed cp $data/f0 $data/f1 $data/f2 $data/f3 $data/f4 $data/f5 /mnt/emfs/)
+tb=$(elapsed cp $data/f0 $data/f1 $data/f2 $data/f3 $data/f4 $data/f5 /mnt/btrfs/)
+remount_both
+copy_same() {
+	for f in $data/*; do
+		n=$(basename "$f")
+		cmp "$f" /mnt/emfs/$n && cmp "$f" /mnt/btrfs/$n || return 1
+	done
+}
+copy_same && r=identical || r=DIFFERENT
+row copy "cp ${te} ms" "cp ${tb} ms" "$r"
+ktap_test_result "compare: copy: identical after a remount" [ $r = identical ]
+
+"$here/race_repro" /mnt/emfs/race >/tmp/race-emfs.out
+"$here/race_repro" -n /mnt/btrfs/race >/tmp/race-btrfs.out
+remount_both
+cmp /mnt/emfs/race /mnt/btrfs/race && r=identical || r=DIFFERENT
+row race "refused $(sed -n 's/^refused_during_fsync=//p' /tmp/race-emfs.out), reader ok $(sed -n 's/^reader_ok=//p' /tmp/race-emfs.out)" \
+	"reader ok $(sed -n 's/^reader_ok=//p' /tmp/race-btrfs.out)" "$r"
+ktap_test_result "compare: race: the same file on both" [ $r = identical ]
+
+for seed in 11 12; do
+	te=$(elapsed "$here/fsx_lite" -n 1500 -s $seed -l 1048576 -o /tmp/model-$seed /mnt/emfs/fsx$seed)
+	ok_e=$?
+	tb=$(elapsed "$here/fsx_lite" -n 1500 -s $seed -l 1048576 /mnt/btrfs/fsx$seed)
+	ok_b=$?
+	remount_both
+	if [ $ok_e = 0 ] && [ $ok_b = 0 ] && cmp /tmp/model-$seed /mnt/emfs/fsx$seed &&
+		cmp /mnt/emfs/fsx$seed /mnt/btrfs/fsx$seed; then
+		r=identical
+	else
+		r=DIFFERENT
+	fi
+	row "fsx $seed" "1500 ops ${te} ms, rc $ok_e" "1500 ops ${tb} ms, rc $ok_b" "$r"
+	ktap_test_result "compare: fsx seed $seed: emfs == btrfs == model" [ $r = identical ]
+done
+
+umount /mnt/emfs /mnt/btrfs
+fsck_ok() { fsck.emfs $emfs_dev | sed 's/^/# /'; [ "${PIPESTATUS[0]}" = 0 ]; }
+ktap_test_result "compare: fsck.emfs clean afterwards" fsck_ok
+
+echo "# $(printf '| %-8s | %-26s | %-26s | %-9s |' workload emfs btrfs result)"
+for line in "${table[@]}"; do
+	echo "# $line"
+done
 ktap_test_no_problems "compare: no kernel warnings"
 modprobe -r emfs
 modprobe -r btrfs
