@@ -1,8 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # /init of the test VM. Mode from the kernel command line: harness=check runs
-# the kselftest collections and writes their TAP to ttyS1; harness=run shows a
-# short demo on the console; harness=shell gives a shell on the console. The
+# the kselftest collections and writes their TAP to ttyS1; harness=crash
+# prepares the crash test and waits to be killed; harness=run shows a short
+# demo on the console; harness=shell gives a shell on the console. The
 # verdict leaves through isa-debug-exit: 0x10 (QEMU exits 33) for a run whose
 # tests all passed, 0x11 (35) for one with failures.
 
@@ -52,6 +53,13 @@ check)
 run)
 	/ksft/demo.sh
 	verdict 16
+	;;
+crash)
+	# The host kills QEMU once this said CRASH-READY on ttyS1.
+	stty -F /dev/ttyS1 raw -echo
+	/ksft/crash_prepare.sh >/dev/ttyS1
+	echo "crash_prepare.sh ended early" >/dev/ttyS1
+	sleep 3600
 	;;
 *)
 	echo "emfs test VM: /ksft holds the tests (./run_kselftest.sh), /lib/modules the modules."

@@ -4,10 +4,16 @@
 #
 #   scripts/vm.sh check|run|shell KSRC OUT [TESTS]
 #
-# check: results (TAP) go to OUT/results.tap through the second serial port,
-#        the console to OUT/console.log; exits 0 only if the guest finished
-#        and reported a pass through isa-debug-exit. TESTS (comma-separated
-#        collection:test) restricts the run.
+# check: first the crash boot (harness=crash: selftests/crash_prepare.sh
+#        fsyncs files on emfs, says CRASH-READY on the second serial port and
+#        keeps writing; QEMU is killed with SIGKILL a moment later), then the
+#        test boot on the same disks (emfs:crash_verify.sh checks what the
+#        crash left). Results (TAP) go to OUT/results.tap through the second
+#        serial port, the console to OUT/console.log (OUT/crash-console.log for
+#        the crash boot); exits 0 only if the guest finished and reported a
+#        pass through isa-debug-exit. TESTS (comma-separated collection:test)
+#        restricts the run; the crash boot runs only if TESTS is empty or
+#        names emfs:crash_verify.sh.
 # run:   the console on this terminal, the demo workload.
 # shell: the console on this terminal, an interactive shell.
 #
@@ -47,9 +53,41 @@ QEMU=(qemu-system-x86_64 "${ACCEL[@]}" -smp 2 -m "$VM_MEM" -nodefaults -no-user-
 	-drive "file=$OUT/scratch1.img,if=virtio,format=raw"
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04)
 
+# The crash boot: returns once QEMU was killed after the guest said
+# CRASH-READY, fails if it never did or its console shows a kernel problem.
+crash_boot() {
+	local append=${APPEND/harness=check/harness=crash} pid waited=0
+	rm -f "$OUT/crash.out" "$OUT/crash-console.log"
+	"${QEMU[@]}" -append "$append" \
+		-serial "file:$OUT/crash-console.log" -serial "file:$OUT/crash.out" </dev/null &
+	pid=$!
+	until grep -q CRASH-READY "$OUT/crash.out" 2>/dev/null; do
+		if ! kill -0 $pid 2>/dev/null || [ $waited -ge 3000 ]; then
+			kill -9 $pid 2>/dev/null
+			wait $pid 2>/dev/null || true
+			log "harness error: the crash boot never got ready (see $OUT/crash.out)"
+			return 1
+		fi
+		sleep 0.1
+		waited=$((waited + 1))
+	done
+	# Let it write (without fsync) for a moment, then pull the plug.
+	sleep "0.$((RANDOM % 9 + 1))"
+	kill -9 $pid
+	wait $pid 2>/dev/null || true
+	log "crash boot: QEMU killed after the guest's fsyncs"
+	if grep -E 'WARNING:|BUG:|Oops|KASAN|Call Trace' "$OUT/crash-console.log"; then
+		log "harness error: the crash boot's kernel reported a problem"
+		return 1
+	fi
+}
+
 case "$MODE" in
 check)
 	rm -f "$OUT/results.tap" "$OUT/console.log"
+	if [ -z "$TESTS" ] || [[ ",$TESTS," == *",emfs:crash_verify.sh,"* ]]; then
+		crash_boot || exit 1
+	fi
 	set +e
 	timeout -k 10 "$VM_TIMEOUT" "${QEMU[@]}" -append "$APPEND" \
 		-serial "file:$OUT/console.log" -serial "file:$OUT/results.tap" </dev/null
