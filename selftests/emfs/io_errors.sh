@@ -1,0 +1,63 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# I/O errors (fail_make_request on /dev/vdb, debug kernel only; skipped
+# elsewhere): a failed writeback makes fsync return EIO, a failed commit stops
+# the file system from writing more (EIO) without a warning, the disk keeps
+# the last commit (fsck clean, old data there after a remount), and a failed
+# read returns EIO while later reads succeed.
+
+. "$(dirname "$0")/lib.sh"
+
+dev=/dev/vdb
+mnt=/mnt/emfs
+fail=/sys/kernel/debug/fail_make_request
+
+ktap_print_header
+if [ ! -d $fail ]; then
+	ktap_set_plan 1
+	ktap_test_skip "io errors: this kernel has no fail_make_request (KERNEL=debug has)"
+	ktap_finished
+	exit 0
+fi
+ktap_set_plan 7
+
+failing() {
+	echo 0 >$fail/verbose
+	echo 100 >$fail/probability
+	echo 1 >$fail/interval
+	echo -1 >$fail/times
+	echo "$1" >/sys/block/vdb/make-it-fail
+}
+
+mkdir -p $mnt
+modprobe emfs || ktap_exit_fail_msg "modprobe emfs failed"
+mkfs.emfs $dev >/dev/null
+log_mark
+mount -t emfs $dev $mnt || ktap_exit_fail_msg "mount failed"
+head -c 1000000 /dev/urandom >/tmp/io-old
+cp /tmp/io-old $mnt/old && sync
+
+failing 1
+head -c 500000 /dev/urandom >$mnt/new
+fsync_eio() { sync -d $mnt/new 2>&1 | tee /tmp/io-err | sed 's/^/# /'; grep -q 'I/O error' /tmp/io-err; }
+ktap_test_result "io errors: fsync after a failed writeback returns EIO" fsync_eio
+failing 0
+refuses() { ! echo more >>$mnt/old 2>/tmp/io-err && grep -q 'I/O error' /tmp/io-err; }
+ktap_test_result "io errors: after a failed commit, writes fail with EIO" refuses
+umount $mnt
+fsck_ok() { fsck.emfs $dev | sed 's/^/# /'; [ "${PIPESTATUS[0]}" = 0 ]; }
+ktap_test_result "io errors: fsck clean: the disk kept the last commit" fsck_ok
+mount -t emfs $dev $mnt
+ktap_test_result "io errors: the committed file reads back after a remount" cmp /tmp/io-old $mnt/old
+
+echo 3 >/proc/sys/vm/drop_caches
+failing 1
+read_eio() { ! cat $mnt/old >/dev/null 2>/tmp/io-err && grep -q 'I/O error' /tmp/io-err; }
+ktap_test_result "io errors: a failed read returns EIO" read_eio
+failing 0
+ktap_test_result "io errors: the next read succeeds" cmp /tmp/io-old $mnt/old
+umount $mnt
+
+ktap_test_no_problems "io errors: no kernel warnings"
+modprobe -r emfs
+ktap_finished
