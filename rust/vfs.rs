@@ -928,7 +928,8 @@ impl<T: FileSystem> Tables<T> {
         llseek: Some(bindings::generic_file_llseek),
         read: Some(bindings::generic_read_dir),
         iterate_shared: Some(iterate_shared_callback::<T>),
-        fsync: Some(bindings::noop_fsync),
+        // Names are made durable with the rest: `FileSystem::fsync` on the directory.
+        fsync: Some(fsync_callback::<T>),
         // SAFETY: As above.
         ..unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
     };
@@ -1579,7 +1580,7 @@ unsafe extern "C" fn writepages_callback<T: FileSystem>(
 
 /// # Safety
 ///
-/// Called by `vfs_fsync_range` on an open `T` regular file.
+/// Called by `vfs_fsync_range` on an open `T` file or directory.
 unsafe extern "C" fn fsync_callback<T: FileSystem>(
     file: *mut bindings::file,
     start: bindings::loff_t,
