@@ -113,8 +113,7 @@ for seed in 11 12; do
 done
 
 umount /mnt/emfs /mnt/btrfs
-fsck_ok() { fsck.emfs $emfs_dev | sed 's/^/# /'; [ "${PIPESTATUS[0]}" = 0 ]; }
-ktap_test_result "compare: fsck.emfs clean afterwards" fsck_ok
+ktap_test_result "compare: fsck.emfs clean afterwards" fsck_clean $emfs_dev
 
 echo "# $(printf '| %-8s | %-26s | %-26s | %-9s |' workload emfs btrfs result)"
 for line in "${table[@]}"; do

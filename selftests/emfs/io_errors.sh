@@ -45,8 +45,7 @@ failing 0
 refuses() { ! echo more >>$mnt/old 2>/tmp/io-err && grep -q 'I/O error' /tmp/io-err; }
 ktap_test_result "io errors: after a failed commit, writes fail with EIO" refuses
 umount $mnt
-fsck_ok() { fsck.emfs $dev | sed 's/^/# /'; [ "${PIPESTATUS[0]}" = 0 ]; }
-ktap_test_result "io errors: fsck clean: the disk kept the last commit" fsck_ok
+ktap_test_result "io errors: fsck clean: the disk kept the last commit" fsck_clean $dev
 mount -t emfs $dev $mnt
 ktap_test_result "io errors: the committed file reads back after a remount" cmp /tmp/io-old $mnt/old
 

@@ -35,3 +35,11 @@ files_match() {
 		cmp "$f" "$2/$(basename "$f")" || return 1
 	done
 }
+
+# fsck.emfs on device $1, its report as TAP comments; true if clean.
+fsck_clean() {
+	report=$(fsck.emfs "$1")
+	rc=$?
+	echo "$report" | sed 's/^/# /'
+	[ $rc = 0 ]
+}

@@ -36,8 +36,7 @@ ktap_test_result "race: a later fsync merged B" [ "$(value merges_after_release)
 # The file is A, B, C: the same pattern after a remount.
 cp $mnt/race /tmp/race.before
 umount $mnt
-fsck_ok() { fsck.emfs $dev | sed 's/^/# /'; [ "${PIPESTATUS[0]}" = 0 ]; }
-ktap_test_result "race: fsck clean" fsck_ok
+ktap_test_result "race: fsck clean" fsck_clean $dev
 mount -t emfs $dev $mnt
 ktap_test_result "race: the file reads back the same after a remount" cmp /tmp/race.before $mnt/race
 umount $mnt

@@ -39,8 +39,7 @@ ktap_test_result "race stress: every read verified, the file intact" [ $rc = 0 ]
 ktap_test_result "race stress: merges refused while readers held maps (window reached)" [ $refused -gt 0 ]
 ktap_test_result "race stress: merges happened" [ $merges -gt 0 ]
 umount $mnt
-fsck_ok() { fsck.emfs $dev | sed 's/^/# /'; [ "${PIPESTATUS[0]}" = 0 ]; }
-ktap_test_result "race stress: fsck clean" fsck_ok
+ktap_test_result "race stress: fsck clean" fsck_clean $dev
 ktap_test_no_problems "race stress: no kernel warnings"
 modprobe -r emfs
 ktap_finished
