@@ -14,12 +14,13 @@ export KERNEL TESTS STRESS_SECONDS
 SCRIPTS := scripts
 OUT := $(CURDIR)/build
 
-.PHONY: all check run shell setup kernel modules lint fmt host-test clean help
+.PHONY: all check check-extended run shell setup kernel modules lint fmt host-test clean help
 
 all: modules
 
 help:
 	@echo "make check        set up, build, lint and run every test (closing line: N passed, N failed)"
+	@echo "make check-extended  the same on the debug kernel, stress tests 5 minutes each"
 	@echo "make run          boot the VM with the module loaded and show what it does"
 	@echo "make shell        boot the same VM with an interactive shell"
 	@echo "make kernel       build (or find in the cache) the test kernel"
@@ -33,6 +34,13 @@ help:
 
 check:
 	@$(SCRIPTS)/check.sh
+
+# The extended check: the debug kernel (KASAN, lockdep, failslab, fail_page_alloc,
+# fail_make_request; its own cache slot, about 25 minutes to build once) and the
+# stress tests at 5 minutes each.
+check-extended:
+	@KERNEL=debug STRESS_SECONDS=$(or $(STRESS_SECONDS),300) VM_TIMEOUT=$${VM_TIMEOUT:-5400} \
+		$(SCRIPTS)/check.sh
 
 setup:
 	@$(SCRIPTS)/setup-host.sh

@@ -41,6 +41,11 @@ check)
 	if [ -n "$only" ]; then
 		set -- $(echo "$only" | tr ',' ' ' | sed 's/\([^ ]*\)/-t \1/g')
 	fi
+	# Longer stress runs need more than the collections' 300 s per test; the
+	# debug kernel is several times slower too.
+	if [ -n "$stress" ] && [ "$stress" -gt 60 ]; then
+		set -- "$@" -o $((stress * 4 + 600))
+	fi
 	# Through a pipe: the runner reopens /dev/stdout for nested output, and a
 	# reopened regular file would be written from offset 0 again.
 	./run_kselftest.sh "$@" 2>&1 | tee /tmp/results.tap >&3
