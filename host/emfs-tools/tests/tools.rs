@@ -370,3 +370,38 @@ fn populated_image_is_clean_and_holds_the_data() {
     let data = read_block(&mut dev, last.disk_bytenr / BS).unwrap();
     assert_eq!(data[0], files[4].data[last.file_offset as usize]);
 }
+
+/// An orphan (in use, no link, no name) is counted, its blocks are owned; one with a name, or
+/// a named file without a link, is an error.
+#[test]
+fn orphans() {
+    let (mut dev, mut sb) = image(1024);
+    one_block_file(&mut dev, &mut sb, true);
+    let (blk, off) = sb.inode_location(2).unwrap();
+    let file = Inode::decode(&read_block(&mut dev, blk).unwrap()[off..]).unwrap();
+    let orphan = |name_len: u16| {
+        let mut i = file;
+        i.nlink = 0;
+        i.name_len = name_len;
+        if name_len == 0 {
+            i.name = [0; NAME_MAX];
+        }
+        i
+    };
+    let unnamed = orphan(0);
+    write_inode(&mut dev, &sb, &unnamed);
+    let r = check(&mut dev);
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    assert_eq!((r.files, r.orphans), (0, 1));
+    // Its blocks still count as owned: the bitmap matches.
+    assert_eq!(r.used_blocks, sb.total_blocks - sb.free_blocks);
+
+    let named = orphan(1);
+    write_inode(&mut dev, &sb, &named);
+    let r = check(&mut dev);
+    assert!(
+        has_error(&r, "orphan (no link) with a name"),
+        "{:?}",
+        r.errors
+    );
+}
