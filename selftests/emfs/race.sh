@@ -14,7 +14,7 @@ mnt=/mnt/emfs
 here=$(dirname "$0")
 
 ktap_print_header
-ktap_set_plan 8
+ktap_set_plan 10
 
 mkdir -p $mnt
 modprobe emfs || ktap_exit_fail_msg "modprobe emfs failed"
@@ -27,11 +27,15 @@ rc=$?
 sed 's/^/# /' /tmp/race.out
 value() { sed -n "s/^$1=//p" /tmp/race.out; }
 ktap_test_result "race: the sequence ran" [ $rc = 0 ]
+ktap_test_result "race: releasing B's pages kept its map (modified, not yet logged)" \
+	[ "$(value drops_on_release_before_fsync)" = 0 ]
 ktap_test_result "race: a reader parked in the read path holding B's map" [ "$(value parked)" = 1 ]
 ktap_test_result "race: fsync's merge of B was refused while the reader held it" \
 	[ "$(value refused_during_fsync)" -ge 1 ]
 ktap_test_result "race: the reader read B's data" [ "$(value reader_ok)" = 1 ]
 ktap_test_result "race: a later fsync merged B" [ "$(value merges_after_release)" -ge 1 ]
+ktap_test_result "race: once logged and committed, releasing the pages drops the maps" \
+	[ "$(value drops_on_release_after_fsync)" -ge 1 ]
 
 # The file is A, B, C: the same pattern after a remount.
 cp $mnt/race /tmp/race.before

@@ -12,7 +12,8 @@
  *     merge B into A: with the reader holding B, the merge must be refused;
  *  6. the reader is let go and must have read B's data;
  *  7. C = [128K, 192K), right after B on disk, is written and fsynced: now
- *     B may merge (with C).
+ *     B may merge (with C);
+ *  8. the file's pages are released: its maps, logged and committed, go.
  *
  *   race_repro [-n] FILE
  *
@@ -106,7 +107,8 @@ static int reader(const char *path)
 int main(int argc, char **argv)
 {
 	unsigned long long refused0 = 0, refused1 = 0, merges1 = 0, merges2 = 0;
-	unsigned long long parked0 = 0, parked = 0;
+	unsigned long long parked0 = 0, parked = 0, drops0 = 0, drops1 = 0, drops2 = 0;
+	unsigned long long drops_kept = 0;
 	const char *path;
 	struct stat st;
 	int fd, status, waited;
@@ -125,8 +127,13 @@ int main(int argc, char **argv)
 		die("fsync");
 	write_back(fd, 0);
 	write_back(fd, EXT);
+	if (!no_hook)
+		drops0 = read_u64(EXTMAP "drops");
+	/* B's map is modified and newer than the last commit: release keeps it. */
 	if (posix_fadvise(fd, EXT, EXT, POSIX_FADV_DONTNEED))
 		die("fadvise");
+	if (!no_hook)
+		drops_kept = read_u64(EXTMAP "drops") - drops0;
 	if (fstat(fd, &st))
 		die("fstat");
 
@@ -167,8 +174,17 @@ int main(int argc, char **argv)
 		die("fsync");
 	if (!no_hook)
 		merges2 = read_u64(EXTMAP "merges");
+	/* Logged and committed now: releasing the pages drops the maps. */
+	if (!no_hook)
+		drops1 = read_u64(EXTMAP "drops");
+	if (posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED))
+		die("fadvise");
+	if (!no_hook)
+		drops2 = read_u64(EXTMAP "drops");
 	close(fd);
 
+	printf("drops_on_release_before_fsync=%llu\n", drops_kept);
+	printf("drops_on_release_after_fsync=%llu\n", drops2 - drops1);
 	printf("parked=%llu\n", parked);
 	printf("refused_during_fsync=%llu\n", refused1 - refused0);
 	printf("reader_ok=%d\n", WIFEXITED(status) && WEXITSTATUS(status) == 0);
