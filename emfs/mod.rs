@@ -214,6 +214,7 @@ fn lookup_or_load(inode: &Inode<Emfs>, pos: u64) -> Result<ExtentMap> {
     Ok(em)
 }
 
+#[vtable]
 impl FileSystem for Emfs {
     const NAME: &'static CStr = c_str!("emfs");
     const MAGIC: u64 = SB_MAGIC;

@@ -34,7 +34,12 @@ use kernel::{
 /// Block size: the only one supported.
 pub const BLOCK_SIZE: usize = 4096;
 
-/// What a file system implements.
+/// What a file system implements: the operations of its superblock, directory, file and
+/// address-space tables. Optional methods (those with a default body) leave their table entry
+/// empty unless implemented, as `#[vtable]` traits do in the kernel crate (`HAS_*` constants);
+/// [`FileSystem::writeback_alloc`] stands for the whole write side (without it, files are
+/// read-only: no `write_iter`, no writable mappings, no writeback).
+#[vtable]
 pub trait FileSystem: Sized + Send + Sync + 'static {
     /// The type's name, as `mount -t` takes it.
     const NAME: &'static CStr;
@@ -61,30 +66,47 @@ pub trait FileSystem: Sized + Send + Sync + 'static {
     fn read_folio(inode: &Inode<Self>, folio: &mut LockedFolio<'_>) -> Result;
 
     /// Space and inode counts for `statfs`.
-    fn statfs(sb: &SuperBlock<Self>) -> Result<StatFs>;
+    fn statfs(sb: &SuperBlock<Self>) -> Result<StatFs> {
+        let _ = sb;
+        Err(EINVAL)
+    }
 
     /// Reads a batch of folios ahead of use (`readahead`): each folio the batch hands out must
     /// be added to a [`ReadBatch`], zeroed, or read synchronously with
     /// [`ReadaheadFolio::read_with`]; one dropped unfinished is ended as failed.
-    fn readahead(inode: &Inode<Self>, ra: &mut Readahead<'_>) -> Result;
+    fn readahead(inode: &Inode<Self>, ra: &mut Readahead<'_>) -> Result {
+        let _ = (inode, ra);
+        Ok(())
+    }
 
     /// The page cache is about to drop the clean folio at `[pos, pos + len)` of `inode`
     /// (reclaim, `drop_caches`, `fadvise(DONTNEED)`): release what is cached for it. Returns
     /// whether the folio may go. Dirty folios and folios under writeback never get here.
-    fn release_folio(inode: &Inode<Self>, pos: u64, len: u64) -> bool;
+    fn release_folio(inode: &Inode<Self>, pos: u64, len: u64) -> bool {
+        let _ = (inode, pos, len);
+        true
+    }
 
     /// What a write bio carries from [`FileSystem::writeback_alloc`] to
     /// [`FileSystem::writeback_done`].
     type WriteCtx: Send;
 
     /// Whether the mount must be read-only (say, metadata errors were found at mount).
-    fn read_only(&self) -> bool;
+    fn read_only(&self) -> bool {
+        false
+    }
 
     /// Creates regular file `name` in `dir`; returns its inode number, for [`SuperBlock::iget`].
-    fn create(dir: &Inode<Self>, name: &[u8], perm: u16, owner: (u32, u32)) -> Result<u64>;
+    fn create(dir: &Inode<Self>, name: &[u8], perm: u16, owner: (u32, u32)) -> Result<u64> {
+        let _ = (dir, name, perm, owner);
+        Err(EROFS)
+    }
 
     /// Removes `inode`'s name from `dir`. The inode lives on, with no link, until evicted.
-    fn unlink(dir: &Inode<Self>, inode: &Inode<Self>) -> Result;
+    fn unlink(dir: &Inode<Self>, inode: &Inode<Self>) -> Result {
+        let _ = (dir, inode);
+        Err(EROFS)
+    }
 
     /// Renames `inode` to `new_name`; `replaced` is the inode that name belonged to, which
     /// loses it.
@@ -93,23 +115,38 @@ pub trait FileSystem: Sized + Send + Sync + 'static {
         inode: &Inode<Self>,
         new_name: &[u8],
         replaced: Option<&Inode<Self>>,
-    ) -> Result;
+    ) -> Result {
+        let _ = (dir, inode, new_name, replaced);
+        Err(EROFS)
+    }
 
     /// The in-memory inode changed (size, times, link count, owner, mode): take a copy for the
     /// next commit.
-    fn dirty_inode(inode: &Inode<Self>);
+    fn dirty_inode(inode: &Inode<Self>) {
+        let _ = inode;
+    }
 
     /// The inode is being evicted, its page cache already gone. One without links is deleted.
-    fn evict(inode: &Inode<Self>);
+    fn evict(inode: &Inode<Self>) {
+        let _ = inode;
+    }
 
     /// `truncate`: changes the size of `inode` (called with the inode locked).
-    fn set_size(inode: &Inode<Self>, size: u64) -> Result;
+    fn set_size(inode: &Inode<Self>, size: u64) -> Result {
+        let _ = (inode, size);
+        Err(EROFS)
+    }
 
     /// Reserves `blocks` blocks of space for folios being dirtied; `ENOSPC` if there are none.
-    fn reserve(sb: &SuperBlock<Self>, blocks: u64) -> Result;
+    fn reserve(sb: &SuperBlock<Self>, blocks: u64) -> Result {
+        let _ = (sb, blocks);
+        Ok(())
+    }
 
     /// Returns a reservation that will not be used (the folio was truncated, or not dirtied).
-    fn unreserve(sb: &SuperBlock<Self>, blocks: u64);
+    fn unreserve(sb: &SuperBlock<Self>, blocks: u64) {
+        let _ = (sb, blocks);
+    }
 
     /// Writeback of the dirty range `[pos, pos + len)` of `inode`, `reserved` of whose blocks
     /// were reserved: allocates disk space for a prefix of it. Returns the first block, the
@@ -119,24 +156,40 @@ pub trait FileSystem: Sized + Send + Sync + 'static {
         pos: u64,
         len: u64,
         reserved: u64,
-    ) -> Result<(u64, u64, Self::WriteCtx)>;
+    ) -> Result<(u64, u64, Self::WriteCtx)> {
+        let _ = (inode, pos, len, reserved);
+        Err(EROFS)
+    }
 
     /// A write bio completed (in process context, on the superblock's workqueue), before its
     /// folios end their writeback.
-    fn writeback_done(inode: &Inode<Self>, ctx: Self::WriteCtx, result: Result);
+    fn writeback_done(inode: &Inode<Self>, ctx: Self::WriteCtx, result: Result) {
+        let _ = (inode, ctx, result);
+    }
 
     /// `fsync`/`fdatasync` of `[start, end]` (inclusive), after the range was written and
     /// waited for.
-    fn fsync(inode: &Inode<Self>, start: u64, end: u64, datasync: bool) -> Result;
+    fn fsync(inode: &Inode<Self>, start: u64, end: u64, datasync: bool) -> Result {
+        let _ = (inode, start, end, datasync);
+        Ok(())
+    }
 
     /// `fallocate` (called with the inode locked).
-    fn fallocate(inode: &Inode<Self>, mode: u32, offset: u64, len: u64) -> Result;
+    fn fallocate(inode: &Inode<Self>, mode: u32, offset: u64, len: u64) -> Result {
+        let _ = (inode, mode, offset, len);
+        Err(super::errno::eopnotsupp())
+    }
 
     /// `sync_fs`: commits what is not on disk; with `wait`, durably.
-    fn sync_fs(sb: &SuperBlock<Self>, wait: bool) -> Result;
+    fn sync_fs(sb: &SuperBlock<Self>, wait: bool) -> Result {
+        let _ = (sb, wait);
+        Ok(())
+    }
 
     /// The last call before the superblock goes, after every inode is evicted.
-    fn put_super(sb: &SuperBlock<Self>);
+    fn put_super(sb: &SuperBlock<Self>) {
+        let _ = sb;
+    }
 }
 
 /// `fallocate` modes.
@@ -510,8 +563,10 @@ unsafe fn init_inode<T: FileSystem>(
                 i.i_op = &Tables::<T>::FILE_INODE_OPS;
                 i.__bindgen_anon_3.i_fop = &Tables::<T>::FILE_OPS;
                 (*i.i_mapping).a_ops = &Tables::<T>::AOPS;
-                // Our folios carry no private data, so ask for `release_folio` anyway.
-                ffi::emfs_mapping_set_release_always(i.i_mapping);
+                // Clean folios carry no private data: ask for `release_folio` anyway.
+                if T::HAS_RELEASE_FOLIO {
+                    ffi::emfs_mapping_set_release_always(i.i_mapping);
+                }
             }
         }
         i.i_size = p.size;
@@ -906,20 +961,48 @@ struct Tables<T>(PhantomData<T>);
 impl<T: FileSystem> Tables<T> {
     const SUPER_OPS: bindings::super_operations = bindings::super_operations {
         evict_inode: Some(evict_inode_callback::<T>),
-        dirty_inode: Some(dirty_inode_callback::<T>),
+        dirty_inode: if T::HAS_DIRTY_INODE {
+            Some(dirty_inode_callback::<T>)
+        } else {
+            None
+        },
         put_super: Some(put_super_callback::<T>),
-        sync_fs: Some(sync_fs_callback::<T>),
-        statfs: Some(statfs_callback::<T>),
+        sync_fs: if T::HAS_SYNC_FS {
+            Some(sync_fs_callback::<T>)
+        } else {
+            None
+        },
+        statfs: if T::HAS_STATFS {
+            Some(statfs_callback::<T>)
+        } else {
+            None
+        },
         // SAFETY: All-zero is a valid `super_operations`: no other operation.
         ..unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
     };
 
     const DIR_INODE_OPS: bindings::inode_operations = bindings::inode_operations {
         lookup: Some(lookup_callback::<T>),
-        create: Some(create_callback::<T>),
-        unlink: Some(unlink_callback::<T>),
-        rename: Some(rename_callback::<T>),
-        setattr: Some(setattr_callback::<T>),
+        create: if T::HAS_CREATE {
+            Some(create_callback::<T>)
+        } else {
+            None
+        },
+        unlink: if T::HAS_UNLINK {
+            Some(unlink_callback::<T>)
+        } else {
+            None
+        },
+        rename: if T::HAS_RENAME {
+            Some(rename_callback::<T>)
+        } else {
+            None
+        },
+        setattr: if T::HAS_SET_SIZE {
+            Some(setattr_callback::<T>)
+        } else {
+            None
+        },
         // SAFETY: As above.
         ..unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
     };
@@ -929,13 +1012,21 @@ impl<T: FileSystem> Tables<T> {
         read: Some(bindings::generic_read_dir),
         iterate_shared: Some(iterate_shared_callback::<T>),
         // Names are made durable with the rest: `FileSystem::fsync` on the directory.
-        fsync: Some(fsync_callback::<T>),
+        fsync: if T::HAS_FSYNC {
+            Some(fsync_callback::<T>)
+        } else {
+            Some(bindings::noop_fsync)
+        },
         // SAFETY: As above.
         ..unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
     };
 
     const FILE_INODE_OPS: bindings::inode_operations = bindings::inode_operations {
-        setattr: Some(setattr_callback::<T>),
+        setattr: if T::HAS_SET_SIZE {
+            Some(setattr_callback::<T>)
+        } else {
+            None
+        },
         // SAFETY: As above: the defaults (generic getattr and permission checks).
         ..unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
     };
@@ -943,13 +1034,33 @@ impl<T: FileSystem> Tables<T> {
     const FILE_OPS: bindings::file_operations = bindings::file_operations {
         llseek: Some(bindings::generic_file_llseek),
         read_iter: Some(bindings::generic_file_read_iter),
-        write_iter: Some(bindings::generic_file_write_iter),
-        mmap: Some(mmap_callback::<T>),
+        write_iter: if T::HAS_WRITEBACK_ALLOC {
+            Some(bindings::generic_file_write_iter)
+        } else {
+            None
+        },
+        mmap: if T::HAS_WRITEBACK_ALLOC {
+            Some(mmap_callback::<T>)
+        } else {
+            Some(bindings::generic_file_readonly_mmap)
+        },
         open: Some(bindings::generic_file_open),
-        fsync: Some(fsync_callback::<T>),
-        fallocate: Some(fallocate_callback::<T>),
+        fsync: if T::HAS_FSYNC {
+            Some(fsync_callback::<T>)
+        } else {
+            None
+        },
+        fallocate: if T::HAS_FALLOCATE {
+            Some(fallocate_callback::<T>)
+        } else {
+            None
+        },
         splice_read: Some(bindings::filemap_splice_read),
-        splice_write: Some(bindings::iter_file_splice_write),
+        splice_write: if T::HAS_WRITEBACK_ALLOC {
+            Some(bindings::iter_file_splice_write)
+        } else {
+            None
+        },
         // SAFETY: As above.
         ..unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
     };
@@ -964,14 +1075,46 @@ impl<T: FileSystem> Tables<T> {
 
     const AOPS: bindings::address_space_operations = bindings::address_space_operations {
         read_folio: Some(read_folio_callback::<T>),
-        readahead: Some(readahead_callback::<T>),
-        release_folio: Some(release_folio_callback::<T>),
-        invalidate_folio: Some(invalidate_folio_callback::<T>),
-        write_begin: Some(write_begin_callback::<T>),
-        write_end: Some(write_end_callback::<T>),
-        dirty_folio: Some(bindings::filemap_dirty_folio),
-        writepages: Some(writepages_callback::<T>),
-        migrate_folio: Some(ffi::emfs_migrate_folio),
+        readahead: if T::HAS_READAHEAD {
+            Some(readahead_callback::<T>)
+        } else {
+            None
+        },
+        release_folio: if T::HAS_RELEASE_FOLIO {
+            Some(release_folio_callback::<T>)
+        } else {
+            None
+        },
+        invalidate_folio: if T::HAS_WRITEBACK_ALLOC {
+            Some(invalidate_folio_callback::<T>)
+        } else {
+            None
+        },
+        write_begin: if T::HAS_WRITEBACK_ALLOC {
+            Some(write_begin_callback::<T>)
+        } else {
+            None
+        },
+        write_end: if T::HAS_WRITEBACK_ALLOC {
+            Some(write_end_callback::<T>)
+        } else {
+            None
+        },
+        dirty_folio: if T::HAS_WRITEBACK_ALLOC {
+            Some(bindings::filemap_dirty_folio)
+        } else {
+            None
+        },
+        writepages: if T::HAS_WRITEBACK_ALLOC {
+            Some(writepages_callback::<T>)
+        } else {
+            None
+        },
+        migrate_folio: if T::HAS_WRITEBACK_ALLOC {
+            Some(ffi::emfs_migrate_folio)
+        } else {
+            None
+        },
         // SAFETY: As above.
         ..unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
     };
