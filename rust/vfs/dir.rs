@@ -1,0 +1,247 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The directory: `readdir` emission and the `lookup`, `create`, `unlink`, `rename` and
+//! `setattr` trampolines.
+
+use super::*;
+
+/// Emits directory entries into a `readdir` buffer.
+///
+/// # Invariants
+///
+/// `ctx` is the `dir_context` of the running `iterate_shared` call.
+pub struct DirEmitter<'a> {
+    pub(super) ctx: *mut bindings::dir_context,
+    pub(super) _p: PhantomData<&'a mut ()>,
+}
+
+impl DirEmitter<'_> {
+    /// The position to continue from.
+    pub fn pos(&self) -> i64 {
+        // SAFETY: By the type invariant `ctx` is valid.
+        unsafe { (*self.ctx).pos }
+    }
+
+    /// Emits an entry; on success the position becomes `next_pos`. `false` when the buffer is
+    /// full: stop and return.
+    pub fn emit(&mut self, name: &[u8], ino: u64, ty: InodeType, next_pos: i64) -> bool {
+        let dt = match ty {
+            InodeType::Dir => bindings::DT_DIR,
+            InodeType::Reg => bindings::DT_REG,
+        };
+        let Ok(len) = i32::try_from(name.len()) else {
+            return false;
+        };
+        // SAFETY: `ctx` is valid; `name` is valid for `len` bytes during the call.
+        let ok = unsafe { ffi::emfs_dir_emit(self.ctx, name.as_ptr(), len, ino, dt) };
+        if ok {
+            // SAFETY: As above.
+            unsafe { (*self.ctx).pos = next_pos };
+        }
+        ok
+    }
+}
+
+/// The name of a dentry, valid while the VFS holds the dentry's parent locked.
+///
+/// # Safety
+///
+/// `dentry` must be valid and its name stable for `'a`.
+pub(super) unsafe fn dentry_name<'a>(dentry: *mut bindings::dentry) -> &'a [u8] {
+    // SAFETY: As the caller guarantees.
+    unsafe {
+        let q = &(*dentry).d_name;
+        let len = q.__bindgen_anon_1.__bindgen_anon_1.len as usize;
+        core::slice::from_raw_parts(q.name, len)
+    }
+}
+
+/// Stamps `ctime` (and `mtime` with `mtime`) with the current time and marks the inode dirty.
+///
+/// # Safety
+///
+/// `inode` must be live.
+pub(super) unsafe fn touch(inode: *mut bindings::inode, mtime: bool) {
+    // SAFETY: As the caller guarantees.
+    unsafe {
+        let ts = bindings::inode_set_ctime_current(inode);
+        if mtime {
+            (*inode).i_mtime_sec = ts.tv_sec;
+            (*inode).i_mtime_nsec = ts.tv_nsec as u32;
+        }
+        ffi::emfs_mark_inode_dirty(inode);
+    }
+}
+
+/// # Safety
+///
+/// Called by the VFS with a `T` directory, locked, and a negative dentry in it.
+pub(super) unsafe extern "C" fn create_callback<T: FileSystem>(
+    _idmap: *mut bindings::mnt_idmap,
+    dir: *mut bindings::inode,
+    dentry: *mut bindings::dentry,
+    mode: bindings::umode_t,
+    _excl: bool,
+) -> core::ffi::c_int {
+    // SAFETY: The directory is locked, so the dentry's name is stable; it is a `T` directory.
+    let (dir_ref, name) = unsafe { (Inode::<T>::from_raw(dir), dentry_name(dentry)) };
+    from_result(|| {
+        if u32::from(mode) & bindings::S_IFMT != bindings::S_IFREG {
+            return Err(EINVAL);
+        }
+        // SAFETY: Reads the calling task's credentials.
+        let owner = unsafe { (ffi::emfs_current_fsuid(), ffi::emfs_current_fsgid()) };
+        let ino = T::create(dir_ref, name, mode & 0o7777, owner)?;
+        let inode = dir_ref.super_block().iget(ino)?;
+        // SAFETY: `d_instantiate` takes the inode reference; the directory is live and locked.
+        unsafe {
+            bindings::d_instantiate(dentry, ARef::into_raw(inode).as_ptr().cast());
+            touch(dir, true);
+        }
+        Ok(0)
+    })
+}
+
+/// # Safety
+///
+/// Called by the VFS with a `T` directory, locked, and a positive dentry in it.
+pub(super) unsafe extern "C" fn unlink_callback<T: FileSystem>(
+    dir: *mut bindings::inode,
+    dentry: *mut bindings::dentry,
+) -> core::ffi::c_int {
+    // SAFETY: The VFS holds the directory and the dentry, whose inode is a `T` one, locked.
+    let (dir_ref, inode) = unsafe { (Inode::<T>::from_raw(dir), ffi::emfs_d_inode(dentry)) };
+    // SAFETY: As above.
+    let inode_ref = unsafe { Inode::<T>::from_raw(inode) };
+    from_result(|| {
+        T::unlink(dir_ref, inode_ref)?;
+        // SAFETY: Both inodes are live and locked.
+        unsafe {
+            bindings::drop_nlink(inode);
+            touch(inode, false);
+            touch(dir, true);
+        }
+        Ok(0)
+    })
+}
+
+/// # Safety
+///
+/// Called by the VFS with `T` directories and dentries, locked, for `rename`.
+pub(super) unsafe extern "C" fn rename_callback<T: FileSystem>(
+    _idmap: *mut bindings::mnt_idmap,
+    old_dir: *mut bindings::inode,
+    old_dentry: *mut bindings::dentry,
+    _new_dir: *mut bindings::inode,
+    new_dentry: *mut bindings::dentry,
+    flags: core::ffi::c_uint,
+) -> core::ffi::c_int {
+    // `RENAME_NOREPLACE` is checked by the VFS; exchange and whiteout are not supported.
+    if flags & !bindings::RENAME_NOREPLACE != 0 {
+        return EINVAL.to_errno();
+    }
+    // SAFETY: The VFS holds both dentries and their inodes, all of this `T` file system, and
+    // the directory (there is one) locked, so the names are stable.
+    let (dir_ref, inode, target, new_name) = unsafe {
+        (
+            Inode::<T>::from_raw(old_dir),
+            ffi::emfs_d_inode(old_dentry),
+            ffi::emfs_d_inode(new_dentry),
+            dentry_name(new_dentry),
+        )
+    };
+    // SAFETY: As above.
+    let inode_ref = unsafe { Inode::<T>::from_raw(inode) };
+    // SAFETY: As above.
+    let target_ref = (!target.is_null()).then(|| unsafe { Inode::<T>::from_raw(target) });
+    from_result(|| {
+        T::rename(dir_ref, inode_ref, new_name, target_ref)?;
+        // SAFETY: The inodes are live and locked by the VFS for the rename.
+        unsafe {
+            if !target.is_null() {
+                bindings::drop_nlink(target);
+                touch(target, false);
+            }
+            touch(inode, false);
+            touch(old_dir, true);
+        }
+        Ok(0)
+    })
+}
+
+/// # Safety
+///
+/// Called by `notify_change` with a dentry of a `T` inode, locked.
+pub(super) unsafe extern "C" fn setattr_callback<T: FileSystem>(
+    idmap: *mut bindings::mnt_idmap,
+    dentry: *mut bindings::dentry,
+    attr: *mut bindings::iattr,
+) -> core::ffi::c_int {
+    from_result(|| {
+        // SAFETY: The VFS holds the dentry and its inode, locked, for the call.
+        unsafe {
+            to_result(bindings::setattr_prepare(idmap, dentry, attr))?;
+            let inode = ffi::emfs_d_inode(dentry);
+            let inode_ref = Inode::<T>::from_raw(inode);
+            if (*attr).ia_valid & bindings::ATTR_SIZE != 0 && (*attr).ia_size != inode_ref.size() {
+                let size = u64::try_from((*attr).ia_size).map_err(|_| EINVAL)?;
+                T::set_size(inode_ref, size)?;
+            }
+            bindings::setattr_copy(idmap, inode, attr);
+            ffi::emfs_mark_inode_dirty(inode);
+        }
+        Ok(0)
+    })
+}
+
+/// # Safety
+///
+/// Called by the VFS with a directory inode of a `T` superblock and a negative dentry.
+pub(super) unsafe extern "C" fn lookup_callback<T: FileSystem>(
+    dir: *mut bindings::inode,
+    dentry: *mut bindings::dentry,
+    _flags: u32,
+) -> *mut bindings::dentry {
+    // SAFETY: The VFS holds the directory and the dentry for the call; the dentry's name is
+    // stable while its parent's lock is held, which it is during lookup.
+    let (dir, name) = unsafe {
+        let q = &(*dentry).d_name;
+        let len = q.__bindgen_anon_1.__bindgen_anon_1.len as usize;
+        (
+            Inode::<T>::from_raw(dir),
+            core::slice::from_raw_parts(q.name, len),
+        )
+    };
+    let inode = match T::lookup(dir, name) {
+        Ok(Some(ino)) => match dir.super_block().iget(ino) {
+            Ok(inode) => ARef::into_raw(inode).as_ptr().cast(),
+            Err(e) => return e.to_ptr(),
+        },
+        Ok(None) => ptr::null_mut(),
+        Err(e) => return e.to_ptr(),
+    };
+    // SAFETY: `d_splice_alias` takes the inode reference (or a null inode for a negative
+    // dentry).
+    unsafe { bindings::d_splice_alias(inode, dentry) }
+}
+
+/// # Safety
+///
+/// Called by the VFS with an open directory of a `T` superblock and its `dir_context`.
+pub(super) unsafe extern "C" fn iterate_shared_callback<T: FileSystem>(
+    file: *mut bindings::file,
+    ctx: *mut bindings::dir_context,
+) -> core::ffi::c_int {
+    // SAFETY: The file and context are valid for the call.
+    if !unsafe { ffi::emfs_dir_emit_dots(file, ctx) } {
+        return 0;
+    }
+    // SAFETY: An open file keeps its inode alive, and it is a `T` directory.
+    let dir = unsafe { Inode::<T>::from_raw(ffi::emfs_file_inode(file)) };
+    // INVARIANT: `ctx` is the running call's context.
+    let mut emitter = DirEmitter {
+        ctx,
+        _p: PhantomData,
+    };
+    from_result(|| T::read_dir(dir, &mut emitter).map(|()| 0))
+}

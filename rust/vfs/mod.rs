@@ -1,0 +1,889 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A block-device file system, as far as emfs needs it: registration and mount on a block
+//! device, inodes from an inode cache, one directory (lookup, readdir, create, unlink, rename),
+//! and regular files through the page cache: `read_folio`/`readahead`, buffered writes
+//! (`write_begin`/`write_end` with a block reserved per dirty folio), shared writable mmap
+//! (`page_mkwrite`), `writepages` (space from the file system, one bio per contiguous run,
+//! completion on a workqueue), `release_folio`/`invalidate_folio`, `fsync`, `fallocate`,
+//! `truncate`, `sync_fs`.
+//!
+//! A dirty folio that holds a block reservation carries a private marker (`folio->private`):
+//! the reservation is handed to the allocation at writeback, or returned when the folio is
+//! invalidated.
+//!
+//! The shape follows Wedson Almeida Filho's VFS RFC for Rust (never merged): a [`FileSystem`]
+//! trait whose methods the `extern "C"` trampolines here call with safe views of the C objects.
+//!
+//! C headers: [`include/linux/fs.h`](srctree/include/linux/fs.h),
+//! [`include/linux/pagemap.h`](srctree/include/linux/pagemap.h),
+//! [`include/linux/bio.h`](srctree/include/linux/bio.h)
+
+use super::ffi;
+use core::{marker::PhantomData, ptr};
+use kernel::{
+    bindings, c_str,
+    error::{from_result, to_result},
+    init::PinInit,
+    prelude::*,
+    str::CStr,
+    types::{ARef, AlwaysRefCounted, Opaque},
+    ThisModule,
+};
+
+mod dir;
+mod ops;
+mod read;
+mod write;
+
+pub use dir::DirEmitter;
+use ops::Tables;
+pub use read::{LockedFolio, ReadBatch, Readahead, ReadaheadFolio};
+use write::{write_begin, write_end};
+
+/// Block size: the only one supported.
+pub const BLOCK_SIZE: usize = 4096;
+
+/// What a file system implements: the operations of its superblock, directory, file and
+/// address-space tables. Optional methods (those with a default body) leave their table entry
+/// empty unless implemented, as `#[vtable]` traits do in the kernel crate (`HAS_*` constants);
+/// [`FileSystem::writeback_alloc`] stands for the whole write side (without it, files are
+/// read-only: no `write_iter`, no writable mappings, no writeback).
+#[vtable]
+pub trait FileSystem: Sized + Send + Sync + 'static {
+    /// The type's name, as `mount -t` takes it.
+    const NAME: &'static CStr;
+    /// `s_magic`.
+    const MAGIC: u64;
+    /// Inode number of the root directory.
+    const ROOT_INO: u64;
+    /// Per-inode state, kept in `i_private` and dropped when the inode is evicted.
+    type InodeData: Send + Sync;
+
+    /// Reads and checks the on-disk superblock; returns the per-mount state.
+    fn fill_super(dev: &BlockReader) -> Result<Self>;
+
+    /// Reads inode `ino` for the inode cache.
+    fn read_inode(sb: &SuperBlock<Self>, ino: u64) -> Result<InodeParams<Self::InodeData>>;
+
+    /// Finds `name` in directory `dir`; `None` if it is not there.
+    fn lookup(dir: &Inode<Self>, name: &[u8]) -> Result<Option<u64>>;
+
+    /// Emits the entries of `dir` from `emitter.pos()` on (after `.` and `..`).
+    fn read_dir(dir: &Inode<Self>, emitter: &mut DirEmitter<'_>) -> Result;
+
+    /// Fills a locked folio of `inode`'s page cache from disk.
+    fn read_folio(inode: &Inode<Self>, folio: &mut LockedFolio<'_>) -> Result;
+
+    /// Space and inode counts for `statfs`.
+    fn statfs(sb: &SuperBlock<Self>) -> Result<StatFs> {
+        let _ = sb;
+        Err(EINVAL)
+    }
+
+    /// Reads a batch of folios ahead of use (`readahead`): each folio the batch hands out must
+    /// be added to a [`ReadBatch`], zeroed, or read synchronously with
+    /// [`ReadaheadFolio::read_with`]; one dropped unfinished is ended as failed.
+    fn readahead(inode: &Inode<Self>, ra: &mut Readahead<'_>) -> Result {
+        let _ = (inode, ra);
+        Ok(())
+    }
+
+    /// The page cache is about to drop the clean folio at `[pos, pos + len)` of `inode`
+    /// (reclaim, `drop_caches`, `fadvise(DONTNEED)`): release what is cached for it. Returns
+    /// whether the folio may go. Dirty folios and folios under writeback never get here.
+    fn release_folio(inode: &Inode<Self>, pos: u64, len: u64) -> bool {
+        let _ = (inode, pos, len);
+        true
+    }
+
+    /// What a write bio carries from [`FileSystem::writeback_alloc`] to
+    /// [`FileSystem::writeback_done`].
+    type WriteCtx: Send;
+
+    /// Whether the mount must be read-only (say, metadata errors were found at mount).
+    fn read_only(&self) -> bool {
+        false
+    }
+
+    /// Creates regular file `name` in `dir`; returns its inode number, for [`SuperBlock::iget`].
+    fn create(dir: &Inode<Self>, name: &[u8], perm: u16, owner: (u32, u32)) -> Result<u64> {
+        let _ = (dir, name, perm, owner);
+        Err(EROFS)
+    }
+
+    /// Removes `inode`'s name from `dir`. The inode lives on, with no link, until evicted.
+    fn unlink(dir: &Inode<Self>, inode: &Inode<Self>) -> Result {
+        let _ = (dir, inode);
+        Err(EROFS)
+    }
+
+    /// Renames `inode` to `new_name`; `replaced` is the inode that name belonged to, which
+    /// loses it.
+    fn rename(
+        dir: &Inode<Self>,
+        inode: &Inode<Self>,
+        new_name: &[u8],
+        replaced: Option<&Inode<Self>>,
+    ) -> Result {
+        let _ = (dir, inode, new_name, replaced);
+        Err(EROFS)
+    }
+
+    /// The in-memory inode changed (size, times, link count, owner, mode): take a copy for the
+    /// next commit.
+    fn dirty_inode(inode: &Inode<Self>) {
+        let _ = inode;
+    }
+
+    /// The inode is being evicted, its page cache already gone. One without links is deleted.
+    fn evict(inode: &Inode<Self>) {
+        let _ = inode;
+    }
+
+    /// `truncate`: changes the size of `inode` (called with the inode locked).
+    fn set_size(inode: &Inode<Self>, size: u64) -> Result {
+        let _ = (inode, size);
+        Err(EROFS)
+    }
+
+    /// Reserves `blocks` blocks of space for folios being dirtied; `ENOSPC` if there are none.
+    fn reserve(sb: &SuperBlock<Self>, blocks: u64) -> Result {
+        let _ = (sb, blocks);
+        Ok(())
+    }
+
+    /// Returns a reservation that will not be used (the folio was truncated, or not dirtied).
+    fn unreserve(sb: &SuperBlock<Self>, blocks: u64) {
+        let _ = (sb, blocks);
+    }
+
+    /// Writeback of the dirty range `[pos, pos + len)` of `inode`, `reserved` of whose blocks
+    /// were reserved: allocates disk space for a prefix of it. Returns the first block, the
+    /// length granted (a multiple of the block size, not zero) and what the completion needs.
+    fn writeback_alloc(
+        inode: &Inode<Self>,
+        pos: u64,
+        len: u64,
+        reserved: u64,
+    ) -> Result<(u64, u64, Self::WriteCtx)> {
+        let _ = (inode, pos, len, reserved);
+        Err(EROFS)
+    }
+
+    /// A write bio completed (in process context, on the superblock's workqueue), before its
+    /// folios end their writeback.
+    fn writeback_done(inode: &Inode<Self>, ctx: Self::WriteCtx, result: Result) {
+        let _ = (inode, ctx, result);
+    }
+
+    /// `fsync`/`fdatasync` of `[start, end]` (inclusive), after the range was written and
+    /// waited for.
+    fn fsync(inode: &Inode<Self>, start: u64, end: u64, datasync: bool) -> Result {
+        let _ = (inode, start, end, datasync);
+        Ok(())
+    }
+
+    /// `fallocate` (called with the inode locked).
+    fn fallocate(inode: &Inode<Self>, mode: u32, offset: u64, len: u64) -> Result {
+        let _ = (inode, mode, offset, len);
+        Err(super::errno::eopnotsupp())
+    }
+
+    /// `sync_fs`: commits what is not on disk; with `wait`, durably.
+    fn sync_fs(sb: &SuperBlock<Self>, wait: bool) -> Result {
+        let _ = (sb, wait);
+        Ok(())
+    }
+
+    /// The last call before the superblock goes, after every inode is evicted.
+    fn put_super(sb: &SuperBlock<Self>) {
+        let _ = sb;
+    }
+}
+
+/// `fallocate` modes.
+pub mod falloc {
+    /// Do not change the file size.
+    pub const KEEP_SIZE: u32 = 0x01;
+    /// Deallocate the range (with `KEEP_SIZE`).
+    pub const PUNCH_HOLE: u32 = 0x02;
+}
+
+/// An inode's attributes as the VFS holds them.
+#[derive(Clone, Copy, Debug)]
+pub struct InodeAttrs {
+    /// Type and permission bits.
+    pub mode: u16,
+    /// Link count.
+    pub nlink: u32,
+    /// Size in bytes.
+    pub size: i64,
+    /// Owner.
+    pub uid: u32,
+    /// Group.
+    pub gid: u32,
+    /// Access time (seconds, nanoseconds).
+    pub atime: (i64, u32),
+    /// Modification time.
+    pub mtime: (i64, u32),
+    /// Change time.
+    pub ctime: (i64, u32),
+}
+
+/// The current time (seconds, nanoseconds).
+pub fn now() -> (i64, u32) {
+    let mut ts = bindings::timespec64::default();
+    // SAFETY: `ts` is valid for writes.
+    unsafe { bindings::ktime_get_real_ts64(&mut ts) };
+    (ts.tv_sec, ts.tv_nsec as u32)
+}
+
+/// What `statfs` reports (in 4 KiB blocks).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct StatFs {
+    /// Size of the file system.
+    pub blocks: u64,
+    /// Free blocks.
+    pub free_blocks: u64,
+    /// Inode slots.
+    pub files: u64,
+    /// Free inode slots.
+    pub free_files: u64,
+    /// Longest name.
+    pub name_max: u64,
+}
+
+/// The kind of an inode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InodeType {
+    /// A directory.
+    Dir,
+    /// A regular file.
+    Reg,
+}
+
+/// What a new in-memory inode is made from.
+pub struct InodeParams<D> {
+    /// Directory or regular file.
+    pub ty: InodeType,
+    /// Permission bits.
+    pub perm: u16,
+    /// Size in bytes.
+    pub size: i64,
+    /// Link count.
+    pub nlink: u32,
+    /// Owner.
+    pub uid: u32,
+    /// Group.
+    pub gid: u32,
+    /// Access time (seconds, nanoseconds).
+    pub atime: (i64, u32),
+    /// Modification time.
+    pub mtime: (i64, u32),
+    /// Change time.
+    pub ctime: (i64, u32),
+    /// The file system's own state for the inode.
+    pub data: D,
+}
+
+/// Reads blocks of the device being mounted (before the superblock is set up).
+///
+/// # Invariants
+///
+/// `sb` is a superblock being filled by `mount_bdev`, whose `s_bdev` is open.
+pub struct BlockReader {
+    sb: *mut bindings::super_block,
+}
+
+impl BlockReader {
+    /// Reads block `blk` (4 KiB) into a new buffer.
+    pub fn read_block(&self, blk: u64) -> Result<KBox<[u8; BLOCK_SIZE]>> {
+        // SAFETY: By the type invariant `sb` and its `s_bdev` are valid.
+        let bdev = unsafe { (*self.sb).s_bdev };
+        read_block(bdev, blk)
+    }
+
+    /// Whether the mount is read-only (`mount -o ro`).
+    pub fn is_read_only(&self) -> bool {
+        // SAFETY: By the type invariant the superblock is live.
+        unsafe { ffi::emfs_sb_rdonly(self.sb) }
+    }
+
+    /// The device's size in blocks.
+    pub fn blocks(&self) -> u64 {
+        // SAFETY: By the type invariant `s_bdev` is an open block device; `bd_nr_sectors` is
+        // read atomically by the C accessors, and a plain aligned load is what they do.
+        let sectors =
+            unsafe { ptr::read_volatile(ptr::addr_of!((*(*self.sb).s_bdev).bd_nr_sectors)) };
+        sectors / (BLOCK_SIZE as u64 / 512)
+    }
+}
+
+/// Reads block `blk` of `bdev` with a bio.
+fn read_block(bdev: *mut bindings::block_device, blk: u64) -> Result<KBox<[u8; BLOCK_SIZE]>> {
+    let buf = KBox::new([0u8; BLOCK_SIZE], GFP_KERNEL)?;
+    let addr: *const [u8; BLOCK_SIZE] = &*buf;
+    // SAFETY: A 4096-byte kmalloc buffer is naturally aligned (guaranteed since 5.4), so it
+    // is exactly one page of the linear map.
+    let page = unsafe { ffi::emfs_virt_to_page(addr.cast()) };
+    // SAFETY: `bdev` is open; `page` stays allocated (owned by `buf`) until the bio completed,
+    // since `submit_read` waits.
+    submit_read(bdev, blk, |bio| unsafe {
+        bindings::bio_add_page(bio, page, BLOCK_SIZE as u32, 0) == BLOCK_SIZE as i32
+    })?;
+    Ok(buf)
+}
+
+/// Allocates a bio with operation `opf` for up to `nr_vecs` segments, starting at block `blk`
+/// of `bdev`.
+fn alloc_bio(
+    bdev: *mut bindings::block_device,
+    blk: u64,
+    nr_vecs: u16,
+    opf: bindings::blk_opf_t,
+) -> Result<*mut bindings::bio> {
+    let sector = blk.checked_mul(BLOCK_SIZE as u64 / 512).ok_or(EINVAL)?;
+    // SAFETY: `bdev` is an open device (callers hold its superblock); `fs_bio_set` is the
+    // kernel's bio set for file systems, and with a sleeping GFP mask the allocation comes
+    // from its mempool.
+    let bio = unsafe {
+        bindings::bio_alloc_bioset(
+            bdev,
+            nr_vecs,
+            opf,
+            ffi::emfs_gfp_nofs(),
+            ptr::addr_of_mut!(bindings::fs_bio_set),
+        )
+    };
+    if bio.is_null() {
+        return Err(ENOMEM);
+    }
+    // SAFETY: `bio` is a new bio we own.
+    unsafe { (*bio).bi_iter.bi_sector = sector };
+    Ok(bio)
+}
+
+/// Allocates a read bio for up to `nr_vecs` segments, starting at block `blk` of `bdev`.
+fn alloc_read_bio(
+    bdev: *mut bindings::block_device,
+    blk: u64,
+    nr_vecs: u16,
+) -> Result<*mut bindings::bio> {
+    alloc_bio(bdev, blk, nr_vecs, bindings::req_op_REQ_OP_READ)
+}
+
+/// Allocates a read bio at block `blk` of `bdev`, lets `add` attach memory, submits and waits.
+fn submit_read(
+    bdev: *mut bindings::block_device,
+    blk: u64,
+    add: impl FnOnce(*mut bindings::bio) -> bool,
+) -> Result {
+    submit_wait(bdev, blk, bindings::req_op_REQ_OP_READ, add)
+}
+
+/// Allocates a bio with operation `opf` at block `blk` of `bdev`, lets `add` attach memory,
+/// submits and waits.
+fn submit_wait(
+    bdev: *mut bindings::block_device,
+    blk: u64,
+    opf: bindings::blk_opf_t,
+    add: impl FnOnce(*mut bindings::bio) -> bool,
+) -> Result {
+    let bio = alloc_bio(bdev, blk, 1, opf)?;
+    let added = add(bio);
+    // SAFETY: `bio` is ours; `submit_bio_wait` returns when the I/O completed, after which
+    // nothing refers to the memory attached to it. `bio_put` drops our reference.
+    let ret = unsafe {
+        let ret = if added {
+            bindings::submit_bio_wait(bio)
+        } else {
+            -(bindings::EIO as i32)
+        };
+        bindings::bio_put(bio);
+        ret
+    };
+    to_result(ret)
+}
+
+/// Writes one block from `buf` to block `blk` of `bdev` and waits; with `fua`, the cache is
+/// flushed first and the block is on stable storage when this returns.
+fn write_block(
+    bdev: *mut bindings::block_device,
+    blk: u64,
+    buf: &[u8; BLOCK_SIZE],
+    fua: bool,
+) -> Result {
+    let addr: *const [u8; BLOCK_SIZE] = buf;
+    if addr as usize % BLOCK_SIZE != 0 {
+        return Err(EINVAL);
+    }
+    // SAFETY: The buffer is page-aligned (checked) kernel memory, one page of the linear map.
+    let page = unsafe { ffi::emfs_virt_to_page(addr.cast()) };
+    // SAFETY: A pure function of its argument.
+    let opf = unsafe { ffi::emfs_write_opf(fua) };
+    // SAFETY: `bdev` is open; `buf` is borrowed until `submit_wait` returned, after the I/O.
+    submit_wait(bdev, blk, opf, |bio| unsafe {
+        bindings::bio_add_page(bio, page, BLOCK_SIZE as u32, 0) == BLOCK_SIZE as i32
+    })
+}
+
+/// What a superblock's `s_fs_info` points to: the file system's state and the workqueue that
+/// completes its writes.
+///
+/// # Invariants
+///
+/// `wq` is a live workqueue until `kill_sb` destroys it, after every write completed.
+struct SbInfo<T> {
+    data: T,
+    wq: *mut bindings::workqueue_struct,
+}
+
+/// A mounted superblock of file system `T`.
+///
+/// # Invariants
+///
+/// The wrapped `super_block` is live, was set up by this module's `fill_super` for `T`, and
+/// its `s_fs_info` is a `KBox<SbInfo<T>>` leaked by it.
+#[repr(transparent)]
+pub struct SuperBlock<T: FileSystem>(Opaque<bindings::super_block>, PhantomData<T>);
+
+impl<T: FileSystem> SuperBlock<T> {
+    /// # Safety
+    ///
+    /// `sb` must satisfy the type invariant for as long as the reference is used.
+    unsafe fn from_raw<'a>(sb: *mut bindings::super_block) -> &'a Self {
+        // SAFETY: `SuperBlock` is a transparent wrapper; the caller guarantees validity.
+        unsafe { &*sb.cast::<Self>() }
+    }
+
+    /// The per-mount state `fill_super` returned.
+    pub fn data(&self) -> &T {
+        &self.info().data
+    }
+
+    fn info(&self) -> &SbInfo<T> {
+        // SAFETY: By the type invariant `s_fs_info` is a live `KBox<SbInfo<T>>`, freed only in
+        // `kill_sb`, after the last user of the superblock.
+        unsafe { &*(*self.0.get()).s_fs_info.cast::<SbInfo<T>>() }
+    }
+
+    fn bdev(&self) -> *mut bindings::block_device {
+        // SAFETY: By the type invariant the superblock and its device are live.
+        unsafe { (*self.0.get()).s_bdev }
+    }
+
+    /// Writes block `blk` and waits; with `fua` the device cache is flushed first and the block
+    /// is on stable storage when this returns (a commit's superblock).
+    pub fn write_block(&self, blk: u64, buf: &[u8; BLOCK_SIZE], fua: bool) -> Result {
+        write_block(self.bdev(), blk, buf, fua)
+    }
+
+    /// Flushes the device's volatile write cache.
+    pub fn flush(&self) -> Result {
+        // SAFETY: The device is live.
+        to_result(unsafe { bindings::blkdev_issue_flush(self.bdev()) })
+    }
+
+    /// Whether the file system is mounted read-only.
+    pub fn is_read_only(&self) -> bool {
+        // SAFETY: By the type invariant the superblock is live.
+        unsafe { ffi::emfs_sb_rdonly(self.0.get()) }
+    }
+
+    /// Reads block `blk`.
+    pub fn read_block(&self, blk: u64) -> Result<KBox<[u8; BLOCK_SIZE]>> {
+        // SAFETY: By the type invariant the superblock and its device are live.
+        read_block(unsafe { (*self.0.get()).s_bdev }, blk)
+    }
+
+    /// Reads `len` bytes from block `blk` on into `folio` at byte `offset`.
+    pub fn read_into_folio(
+        &self,
+        folio: &mut LockedFolio<'_>,
+        offset: usize,
+        blk: u64,
+        len: usize,
+    ) -> Result {
+        if len == 0 || len % 512 != 0 || offset.checked_add(len).map_or(true, |e| e > folio.size())
+        {
+            return Err(EINVAL);
+        }
+        // SAFETY: By the type invariant the device is live.
+        let bdev = unsafe { (*self.0.get()).s_bdev };
+        let f = folio.folio;
+        // SAFETY: The folio is locked by the caller of `read_folio` and stays so until we end
+        // the read; the range is inside it (checked above).
+        submit_read(bdev, blk, |bio| unsafe {
+            bindings::bio_add_folio(bio, f, len, offset)
+        })
+    }
+
+    /// Gets inode `ino` from the inode cache, reading it with [`FileSystem::read_inode`] if it
+    /// is not there.
+    pub fn iget(&self, ino: u64) -> Result<ARef<Inode<T>>> {
+        // SAFETY: The superblock is live; `iget_locked` returns a referenced inode or null.
+        let inode = unsafe { bindings::iget_locked(self.0.get(), ino as _) };
+        if inode.is_null() {
+            return Err(ENOMEM);
+        }
+        // SAFETY: `inode` is valid and referenced (the reference is handed to the `ARef`).
+        if !unsafe { ffi::emfs_inode_is_new(inode) } {
+            // SAFETY: A cached inode was set up by a previous `iget`, so it is a `T` inode; the
+            // reference from `iget_locked` becomes the `ARef`'s.
+            return Ok(unsafe { ARef::from_raw(ptr::NonNull::new_unchecked(inode.cast())) });
+        }
+        match T::read_inode(self, ino) {
+            Ok(params) => {
+                // SAFETY: A new, locked inode is ours to initialise until `unlock_new_inode`.
+                unsafe { init_inode::<T>(inode, params)? };
+                // SAFETY: As above; the inode is fully set up.
+                unsafe { bindings::unlock_new_inode(inode) };
+                // SAFETY: The inode is a `T` inode now; the reference becomes the `ARef`'s.
+                Ok(unsafe { ARef::from_raw(ptr::NonNull::new_unchecked(inode.cast())) })
+            }
+            Err(e) => {
+                // SAFETY: A new inode that could not be read is unhashed and released.
+                unsafe { bindings::iget_failed(inode) };
+                Err(e)
+            }
+        }
+    }
+}
+
+/// # Safety
+///
+/// `inode` must be a new (`I_NEW`, locked) inode of a `T` superblock.
+unsafe fn init_inode<T: FileSystem>(
+    inode: *mut bindings::inode,
+    p: InodeParams<T::InodeData>,
+) -> Result {
+    let data = KBox::new(p.data, GFP_KERNEL);
+    // SAFETY: The caller guarantees the inode is new and ours to initialise.
+    unsafe {
+        let i = &mut *inode;
+        match p.ty {
+            InodeType::Dir => {
+                i.i_mode = (bindings::S_IFDIR as u16) | (p.perm & 0o7777);
+                i.i_op = &Tables::<T>::DIR_INODE_OPS;
+                i.__bindgen_anon_3.i_fop = &Tables::<T>::DIR_FILE_OPS;
+            }
+            InodeType::Reg => {
+                i.i_mode = (bindings::S_IFREG as u16) | (p.perm & 0o7777);
+                i.i_op = &Tables::<T>::FILE_INODE_OPS;
+                i.__bindgen_anon_3.i_fop = &Tables::<T>::FILE_OPS;
+                (*i.i_mapping).a_ops = &Tables::<T>::AOPS;
+                // Clean folios carry no private data: ask for `release_folio` anyway.
+                if T::HAS_RELEASE_FOLIO {
+                    ffi::emfs_mapping_set_release_always(i.i_mapping);
+                }
+            }
+        }
+        i.i_size = p.size;
+        i.i_uid = bindings::kuid_t { val: p.uid };
+        i.i_gid = bindings::kgid_t { val: p.gid };
+        i.i_atime_sec = p.atime.0;
+        i.i_atime_nsec = p.atime.1;
+        i.i_mtime_sec = p.mtime.0;
+        i.i_mtime_nsec = p.mtime.1;
+        i.i_ctime_sec = p.ctime.0;
+        i.i_ctime_nsec = p.ctime.1;
+        bindings::set_nlink(inode, p.nlink);
+    }
+    let data = data?;
+    // SAFETY: As above; `i_private` is released in `evict_inode`.
+    unsafe { (*inode).i_private = KBox::into_raw(data).cast() };
+    Ok(())
+}
+
+/// An inode of file system `T`.
+///
+/// # Invariants
+///
+/// The wrapped inode belongs to a `T` superblock and was set up by [`SuperBlock::iget`]: its
+/// `i_private` is a `KBox<T::InodeData>` that lives until the inode is evicted.
+#[repr(transparent)]
+pub struct Inode<T: FileSystem>(Opaque<bindings::inode>, PhantomData<T>);
+
+// SAFETY: `ihold`/`iput` are the inode's reference count; the last `iput` evicts it.
+unsafe impl<T: FileSystem> AlwaysRefCounted for Inode<T> {
+    fn inc_ref(&self) {
+        // SAFETY: The existence of `&self` means a reference is held, so the inode is live.
+        unsafe { bindings::ihold(self.0.get()) };
+    }
+
+    unsafe fn dec_ref(obj: ptr::NonNull<Self>) {
+        // SAFETY: The caller gives up a reference it holds.
+        unsafe { bindings::iput(obj.as_ptr().cast()) };
+    }
+}
+
+impl<T: FileSystem> Inode<T> {
+    /// # Safety
+    ///
+    /// `inode` must satisfy the type invariant while the reference is used.
+    unsafe fn from_raw<'a>(inode: *mut bindings::inode) -> &'a Self {
+        // SAFETY: `Inode` is a transparent wrapper; the caller guarantees validity.
+        unsafe { &*inode.cast::<Self>() }
+    }
+
+    /// The inode number.
+    pub fn ino(&self) -> u64 {
+        // SAFETY: `i_ino` does not change after the inode is set up.
+        unsafe { (*self.0.get()).i_ino as u64 }
+    }
+
+    /// The size in bytes.
+    pub fn size(&self) -> i64 {
+        // SAFETY: `i_size_read` on 64-bit is a plain load of an aligned field.
+        unsafe { ptr::read_volatile(ptr::addr_of!((*self.0.get()).i_size)) }
+    }
+
+    /// The file system's state for the inode.
+    pub fn data(&self) -> &T::InodeData {
+        // SAFETY: By the type invariant `i_private` is a live `KBox<T::InodeData>`.
+        unsafe { &*(*self.0.get()).i_private.cast::<T::InodeData>() }
+    }
+
+    /// The superblock.
+    pub fn super_block(&self) -> &SuperBlock<T> {
+        // SAFETY: An inode's superblock outlives it, and by the type invariant it is a `T` one.
+        unsafe { SuperBlock::from_raw((*self.0.get()).i_sb) }
+    }
+
+    fn raw(&self) -> *mut bindings::inode {
+        self.0.get()
+    }
+
+    /// The attributes as the VFS holds them now.
+    pub fn attrs(&self) -> InodeAttrs {
+        // SAFETY: The fields are plain words; callers that need a consistent set hold the inode
+        // lock or run where the VFS serialises changes (`dirty_inode`).
+        unsafe {
+            let i = &*self.raw();
+            InodeAttrs {
+                mode: i.i_mode,
+                nlink: ptr::read_volatile(ptr::addr_of!(i.__bindgen_anon_1.i_nlink)),
+                size: self.size(),
+                uid: i.i_uid.val,
+                gid: i.i_gid.val,
+                atime: (i.i_atime_sec, i.i_atime_nsec),
+                mtime: (i.i_mtime_sec, i.i_mtime_nsec),
+                ctime: (i.i_ctime_sec, i.i_ctime_nsec),
+            }
+        }
+    }
+
+    /// Sets the size (`i_size_write`) and marks the inode dirty. Callers hold the inode lock.
+    pub fn set_size(&self, size: u64) -> Result {
+        let size = i64::try_from(size).map_err(|_| EFBIG)?;
+        // SAFETY: The inode is live; the caller holds its lock, which `i_size_write` needs.
+        unsafe {
+            ffi::emfs_i_size_write(self.raw(), size);
+            ffi::emfs_mark_inode_dirty(self.raw());
+        }
+        Ok(())
+    }
+
+    /// Sets the size and drops the page cache beyond it (`truncate_setsize`), waiting for
+    /// writeback of what is dropped. Callers hold the inode lock.
+    pub fn truncate_setsize(&self, size: u64) -> Result {
+        let size = i64::try_from(size).map_err(|_| EFBIG)?;
+        // SAFETY: The inode is live and locked by the caller.
+        unsafe { bindings::truncate_setsize(self.raw(), size) };
+        Ok(())
+    }
+
+    /// Drops the page cache of the blocks inside `[start, end]` (inclusive), zeroing the parts
+    /// of partial folios at the ends (`truncate_pagecache_range`).
+    pub fn truncate_pagecache_range(&self, start: u64, end: u64) -> Result {
+        let start = i64::try_from(start).map_err(|_| EINVAL)?;
+        let end = i64::try_from(end).map_err(|_| EINVAL)?;
+        // SAFETY: The inode is live and locked by the caller.
+        unsafe { bindings::truncate_pagecache_range(self.raw(), start, end) };
+        Ok(())
+    }
+
+    /// Writes the dirty page cache of `[start, end]` (inclusive) and waits for it.
+    pub fn write_and_wait(&self, start: u64, end: u64) -> Result {
+        let start = i64::try_from(start).map_err(|_| EINVAL)?;
+        let end = i64::try_from(end.min(i64::MAX as u64)).map_err(|_| EINVAL)?;
+        // SAFETY: The inode and its mapping are live.
+        to_result(unsafe {
+            ffi::emfs_filemap_write_and_wait_range((*self.raw()).i_mapping, start, end)
+        })
+    }
+
+    /// Writes zeros over `[pos, pos + len)`, which must lie inside one block, through the page
+    /// cache as a `write` would (space reserved, folio dirtied). Does not change the size.
+    pub fn zero_range(&self, pos: u64, len: u64) -> Result {
+        if len == 0 {
+            return Ok(());
+        }
+        let bs = BLOCK_SIZE as u64;
+        if pos % bs + len > bs {
+            return Err(EINVAL);
+        }
+        let ipos = i64::try_from(pos).map_err(|_| EINVAL)?;
+        // SAFETY: The inode and its mapping are live; the caller holds the inode lock as the
+        // write path does.
+        let mapping = unsafe { (*self.raw()).i_mapping };
+        let folio = write_begin::<T>(mapping, ipos, len as usize)?;
+        // SAFETY: `write_begin` returned the locked folio containing the range.
+        unsafe { ffi::emfs_folio_zero_range(folio, (pos % bs) as usize, len as usize) };
+        write_end::<T>(mapping, ipos, len as usize, len as usize, folio, false);
+        Ok(())
+    }
+}
+
+/// # Safety
+///
+/// Called by `mount_bdev` with a new superblock on an open block device.
+unsafe extern "C" fn fill_super_callback<T: FileSystem>(
+    sb: *mut bindings::super_block,
+    _data: *mut core::ffi::c_void,
+    _silent: core::ffi::c_int,
+) -> core::ffi::c_int {
+    from_result(|| {
+        // SAFETY: The superblock is new and ours to set up until we return.
+        unsafe {
+            if bindings::sb_set_blocksize(sb, BLOCK_SIZE as i32) == 0 {
+                return Err(EINVAL);
+            }
+            (*sb).s_magic = T::MAGIC as _;
+            (*sb).s_op = &Tables::<T>::SUPER_OPS;
+            (*sb).s_maxbytes = i64::MAX;
+            (*sb).s_time_gran = 1;
+        }
+        // INVARIANT: `sb` is being filled by `mount_bdev`.
+        let data = T::fill_super(&BlockReader { sb })?;
+        if data.read_only() {
+            // SAFETY: As above.
+            unsafe { ffi::emfs_sb_set_rdonly(sb) };
+        }
+        // SAFETY: The name is a C string.
+        let wq = unsafe { ffi::emfs_alloc_workqueue(c_str!("emfs-endio").as_char_ptr()) };
+        if wq.is_null() {
+            return Err(ENOMEM);
+        }
+        // INVARIANT: `wq` is live until `kill_sb` destroys it.
+        let info = KBox::new(SbInfo { data, wq }, GFP_KERNEL).inspect_err(|_| {
+            // SAFETY: Nothing was queued on it.
+            unsafe { bindings::destroy_workqueue(wq) };
+        })?;
+        // SAFETY: As above; `kill_sb_callback` frees it.
+        unsafe { (*sb).s_fs_info = KBox::into_raw(info).cast() };
+        // SAFETY: The superblock now satisfies the `SuperBlock` invariant.
+        let root = unsafe { SuperBlock::<T>::from_raw(sb) }.iget(T::ROOT_INO)?;
+        // SAFETY: `d_make_root` takes the inode reference, and drops it itself on failure.
+        let dentry = unsafe { bindings::d_make_root(ARef::into_raw(root).as_ptr().cast()) };
+        if dentry.is_null() {
+            return Err(ENOMEM);
+        }
+        // SAFETY: As above.
+        unsafe { (*sb).s_root = dentry };
+        Ok(0)
+    })
+}
+
+/// # Safety
+///
+/// Called by the VFS for `mount -t <T::NAME>`.
+unsafe extern "C" fn mount_callback<T: FileSystem>(
+    fs_type: *mut bindings::file_system_type,
+    flags: core::ffi::c_int,
+    dev_name: *const kernel::ffi::c_char,
+    data: *mut core::ffi::c_void,
+) -> *mut bindings::dentry {
+    // SAFETY: The arguments come from the VFS as they are.
+    unsafe {
+        bindings::mount_bdev(
+            fs_type,
+            flags,
+            dev_name,
+            data,
+            Some(fill_super_callback::<T>),
+        )
+    }
+}
+
+/// # Safety
+///
+/// Called by the VFS when the last reference to a `T` superblock goes.
+unsafe extern "C" fn kill_sb_callback<T: FileSystem>(sb: *mut bindings::super_block) {
+    // SAFETY: The superblock is going away. `kill_block_super` evicts every inode (dropping
+    // their data) before we free the per-mount state, which nothing can reach any more.
+    unsafe {
+        let info = (*sb).s_fs_info;
+        bindings::kill_block_super(sb);
+        if !info.is_null() {
+            let info = KBox::from_raw(info.cast::<SbInfo<T>>());
+            // `put_super` flushed it; nothing queues work after that.
+            bindings::destroy_workqueue(info.wq);
+            drop(info);
+        }
+    }
+}
+
+/// A registered file system type; unregistered on drop.
+///
+/// # Invariants
+///
+/// `fs` is registered with `register_filesystem` while this object lives.
+#[pin_data(PinnedDrop)]
+pub struct Registration<T: FileSystem> {
+    #[pin]
+    fs: Opaque<bindings::file_system_type>,
+    _p: PhantomData<T>,
+}
+
+// SAFETY: The registration is only used to unregister, which any thread may do.
+unsafe impl<T: FileSystem> Send for Registration<T> {}
+// SAFETY: `&Registration` gives access to nothing.
+unsafe impl<T: FileSystem> Sync for Registration<T> {}
+
+impl<T: FileSystem> Registration<T> {
+    /// Registers `T` as a file system type of `module`.
+    pub fn new(module: &'static ThisModule) -> impl PinInit<Self, Error> {
+        let fs = move |slot: *mut Opaque<bindings::file_system_type>| -> Result {
+            let ft = Opaque::raw_get(slot);
+            // SAFETY: `slot` is valid, pinned memory for the type; it is fully written before
+            // registration, and stays put until `drop` unregisters it.
+            unsafe {
+                ft.write(core::mem::zeroed());
+                (*ft).name = T::NAME.as_char_ptr();
+                (*ft).fs_flags = bindings::FS_REQUIRES_DEV as i32;
+                (*ft).mount = Some(mount_callback::<T>);
+                (*ft).kill_sb = Some(kill_sb_callback::<T>);
+                (*ft).owner = module.as_ptr();
+                // The type is not static memory: lockdep must know its keys.
+                ffi::emfs_fs_type_register_keys(ft);
+                let ret = to_result(bindings::register_filesystem(ft));
+                if ret.is_err() {
+                    ffi::emfs_fs_type_unregister_keys(ft);
+                }
+                ret
+            }
+        };
+        // SAFETY: The closure initialises the slot completely or fails without registering.
+        let fs = unsafe { kernel::init::pin_init_from_closure(fs) };
+        // INVARIANT: `fs` was registered by its initialiser.
+        try_pin_init!(Self {
+            fs <- fs,
+            _p: PhantomData,
+        })
+    }
+}
+
+#[pinned_drop]
+impl<T: FileSystem> PinnedDrop for Registration<T> {
+    fn drop(self: Pin<&mut Self>) {
+        // SAFETY: By the type invariant the type is registered; once unregistered (which waits
+        // for no superblock to exist, as the module cannot go while one does) its lockdep keys
+        // are unused.
+        unsafe {
+            bindings::unregister_filesystem(self.fs.get());
+            ffi::emfs_fs_type_unregister_keys(self.fs.get());
+        }
+    }
+}

@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The operation tables of a file system type and the superblock trampolines.
+
+use super::{dir::*, read::*, write::*, *};
+
+/// The operation tables of file system `T`.
+pub(super) struct Tables<T>(PhantomData<T>);
+
+impl<T: FileSystem> Tables<T> {
+    pub(super) const SUPER_OPS: bindings::super_operations = bindings::super_operations {
+        evict_inode: Some(evict_inode_callback::<T>),
+        dirty_inode: if T::HAS_DIRTY_INODE {
+            Some(dirty_inode_callback::<T>)
+        } else {
+            None
+        },
+        put_super: Some(put_super_callback::<T>),
+        sync_fs: if T::HAS_SYNC_FS {
+            Some(sync_fs_callback::<T>)
+        } else {
+            None
+        },
+        statfs: if T::HAS_STATFS {
+            Some(statfs_callback::<T>)
+        } else {
+            None
+        },
+        // SAFETY: All-zero is a valid `super_operations`: no other operation.
+        ..unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
+    };
+
+    pub(super) const DIR_INODE_OPS: bindings::inode_operations = bindings::inode_operations {
+        lookup: Some(lookup_callback::<T>),
+        create: if T::HAS_CREATE {
+            Some(create_callback::<T>)
+        } else {
+            None
+        },
+        unlink: if T::HAS_UNLINK {
+            Some(unlink_callback::<T>)
+        } else {
+            None
+        },
+        rename: if T::HAS_RENAME {
+            Some(rename_callback::<T>)
+        } else {
+            None
+        },
+        setattr: if T::HAS_SET_SIZE {
+            Some(setattr_callback::<T>)
+        } else {
+            None
+        },
+        // SAFETY: As above.
+        ..unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
+    };
+
+    pub(super) const DIR_FILE_OPS: bindings::file_operations = bindings::file_operations {
+        llseek: Some(bindings::generic_file_llseek),
+        read: Some(bindings::generic_read_dir),
+        iterate_shared: Some(iterate_shared_callback::<T>),
+        // Names are made durable with the rest: `FileSystem::fsync` on the directory.
+        fsync: if T::HAS_FSYNC {
+            Some(fsync_callback::<T>)
+        } else {
+            Some(bindings::noop_fsync)
+        },
+        // SAFETY: As above.
+        ..unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
+    };
+
+    pub(super) const FILE_INODE_OPS: bindings::inode_operations = bindings::inode_operations {
+        setattr: if T::HAS_SET_SIZE {
+            Some(setattr_callback::<T>)
+        } else {
+            None
+        },
+        // SAFETY: As above: the defaults (generic getattr and permission checks).
+        ..unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
+    };
+
+    pub(super) const FILE_OPS: bindings::file_operations = bindings::file_operations {
+        llseek: Some(bindings::generic_file_llseek),
+        read_iter: Some(bindings::generic_file_read_iter),
+        write_iter: if T::HAS_WRITEBACK_ALLOC {
+            Some(bindings::generic_file_write_iter)
+        } else {
+            None
+        },
+        mmap: if T::HAS_WRITEBACK_ALLOC {
+            Some(mmap_callback::<T>)
+        } else {
+            Some(bindings::generic_file_readonly_mmap)
+        },
+        open: Some(bindings::generic_file_open),
+        fsync: if T::HAS_FSYNC {
+            Some(fsync_callback::<T>)
+        } else {
+            None
+        },
+        fallocate: if T::HAS_FALLOCATE {
+            Some(fallocate_callback::<T>)
+        } else {
+            None
+        },
+        splice_read: Some(bindings::filemap_splice_read),
+        splice_write: if T::HAS_WRITEBACK_ALLOC {
+            Some(bindings::iter_file_splice_write)
+        } else {
+            None
+        },
+        // SAFETY: As above.
+        ..unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
+    };
+
+    pub(super) const VM_OPS: bindings::vm_operations_struct = bindings::vm_operations_struct {
+        fault: Some(bindings::filemap_fault),
+        map_pages: Some(bindings::filemap_map_pages),
+        page_mkwrite: Some(page_mkwrite_callback::<T>),
+        // SAFETY: As above.
+        ..unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
+    };
+
+    pub(super) const AOPS: bindings::address_space_operations =
+        bindings::address_space_operations {
+            read_folio: Some(read_folio_callback::<T>),
+            readahead: if T::HAS_READAHEAD {
+                Some(readahead_callback::<T>)
+            } else {
+                None
+            },
+            release_folio: if T::HAS_RELEASE_FOLIO {
+                Some(release_folio_callback::<T>)
+            } else {
+                None
+            },
+            invalidate_folio: if T::HAS_WRITEBACK_ALLOC {
+                Some(invalidate_folio_callback::<T>)
+            } else {
+                None
+            },
+            write_begin: if T::HAS_WRITEBACK_ALLOC {
+                Some(write_begin_callback::<T>)
+            } else {
+                None
+            },
+            write_end: if T::HAS_WRITEBACK_ALLOC {
+                Some(write_end_callback::<T>)
+            } else {
+                None
+            },
+            dirty_folio: if T::HAS_WRITEBACK_ALLOC {
+                Some(bindings::filemap_dirty_folio)
+            } else {
+                None
+            },
+            writepages: if T::HAS_WRITEBACK_ALLOC {
+                Some(writepages_callback::<T>)
+            } else {
+                None
+            },
+            migrate_folio: if T::HAS_WRITEBACK_ALLOC {
+                Some(ffi::emfs_migrate_folio)
+            } else {
+                None
+            },
+            // SAFETY: As above.
+            ..unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
+        };
+}
+
+/// # Safety
+///
+/// Called by the VFS when an inode of a `T` superblock is dirtied.
+pub(super) unsafe extern "C" fn dirty_inode_callback<T: FileSystem>(
+    inode: *mut bindings::inode,
+    _flags: core::ffi::c_int,
+) {
+    // SAFETY: The inode is live for the call and set up (only set-up inodes are dirtied).
+    let inode = unsafe { Inode::<T>::from_raw(inode) };
+    // A new inode being set up has no data yet.
+    // SAFETY: As above.
+    if !unsafe { (*inode.raw()).i_private.is_null() } {
+        T::dirty_inode(inode);
+    }
+}
+
+/// # Safety
+///
+/// Called by `sync_filesystem` with a mounted `T` superblock.
+pub(super) unsafe extern "C" fn sync_fs_callback<T: FileSystem>(
+    sb: *mut bindings::super_block,
+    wait: core::ffi::c_int,
+) -> core::ffi::c_int {
+    // SAFETY: The superblock is live and set up.
+    let sb = unsafe { SuperBlock::<T>::from_raw(sb) };
+    from_result(|| T::sync_fs(sb, wait != 0).map(|()| 0))
+}
+
+/// # Safety
+///
+/// Called by `generic_shutdown_super` after the inodes were evicted.
+pub(super) unsafe extern "C" fn put_super_callback<T: FileSystem>(sb: *mut bindings::super_block) {
+    // SAFETY: The superblock is live and set up; every write was submitted before
+    // `sync_filesystem` returned, so flushing the workqueue ends the last completions (and the
+    // inode references they hold).
+    let sb = unsafe { SuperBlock::<T>::from_raw(sb) };
+    // SAFETY: By the `SbInfo` invariant the workqueue is live.
+    unsafe { ffi::emfs_flush_workqueue(sb.info().wq) };
+    T::put_super(sb);
+}
+
+/// # Safety
+///
+/// Called by the VFS with an inode of a `T` superblock being evicted.
+pub(super) unsafe extern "C" fn evict_inode_callback<T: FileSystem>(inode: *mut bindings::inode) {
+    // SAFETY: The inode is being evicted: nobody else uses it. Its page cache goes first, then
+    // the file system's record of it (deleted if it has no link), then the inode, then our
+    // state (which nothing can reach any more).
+    unsafe {
+        bindings::truncate_inode_pages_final(ptr::addr_of_mut!((*inode).i_data));
+        let data = (*inode).i_private;
+        if !data.is_null() {
+            T::evict(Inode::<T>::from_raw(inode));
+        }
+        bindings::clear_inode(inode);
+        if !data.is_null() {
+            (*inode).i_private = ptr::null_mut();
+            drop(KBox::from_raw(data.cast::<T::InodeData>()));
+        }
+    }
+}
+
+/// # Safety
+///
+/// Called by the VFS with a dentry of a mounted `T` superblock and a buffer to fill.
+pub(super) unsafe extern "C" fn statfs_callback<T: FileSystem>(
+    dentry: *mut bindings::dentry,
+    buf: *mut bindings::kstatfs,
+) -> core::ffi::c_int {
+    // SAFETY: The dentry pins its superblock, which is a set-up `T` one.
+    let sb = unsafe { SuperBlock::<T>::from_raw((*dentry).d_sb) };
+    from_result(|| {
+        let st = T::statfs(sb)?;
+        // SAFETY: `buf` is valid for writes during the call.
+        unsafe {
+            ffi::emfs_fill_statfs(
+                buf,
+                T::MAGIC as _,
+                BLOCK_SIZE as _,
+                st.blocks,
+                st.free_blocks,
+                st.files,
+                st.free_files,
+                st.name_max as _,
+            )
+        };
+        Ok(0)
+    })
+}
