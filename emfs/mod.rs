@@ -117,6 +117,13 @@ impl Emfs {
         inode.name_len = name.len() as u16;
     }
 
+    /// Takes the inode's name and link: an orphan until it is evicted (or, after a crash, until
+    /// the next mount), when it is freed.
+    fn make_orphan(inode: &mut format::Inode) {
+        Self::set_name(inode, b"");
+        inode.nlink = 0;
+    }
+
     /// Waits for the writes in flight to be recorded, then commits.
     fn commit(sb: &SuperBlock<Self>) -> Result {
         let fs = sb.data();
@@ -462,10 +469,7 @@ impl FileSystem for Emfs {
 
     fn unlink(dir: &Inode<Self>, inode: &Inode<Self>) -> Result {
         let mut st = dir.super_block().data().lock();
-        let slot = st.slot_mut(inode.ino())?;
-        // An orphan until evicted: in use, no name, no link.
-        Self::set_name(&mut slot.disk, b"");
-        slot.disk.nlink = 0;
+        Self::make_orphan(&mut st.slot_mut(inode.ino())?.disk);
         Ok(())
     }
 
@@ -478,9 +482,7 @@ impl FileSystem for Emfs {
         check_name(new_name)?;
         let mut st = dir.super_block().data().lock();
         if let Some(old) = replaced {
-            let slot = st.slot_mut(old.ino())?;
-            Self::set_name(&mut slot.disk, b"");
-            slot.disk.nlink = 0;
+            Self::make_orphan(&mut st.slot_mut(old.ino())?.disk);
         }
         Self::set_name(&mut st.slot_mut(inode.ino())?.disk, new_name);
         Ok(())
