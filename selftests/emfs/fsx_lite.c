@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * A small fsx: random writes, reads, truncates, fallocate (allocate, keep
- * size, punch hole), mmap reads and writes, fsync/fdatasync, cache drops and
- * reopens on one file, each checked against a model of its contents in
- * memory. Any difference is reported with the operation log and fails.
+ * size, punch hole), mmap reads and writes, copy_file_range, fsync/fdatasync,
+ * cache drops and reopens on one file, each checked against a model of its
+ * contents in memory, and the bytes past the end of the last page checked to
+ * be zero through a mapping. Any difference is reported with the operation log and fails.
  *
  *   fsx_lite [-n OPS] [-s SEED] [-l MAXSIZE] [-o MODEL] FILE
  *
@@ -202,6 +203,50 @@ static void op_mmap(size_t off, size_t len, int write)
 	munmap(map, maplen);
 }
 
+/* Bytes past the end of the file in its last page read as zeros, also mapped. */
+static void check_eof_page(void)
+{
+	size_t pg = 4096, start = model_size / pg * pg, i;
+	unsigned char *map;
+
+	if (model_size % pg == 0)
+		return;
+	note("check eof page at %zu", model_size);
+	map = mmap(NULL, pg, PROT_READ, MAP_SHARED, fd, start);
+	if (map == MAP_FAILED)
+		fail("mmap eof page: %s", strerror(errno));
+	for (i = model_size - start; i < pg; i++)
+		if (map[i])
+			fail("byte %zu past the end (%zu) is 0x%02x", start + i,
+			     model_size, map[i]);
+	munmap(map, pg);
+}
+
+/* copy_file_range within the file (the VFS's splice fallback without a method). */
+static void op_copy(size_t from, size_t to, size_t len)
+{
+	loff_t in = from, out = to;
+	ssize_t n;
+
+	if (from >= model_size)
+		return;
+	if (from + len > model_size)
+		len = model_size - from;
+	/* The ranges must not overlap. */
+	if (from < to + len && to < from + len)
+		return;
+	note("copy %zu+%zu to %zu", from, len, to);
+	while (len) {
+		n = copy_file_range(fd, &in, fd, &out, len, 0);
+		if (n <= 0)
+			fail("copy_file_range: %s", n ? strerror(errno) : "short");
+		memmove(model + out - n, model + in - n, n);
+		if ((size_t)out > model_size)
+			model_size = out;
+		len -= n;
+	}
+}
+
 static void verify_all(const char *when)
 {
 	note("verify all (%s)", when);
@@ -287,6 +332,10 @@ int main(int argc, char **argv)
 			close(fd);
 			do_open();
 			verify_all("reopen");
+		} else if (r < 94) {
+			op_copy(rand_below(max_size), rand_below(max_size - len), len);
+		} else if (r < 97) {
+			check_eof_page();
 		} else {
 			check_size();
 		}

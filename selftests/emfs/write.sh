@@ -90,11 +90,14 @@ ktap_test_result "emfs write: fsck clean after truncate" fsck_remount
 
 # The exerciser: writes, reads, truncate, fallocate (0, KEEP_SIZE, PUNCH_HOLE),
 # mmap reads and writes, fsync, fadvise(DONTNEED), reopen; all verified.
+# Longer with STRESS_SECONDS (the extended check): 100 operations a second.
+ops=1500
+[ "${STRESS_SECONDS:-0}" -gt 60 ] && ops=$((STRESS_SECONDS * 100))
 fsx_ok=0
 for seed in 1 2 3; do
-	"$here/fsx_lite" -n 1500 -s $seed -l 1048576 -o $ref/fsx$seed $mnt/fsx$seed || fsx_ok=1
+	"$here/fsx_lite" -n $ops -s $seed -l 1048576 -o $ref/fsx$seed $mnt/fsx$seed || fsx_ok=1
 done
-ktap_test_result "emfs write: fsx_lite, 3 seeds x 1500 operations" [ $fsx_ok = 0 ]
+ktap_test_result "emfs write: fsx_lite, 3 seeds" [ $fsx_ok = 0 ]
 ktap_test_result "emfs write: fsx files read back after a remount" eval 'remount && same_files'
 ktap_test_result "emfs write: fsck clean after fsx_lite" fsck_remount
 
