@@ -100,6 +100,16 @@ fn round_down(x: u64) -> u64 {
     x - x % BS
 }
 
+/// Before the size grows to `new_size`: zeros over the rest of the old last block, which
+/// becomes part of the file and which a shared mapping may have written past the end.
+fn zero_eof_tail(inode: &Inode<Emfs>, new_size: u64) -> Result {
+    let old = inode.size().max(0) as u64;
+    if new_size <= old || old % BS == 0 {
+        return Ok(());
+    }
+    inode.zero_range(old, round_up(old).min(new_size) - old)
+}
+
 fn check_name(name: &[u8]) -> Result {
     if name.len() > NAME_MAX {
         return Err(crate::kernel_ext::errno::enametoolong());
@@ -521,7 +531,9 @@ impl FileSystem for Emfs {
     fn set_size(inode: &Inode<Self>, size: u64) -> Result {
         let old = inode.size().max(0) as u64;
         if size >= old {
-            // Nothing past the old size is on disk; the old last block's tail is zero there.
+            // Nothing past the old size is on disk (the old last block's tail is zero there),
+            // but a shared mapping may have written past the end in the page cache.
+            zero_eof_tail(inode, size)?;
             return inode.truncate_setsize(size);
         }
         // The new last block keeps its head; its tail must read as zeros after any later
@@ -762,6 +774,7 @@ impl FileSystem for Emfs {
         }
         result?;
         if mode & falloc::KEEP_SIZE == 0 && end > inode.size().max(0) as u64 {
+            zero_eof_tail(inode, end)?;
             inode.set_size(end)?;
         }
         Ok(())

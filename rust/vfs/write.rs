@@ -13,14 +13,22 @@ pub(super) fn write_begin<T: FileSystem>(
     pos: i64,
     len: usize,
 ) -> Result<*mut bindings::folio> {
-    let mut err = 0;
     // SAFETY: `mapping` is the live mapping of a `T` regular file (callers hold the inode).
+    let inode = unsafe { Inode::<T>::from_raw((*mapping).host) };
+    // A write past the end makes the rest of the old last block part of the file, and a
+    // shared mapping may have written there past the end: zeros first (what xfs does with
+    // `xfs_zero_range` from the old size). The same block is handled below.
+    let bs = BLOCK_SIZE as i64;
+    let isize = inode.size();
+    if pos > isize && isize % bs != 0 && pos / bs != isize / bs {
+        inode.zero_range(isize as u64, (bs - isize % bs) as u64)?;
+    }
+    let mut err = 0;
+    // SAFETY: As above.
     let folio = unsafe { ffi::emfs_write_begin_folio(mapping, pos, &mut err) };
     if folio.is_null() {
         return Err(Error::from_errno(err));
     }
-    // SAFETY: As above.
-    let inode = unsafe { Inode::<T>::from_raw((*mapping).host) };
     let give_up = |e: Error, reserved_here: bool| {
         // SAFETY: The folio is locked and referenced by us; a reservation taken here is
         // returned with its marker.
@@ -66,6 +74,14 @@ pub(super) fn write_begin<T: FileSystem>(
             // SAFETY: As above; its data is read.
             unsafe { ffi::emfs_folio_mark_uptodate(folio) };
         }
+    }
+    if pos > isize && isize > fpos && isize % bs != 0 {
+        // The write starts past the end inside the old last block: what lies between the
+        // old end and the write was never part of the file.
+        // SAFETY: As above; `[isize, pos)` is inside the folio.
+        unsafe {
+            ffi::emfs_folio_zero_range(folio, (isize - fpos) as usize, (pos - isize) as usize)
+        };
     }
     Ok(folio)
 }

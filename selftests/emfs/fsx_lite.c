@@ -247,6 +247,35 @@ static void op_copy(size_t from, size_t to, size_t len)
 	}
 }
 
+/*
+ * Writes garbage past the end of the file through a shared mapping of its last
+ * page (which Linux allows and which is not file data), then extends the file
+ * past that page by truncate or by a write: the garbage must read as zeros.
+ */
+static void op_eof_garbage(void)
+{
+	size_t pg = 4096, start = model_size / pg * pg, i, to;
+	unsigned char *map;
+
+	if (model_size % pg == 0 || start + 2 * pg > max_size)
+		return;
+	note("garbage past eof %zu through mmap", model_size);
+	map = mmap(NULL, pg, PROT_READ | PROT_WRITE, MAP_SHARED, fd, start);
+	if (map == MAP_FAILED)
+		fail("mmap eof page: %s", strerror(errno));
+	for (i = model_size - start; i < pg; i++)
+		map[i] = 0xa5;
+	munmap(map, pg);
+	to = start + pg + rand_below(pg);
+	if (rand_below(2)) {
+		op_truncate(to);
+	} else {
+		if (to >= max_size)
+			to = max_size - 1;
+		op_write(to, 1);
+	}
+}
+
 static void verify_all(const char *when)
 {
 	note("verify all (%s)", when);
@@ -334,8 +363,10 @@ int main(int argc, char **argv)
 			verify_all("reopen");
 		} else if (r < 94) {
 			op_copy(rand_below(max_size), rand_below(max_size - len), len);
-		} else if (r < 97) {
+		} else if (r < 96) {
 			check_eof_page();
+		} else if (r < 98) {
+			op_eof_garbage();
 		} else {
 			check_size();
 		}
