@@ -636,7 +636,7 @@ impl FileSystem for Emfs {
             return;
         }
         // The ordered-extent completion: the file-extent record, then `unpin_extent_cache`.
-        let generation = {
+        let generation = loop {
             let mut st = fs.lock();
             let record = ExtentRecord {
                 file_offset: ctx.pos,
@@ -648,9 +648,19 @@ impl FileSystem for Emfs {
                 generation: st.transid,
                 kind: EXTENT_REGULAR,
             };
-            if let Err(e) = st.replace_records(ino, record) {
-                pr_err!("inode {}: cannot record a write: {:?}\n", ino, e);
-                st.failed = true;
+            match st.replace_records(ino, record) {
+                // Written data must be recorded: wait for memory (btrfs allocates what its
+                // ordered-extent completion needs with __GFP_NOFAIL).
+                Err(e) if e == ENOMEM => {
+                    drop(st);
+                    crate::kernel_ext::time::msleep(10);
+                    continue;
+                }
+                Err(e) => {
+                    pr_err!("inode {}: cannot record a write: {:?}\n", ino, e);
+                    st.failed = true;
+                }
+                Ok(()) => {}
             }
             // The size that made this data part of the file may not be copied yet
             // (`write_end` dirties the inode after unlocking the folio): a commit must not
@@ -662,7 +672,7 @@ impl FileSystem for Emfs {
                 }
             }
             fs.write_done(&mut st);
-            st.transid
+            break st.transid;
         };
         let _ = inode.data().maps.unpin(ctx.pos, ctx.len, generation);
     }
@@ -674,8 +684,13 @@ impl FileSystem for Emfs {
         // btrfs's fast fsync: under the tree lock, take the maps modified since the last
         // commit, mark them LOGGING (they must not merge while logged) and hold them.
         let mut logged: KVec<ExtentMap> = KVec::new();
+        let mut out_of_memory = false;
         loop {
-            logged.reserve(16, GFP_KERNEL)?;
+            // Out of memory, the maps taken so far are still committed and released below.
+            if logged.reserve(16, GFP_KERNEL).is_err() {
+                out_of_memory = true;
+                break;
+            }
             let mut tree = maps.write();
             let mut more = false;
             while logged.len() < logged.capacity() {
@@ -703,6 +718,9 @@ impl FileSystem for Emfs {
         // refuses while a reader holds the map (the 2020 fix).
         for mut em in logged {
             maps.write().clear_logging(&mut em);
+        }
+        if out_of_memory {
+            return Err(ENOMEM);
         }
         r
     }

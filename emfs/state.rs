@@ -449,7 +449,17 @@ impl FsState {
         if !self.dirty {
             return Ok(());
         }
-        let r = self.write_commit(dev);
+        // Memory first, while nothing has changed: running out of it is not fatal.
+        let mut buf = KBox::new([0u8; BLOCK_SIZE], GFP_KERNEL)?;
+        let mut chains = KVec::new();
+        for (ino, slot) in self.slots.iter().enumerate() {
+            if slot.records_dirty && !slot.bad {
+                let nblocks = slot.records.len().div_ceil(EXTENTS_PER_BLOCK);
+                chains.push((ino, KVec::with_capacity(nblocks, GFP_KERNEL)?), GFP_KERNEL)?;
+            }
+        }
+        // From here on the running state changes as the commit goes: a failure is fatal.
+        let r = self.write_commit(dev, &mut buf, chains);
         if let Err(e) = r {
             pr_err!("commit of generation {} failed: {:?}\n", self.transid, e);
             self.failed = true;
@@ -457,19 +467,20 @@ impl FsState {
         r
     }
 
-    fn write_commit(&mut self, dev: &SuperBlock<super::Emfs>) -> Result {
+    fn write_commit(
+        &mut self,
+        dev: &SuperBlock<super::Emfs>,
+        buf: &mut [u8; BLOCK_SIZE],
+        chains: KVec<(usize, KVec<u64>)>,
+    ) -> Result {
         let gen = self.transid;
-        let mut buf = KBox::new([0u8; BLOCK_SIZE], GFP_KERNEL)?;
 
         // Extent chains.
-        for ino in 0..self.slots.len() {
-            if !self.slots[ino].records_dirty || self.slots[ino].bad {
-                continue;
-            }
+        for (ino, mut chain) in chains {
             let nblocks = self.slots[ino].records.len().div_ceil(EXTENTS_PER_BLOCK);
-            let mut chain = KVec::with_capacity(nblocks, GFP_KERNEL)?;
             for _ in 0..nblocks {
-                chain.push(self.alloc_meta()?, GFP_KERNEL)?;
+                // Within the capacity reserved above: no allocation.
+                chain.push(self.alloc_meta()?, GFP_NOWAIT)?;
             }
             let old = core::mem::take(&mut self.slots[ino].chain);
             for blk in old {
@@ -483,8 +494,8 @@ impl FsState {
                     next: chain.get(n + 1).copied().unwrap_or(0),
                     generation: gen,
                 };
-                encode_extent_block(&mut buf, &header, records).map_err(|_| EINVAL)?;
-                dev.write_block(chain[n], &buf, false)?;
+                encode_extent_block(buf, &header, records).map_err(|_| EINVAL)?;
+                dev.write_block(chain[n], buf, false)?;
             }
             slot.disk.extent_block = chain.first().copied().unwrap_or(0);
             slot.disk.extent_count = slot.records.len() as u32;
@@ -513,7 +524,7 @@ impl FsState {
                         .encode(&mut buf[n * INODE_SIZE..(n + 1) * INODE_SIZE]);
                 }
             }
-            dev.write_block(blk, &buf, false)?;
+            dev.write_block(blk, buf, false)?;
         }
 
         // The bitmap: new blocks first, so that it describes itself.
@@ -529,21 +540,21 @@ impl FsState {
             buf.fill(0);
             buf[..BITMAP_BYTES]
                 .copy_from_slice(&self.running[idx * BITMAP_BYTES..(idx + 1) * BITMAP_BYTES]);
-            seal_block(&mut buf);
-            dev.write_block(sb.bitmap[idx], &buf, false)?;
+            seal_block(buf);
+            dev.write_block(sb.bitmap[idx], buf, false)?;
         }
 
         // Everything above is durable before the superblock that points to it.
         dev.flush()?;
         sb.generation = gen;
         sb.free_blocks = free_after;
-        sb.encode(&mut buf);
+        sb.encode(buf);
         let slot = if gen % 2 == 1 {
             SB_SLOTS[0]
         } else {
             SB_SLOTS[1]
         };
-        dev.write_block(slot, &buf, true)?;
+        dev.write_block(slot, buf, true)?;
 
         // The new commit is the committed state.
         self.sb = sb;
