@@ -533,17 +533,21 @@ impl<T: FileSystem> SuperBlock<T> {
             // reference from `iget_locked` becomes the `ARef`'s.
             return Ok(unsafe { ARef::from_raw(ptr::NonNull::new_unchecked(inode.cast())) });
         }
-        match T::read_inode(self, ino) {
-            Ok(params) => {
-                // SAFETY: A new, locked inode is ours to initialise until `unlock_new_inode`.
-                unsafe { init_inode::<T>(inode, params)? };
+        let set_up = T::read_inode(self, ino).and_then(|params| {
+            // SAFETY: A new, locked inode is ours to initialise until `unlock_new_inode`.
+            unsafe { init_inode::<T>(inode, params) }
+        });
+        match set_up {
+            Ok(()) => {
                 // SAFETY: As above; the inode is fully set up.
                 unsafe { bindings::unlock_new_inode(inode) };
                 // SAFETY: The inode is a `T` inode now; the reference becomes the `ARef`'s.
                 Ok(unsafe { ARef::from_raw(ptr::NonNull::new_unchecked(inode.cast())) })
             }
             Err(e) => {
-                // SAFETY: A new inode that could not be read is unhashed and released.
+                // SAFETY: A new inode that could not be read or set up (out of memory: no
+                // `i_private`, which eviction accepts) is unhashed and released; leaking it
+                // would leave a busy inode at unmount.
                 unsafe { bindings::iget_failed(inode) };
                 Err(e)
             }

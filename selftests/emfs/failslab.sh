@@ -1,8 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# Reads on emfs while slab allocations of the reading task fail at random
-# (failslab, debug kernel only): reads may fail, nothing may crash or warn, and
-# once injection stops every file reads back right and the image is clean.
+# Reads, then writes and fsyncs, on emfs while slab allocations of the task
+# fail at random (failslab, debug kernel only): they may fail, nothing may
+# crash or warn, and once injection stops every file reads back right, the file
+# system still writes, and the image is clean.
 
 . "$(dirname "$0")/lib.sh"
 
@@ -18,7 +19,7 @@ if [ ! -d $fs ]; then
 fi
 
 ktap_print_header
-ktap_set_plan 4
+ktap_set_plan 6
 
 mkdir -p $data $mnt
 for i in 0 1 2 3; do head -c $(( (i + 1) * 400000 )) /dev/urandom >$data/f$i; done
@@ -49,6 +50,26 @@ ktap_test_result "failslab: allocations failed during reads" [ $failed -gt 0 ]
 echo 3 >/proc/sys/vm/drop_caches
 all_match() { files_match $data $mnt; }
 ktap_test_result "failslab: every file reads back right afterwards" all_match
+
+# Writes and fsyncs by a failing task: a file either was written (and then reads
+# back) or the write or the fsync said so.
+echo 10 >$fs/probability
+wfailed=0
+for i in 0 1 2 3 4 5 6 7; do
+	head -c $(( (i + 1) * 100000 )) /dev/urandom >$data/w$i
+	if ! sh -c "echo 1 >/proc/self/make-it-fail; cat $data/w$i >$mnt/w$i && sync -d $mnt/w$i" 2>/dev/null; then
+		wfailed=$((wfailed + 1))
+		rm -f $mnt/w$i $data/w$i
+	fi
+done
+echo 0 >$fs/probability
+ktap_print_msg "$wfailed of 8 writes with fsync failed under failslab"
+ktap_test_result "failslab: allocations failed during writes" [ $wfailed -gt 0 ]
+still_writes() {
+	head -c 300000 /dev/urandom >$data/after && cp $data/after $mnt/after && sync &&
+		echo 3 >/proc/sys/vm/drop_caches && all_match
+}
+ktap_test_result "failslab: the file system still writes, every file reads back" still_writes
 umount $mnt
 ktap_test_result "failslab: fsck clean" fsck.emfs $dev
 ktap_test_no_problems "failslab: no kernel warnings"
