@@ -24,8 +24,9 @@ mod state;
 use crate::extmap::{rules, ExtentMap, ExtentMapTree};
 use crate::kernel_ext::nofs::NoFsScope;
 use crate::kernel_ext::vfs::{
-    self, falloc, BlockReader, DirEmitter, FileSystem, Inode, InodeParams, InodeType, LockedFolio,
-    ReadBatch, Readahead, StatFs, SuperBlock,
+    self, falloc, AddressSpaceOperations, BlockReader, DirEmitter, FileOperations, FileSystem,
+    Inode, InodeOperations, InodeParams, InodeType, LockedFolio, ReadBatch, Readahead, StatFs,
+    SuperBlock,
 };
 use core::sync::atomic::{AtomicU64, Ordering};
 use format::*;
@@ -310,6 +311,72 @@ impl FileSystem for Emfs {
         })
     }
 
+    fn statfs(sb: &SuperBlock<Self>) -> Result<StatFs> {
+        let st = sb.data().lock();
+        let free_files = st
+            .slots
+            .iter()
+            .skip(ROOT_INO as usize + 1)
+            .filter(|s| !s.bad && !s.disk.in_use())
+            .count() as u64;
+        Ok(StatFs {
+            blocks: st.sb.total_blocks,
+            free_blocks: st.statfs_free(),
+            files: u64::from(st.sb.inode_count - 1),
+            free_files,
+            name_max: NAME_MAX as u64,
+        })
+    }
+
+    fn dirty_inode(inode: &Inode<Self>) {
+        let a = inode.attrs();
+        let mut st = inode.super_block().data().lock();
+        let Ok(slot) = st.slot_mut(inode.ino()) else {
+            return;
+        };
+        let i = &mut slot.disk;
+        if !i.in_use() {
+            return;
+        }
+        i.mode = a.mode;
+        i.nlink = a.nlink;
+        i.size = a.size.max(0) as u64;
+        i.uid = a.uid;
+        i.gid = a.gid;
+        i.atime = a.atime;
+        i.mtime = a.mtime;
+        i.ctime = a.ctime;
+    }
+
+    fn evict(inode: &Inode<Self>) {
+        let fs = inode.super_block().data();
+        if inode.attrs().nlink == 0 && !fs.read_only {
+            if let Err(e) = fs.lock().delete_inode(inode.ino()) {
+                pr_err!("inode {}: cannot free it: {:?}\n", inode.ino(), e);
+            }
+        }
+        inode.data().maps.drop_all();
+    }
+
+    fn sync_fs(sb: &SuperBlock<Self>, wait: bool) -> Result {
+        if !wait || sb.is_read_only() || sb.data().read_only {
+            return Ok(());
+        }
+        Self::commit(sb)
+    }
+
+    fn put_super(sb: &SuperBlock<Self>) {
+        if sb.is_read_only() || sb.data().read_only {
+            return;
+        }
+        if let Err(e) = Self::commit(sb) {
+            pr_err!("final commit failed: {:?}\n", e);
+        }
+    }
+}
+
+#[vtable]
+impl InodeOperations for Emfs {
     fn lookup(dir: &Inode<Self>, name: &[u8]) -> Result<Option<u64>> {
         check_name(name)?;
         let st = dir.super_block().data().lock();
@@ -328,6 +395,86 @@ impl FileSystem for Emfs {
         Ok(None)
     }
 
+    fn create(dir: &Inode<Self>, name: &[u8], perm: u16, owner: (u32, u32)) -> Result<u64> {
+        check_name(name)?;
+        let now = vfs::now();
+        let mut st = dir.super_block().data().lock();
+        let transid = st.transid;
+        let ino = st
+            .slots
+            .iter()
+            .enumerate()
+            .skip(ROOT_INO as usize + 1)
+            .find(|(_, s)| !s.bad && !s.disk.in_use())
+            .map(|(ino, _)| ino as u64)
+            .ok_or(ENOSPC)?;
+        let slot = st.slot_mut(ino)?;
+        let mut i = format::Inode {
+            mode: S_IFREG | (perm & 0o7777),
+            nlink: 1,
+            uid: owner.0,
+            gid: owner.1,
+            atime: now,
+            mtime: now,
+            ctime: now,
+            generation: transid,
+            ino: ino as u32,
+            ..format::Inode::FREE
+        };
+        Self::set_name(&mut i, name);
+        slot.disk = i;
+        Ok(ino)
+    }
+
+    fn unlink(dir: &Inode<Self>, inode: &Inode<Self>) -> Result {
+        let mut st = dir.super_block().data().lock();
+        Self::make_orphan(&mut st.slot_mut(inode.ino())?.disk);
+        Ok(())
+    }
+
+    fn rename(
+        dir: &Inode<Self>,
+        inode: &Inode<Self>,
+        new_name: &[u8],
+        replaced: Option<&Inode<Self>>,
+    ) -> Result {
+        check_name(new_name)?;
+        let mut st = dir.super_block().data().lock();
+        if let Some(old) = replaced {
+            Self::make_orphan(&mut st.slot_mut(old.ino())?.disk);
+        }
+        Self::set_name(&mut st.slot_mut(inode.ino())?.disk, new_name);
+        Ok(())
+    }
+
+    fn set_size(inode: &Inode<Self>, size: u64) -> Result {
+        let old = inode.size().max(0) as u64;
+        if size >= old {
+            // Nothing past the old size is on disk (the old last block's tail is zero there),
+            // but a shared mapping may have written past the end in the page cache.
+            zero_eof_tail(inode, size)?;
+            return inode.truncate_setsize(size);
+        }
+        // The new last block keeps its head; its tail must read as zeros after any later
+        // extension, so it is written again with zeros.
+        if size % BS != 0 {
+            inode.zero_range(size, round_up(size).min(old) - size)?;
+        }
+        inode.truncate_setsize(size)?;
+        let from = round_up(size);
+        inode
+            .super_block()
+            .data()
+            .state
+            .lock()
+            .drop_records(inode.ino(), from, u64::MAX)?;
+        inode.data().maps.drop_range(from, u64::MAX, false);
+        Ok(())
+    }
+}
+
+#[vtable]
+impl FileOperations for Emfs {
     fn read_dir(dir: &Inode<Self>, emitter: &mut DirEmitter<'_>) -> Result {
         // Names are copied out under the lock and emitted after it: emitting copies to user
         // memory, whose fault may read an emfs file and take the lock.
@@ -357,23 +504,130 @@ impl FileSystem for Emfs {
         }
     }
 
-    fn statfs(sb: &SuperBlock<Self>) -> Result<StatFs> {
-        let st = sb.data().lock();
-        let free_files = st
-            .slots
-            .iter()
-            .skip(ROOT_INO as usize + 1)
-            .filter(|s| !s.bad && !s.disk.in_use())
-            .count() as u64;
-        Ok(StatFs {
-            blocks: st.sb.total_blocks,
-            free_blocks: st.statfs_free(),
-            files: u64::from(st.sb.inode_count - 1),
-            free_files,
-            name_max: NAME_MAX as u64,
-        })
+    fn fsync(inode: &Inode<Self>, _start: u64, _end: u64, _datasync: bool) -> Result {
+        let sb = inode.super_block();
+        let maps = &inode.data().maps;
+        let last_commit = sb.data().transid.load(Ordering::Acquire) - 1;
+        // btrfs's fast fsync: under the tree lock, take the maps modified since the last
+        // commit, mark them LOGGING (they must not merge while logged) and hold them.
+        let mut logged: KVec<ExtentMap> = KVec::new();
+        let mut out_of_memory = false;
+        loop {
+            // Out of memory, the maps taken so far are still committed and released below.
+            if logged.reserve(16, GFP_KERNEL).is_err() {
+                out_of_memory = true;
+                break;
+            }
+            let mut tree = maps.write();
+            let mut more = false;
+            while logged.len() < logged.capacity() {
+                let Some(em) = tree.pop_modified() else {
+                    break;
+                };
+                more = true;
+                if em.generation() > last_commit {
+                    tree.set_logging(&em);
+                    // Within capacity: no allocation under the spinning lock.
+                    logged.push(em, GFP_NOWAIT)?;
+                }
+            }
+            if !more {
+                break;
+            }
+        }
+        maps.clear_full_sync();
+        if !logged.is_empty() {
+            debug::FSYNC_LOGGED.fetch_add(1, Ordering::Relaxed);
+        }
+        // Persist: the records go to disk with a commit (emfs has no log tree).
+        let r = Self::commit(sb);
+        // Done logging: each map may merge again, which `clear_logging` tries, and which it
+        // refuses while a reader holds the map (the 2020 fix).
+        for mut em in logged {
+            maps.write().clear_logging(&mut em);
+        }
+        if out_of_memory {
+            return Err(ENOMEM);
+        }
+        r
     }
 
+    fn fallocate(inode: &Inode<Self>, mode: u32, offset: u64, len: u64) -> Result {
+        if mode & !(falloc::KEEP_SIZE | falloc::PUNCH_HOLE) != 0 {
+            return Err(crate::kernel_ext::errno::eopnotsupp());
+        }
+        let end = offset.checked_add(len).ok_or(EFBIG)?;
+        if end > i64::MAX as u64 {
+            return Err(EFBIG);
+        }
+        let ino = inode.ino();
+        let fs = inode.super_block().data();
+        if mode & falloc::PUNCH_HOLE != 0 {
+            let size = inode.size().max(0) as u64;
+            // Partial blocks at the ends are written with zeros; whole blocks are dropped.
+            let head_end = round_up(offset).min(end);
+            if offset % BS != 0 && offset < size {
+                inode.zero_range(offset, head_end.min(size) - offset)?;
+            }
+            let tail_start = round_down(end).max(head_end);
+            if end % BS != 0 && tail_start < end && tail_start < size {
+                inode.zero_range(tail_start, end.min(size) - tail_start)?;
+            }
+            let (first, last) = (round_up(offset), round_down(end));
+            if first < last {
+                inode.truncate_pagecache_range(first, last - 1)?;
+                fs.lock().drop_records(ino, first, last)?;
+                inode.data().maps.drop_range(first, last - 1, false);
+            }
+            return Ok(());
+        }
+        // Preallocate the holes of the range: PREALLOC records, read as zeros.
+        let (first, last) = (round_down(offset), round_up(end));
+        let mut pos = first;
+        let result = (|| -> Result {
+            while pos < last {
+                let mut st = fs.lock();
+                let records = &st.slot(ino)?.records;
+                let idx = records.partition_point(|r| r.end() <= pos);
+                let hole_end = match records.get(idx) {
+                    Some(r) if r.file_offset <= pos => {
+                        pos = r.end();
+                        continue;
+                    }
+                    Some(r) => r.file_offset.min(last),
+                    None => last,
+                };
+                let (blk, n) = st.alloc_prealloc((hole_end - pos) / BS)?;
+                let record = ExtentRecord {
+                    file_offset: pos,
+                    len: n * BS,
+                    disk_bytenr: blk * BS,
+                    disk_num_bytes: n * BS,
+                    offset: 0,
+                    ram_bytes: n * BS,
+                    generation: st.transid,
+                    kind: EXTENT_PREALLOC,
+                };
+                st.replace_records(ino, record)?;
+                pos += n * BS;
+            }
+            Ok(())
+        })();
+        // Cached hole maps of the range are stale now.
+        if pos > first {
+            inode.data().maps.drop_range(first, pos - 1, true);
+        }
+        result?;
+        if mode & falloc::KEEP_SIZE == 0 && end > inode.size().max(0) as u64 {
+            zero_eof_tail(inode, end)?;
+            inode.set_size(end)?;
+        }
+        Ok(())
+    }
+}
+
+#[vtable]
+impl AddressSpaceOperations for Emfs {
     fn readahead(inode: &Inode<Self>, ra: &mut Readahead<'_>) -> Result {
         let isize = inode.size() as u64;
         let data_end = round_up(isize);
@@ -443,113 +697,6 @@ impl FileSystem for Emfs {
             let to = ((data_end - fpos) as usize).min(fsize);
             folio.zero(from, to - from)?;
         }
-        Ok(())
-    }
-
-    fn create(dir: &Inode<Self>, name: &[u8], perm: u16, owner: (u32, u32)) -> Result<u64> {
-        check_name(name)?;
-        let now = vfs::now();
-        let mut st = dir.super_block().data().lock();
-        let transid = st.transid;
-        let ino = st
-            .slots
-            .iter()
-            .enumerate()
-            .skip(ROOT_INO as usize + 1)
-            .find(|(_, s)| !s.bad && !s.disk.in_use())
-            .map(|(ino, _)| ino as u64)
-            .ok_or(ENOSPC)?;
-        let slot = st.slot_mut(ino)?;
-        let mut i = format::Inode {
-            mode: S_IFREG | (perm & 0o7777),
-            nlink: 1,
-            uid: owner.0,
-            gid: owner.1,
-            atime: now,
-            mtime: now,
-            ctime: now,
-            generation: transid,
-            ino: ino as u32,
-            ..format::Inode::FREE
-        };
-        Self::set_name(&mut i, name);
-        slot.disk = i;
-        Ok(ino)
-    }
-
-    fn unlink(dir: &Inode<Self>, inode: &Inode<Self>) -> Result {
-        let mut st = dir.super_block().data().lock();
-        Self::make_orphan(&mut st.slot_mut(inode.ino())?.disk);
-        Ok(())
-    }
-
-    fn rename(
-        dir: &Inode<Self>,
-        inode: &Inode<Self>,
-        new_name: &[u8],
-        replaced: Option<&Inode<Self>>,
-    ) -> Result {
-        check_name(new_name)?;
-        let mut st = dir.super_block().data().lock();
-        if let Some(old) = replaced {
-            Self::make_orphan(&mut st.slot_mut(old.ino())?.disk);
-        }
-        Self::set_name(&mut st.slot_mut(inode.ino())?.disk, new_name);
-        Ok(())
-    }
-
-    fn dirty_inode(inode: &Inode<Self>) {
-        let a = inode.attrs();
-        let mut st = inode.super_block().data().lock();
-        let Ok(slot) = st.slot_mut(inode.ino()) else {
-            return;
-        };
-        let i = &mut slot.disk;
-        if !i.in_use() {
-            return;
-        }
-        i.mode = a.mode;
-        i.nlink = a.nlink;
-        i.size = a.size.max(0) as u64;
-        i.uid = a.uid;
-        i.gid = a.gid;
-        i.atime = a.atime;
-        i.mtime = a.mtime;
-        i.ctime = a.ctime;
-    }
-
-    fn evict(inode: &Inode<Self>) {
-        let fs = inode.super_block().data();
-        if inode.attrs().nlink == 0 && !fs.read_only {
-            if let Err(e) = fs.lock().delete_inode(inode.ino()) {
-                pr_err!("inode {}: cannot free it: {:?}\n", inode.ino(), e);
-            }
-        }
-        inode.data().maps.drop_all();
-    }
-
-    fn set_size(inode: &Inode<Self>, size: u64) -> Result {
-        let old = inode.size().max(0) as u64;
-        if size >= old {
-            // Nothing past the old size is on disk (the old last block's tail is zero there),
-            // but a shared mapping may have written past the end in the page cache.
-            zero_eof_tail(inode, size)?;
-            return inode.truncate_setsize(size);
-        }
-        // The new last block keeps its head; its tail must read as zeros after any later
-        // extension, so it is written again with zeros.
-        if size % BS != 0 {
-            inode.zero_range(size, round_up(size).min(old) - size)?;
-        }
-        inode.truncate_setsize(size)?;
-        let from = round_up(size);
-        inode
-            .super_block()
-            .data()
-            .state
-            .lock()
-            .drop_records(inode.ino(), from, u64::MAX)?;
-        inode.data().maps.drop_range(from, u64::MAX, false);
         Ok(())
     }
 
@@ -675,142 +822,5 @@ impl FileSystem for Emfs {
             break st.transid;
         };
         let _ = inode.data().maps.unpin(ctx.pos, ctx.len, generation);
-    }
-
-    fn fsync(inode: &Inode<Self>, _start: u64, _end: u64, _datasync: bool) -> Result {
-        let sb = inode.super_block();
-        let maps = &inode.data().maps;
-        let last_commit = sb.data().transid.load(Ordering::Acquire) - 1;
-        // btrfs's fast fsync: under the tree lock, take the maps modified since the last
-        // commit, mark them LOGGING (they must not merge while logged) and hold them.
-        let mut logged: KVec<ExtentMap> = KVec::new();
-        let mut out_of_memory = false;
-        loop {
-            // Out of memory, the maps taken so far are still committed and released below.
-            if logged.reserve(16, GFP_KERNEL).is_err() {
-                out_of_memory = true;
-                break;
-            }
-            let mut tree = maps.write();
-            let mut more = false;
-            while logged.len() < logged.capacity() {
-                let Some(em) = tree.pop_modified() else {
-                    break;
-                };
-                more = true;
-                if em.generation() > last_commit {
-                    tree.set_logging(&em);
-                    // Within capacity: no allocation under the spinning lock.
-                    logged.push(em, GFP_NOWAIT)?;
-                }
-            }
-            if !more {
-                break;
-            }
-        }
-        maps.clear_full_sync();
-        if !logged.is_empty() {
-            debug::FSYNC_LOGGED.fetch_add(1, Ordering::Relaxed);
-        }
-        // Persist: the records go to disk with a commit (emfs has no log tree).
-        let r = Self::commit(sb);
-        // Done logging: each map may merge again, which `clear_logging` tries, and which it
-        // refuses while a reader holds the map (the 2020 fix).
-        for mut em in logged {
-            maps.write().clear_logging(&mut em);
-        }
-        if out_of_memory {
-            return Err(ENOMEM);
-        }
-        r
-    }
-
-    fn fallocate(inode: &Inode<Self>, mode: u32, offset: u64, len: u64) -> Result {
-        if mode & !(falloc::KEEP_SIZE | falloc::PUNCH_HOLE) != 0 {
-            return Err(crate::kernel_ext::errno::eopnotsupp());
-        }
-        let end = offset.checked_add(len).ok_or(EFBIG)?;
-        if end > i64::MAX as u64 {
-            return Err(EFBIG);
-        }
-        let ino = inode.ino();
-        let fs = inode.super_block().data();
-        if mode & falloc::PUNCH_HOLE != 0 {
-            let size = inode.size().max(0) as u64;
-            // Partial blocks at the ends are written with zeros; whole blocks are dropped.
-            let head_end = round_up(offset).min(end);
-            if offset % BS != 0 && offset < size {
-                inode.zero_range(offset, head_end.min(size) - offset)?;
-            }
-            let tail_start = round_down(end).max(head_end);
-            if end % BS != 0 && tail_start < end && tail_start < size {
-                inode.zero_range(tail_start, end.min(size) - tail_start)?;
-            }
-            let (first, last) = (round_up(offset), round_down(end));
-            if first < last {
-                inode.truncate_pagecache_range(first, last - 1)?;
-                fs.lock().drop_records(ino, first, last)?;
-                inode.data().maps.drop_range(first, last - 1, false);
-            }
-            return Ok(());
-        }
-        // Preallocate the holes of the range: PREALLOC records, read as zeros.
-        let (first, last) = (round_down(offset), round_up(end));
-        let mut pos = first;
-        let result = (|| -> Result {
-            while pos < last {
-                let mut st = fs.lock();
-                let records = &st.slot(ino)?.records;
-                let idx = records.partition_point(|r| r.end() <= pos);
-                let hole_end = match records.get(idx) {
-                    Some(r) if r.file_offset <= pos => {
-                        pos = r.end();
-                        continue;
-                    }
-                    Some(r) => r.file_offset.min(last),
-                    None => last,
-                };
-                let (blk, n) = st.alloc_prealloc((hole_end - pos) / BS)?;
-                let record = ExtentRecord {
-                    file_offset: pos,
-                    len: n * BS,
-                    disk_bytenr: blk * BS,
-                    disk_num_bytes: n * BS,
-                    offset: 0,
-                    ram_bytes: n * BS,
-                    generation: st.transid,
-                    kind: EXTENT_PREALLOC,
-                };
-                st.replace_records(ino, record)?;
-                pos += n * BS;
-            }
-            Ok(())
-        })();
-        // Cached hole maps of the range are stale now.
-        if pos > first {
-            inode.data().maps.drop_range(first, pos - 1, true);
-        }
-        result?;
-        if mode & falloc::KEEP_SIZE == 0 && end > inode.size().max(0) as u64 {
-            zero_eof_tail(inode, end)?;
-            inode.set_size(end)?;
-        }
-        Ok(())
-    }
-
-    fn sync_fs(sb: &SuperBlock<Self>, wait: bool) -> Result {
-        if !wait || sb.is_read_only() || sb.data().read_only {
-            return Ok(());
-        }
-        Self::commit(sb)
-    }
-
-    fn put_super(sb: &SuperBlock<Self>) {
-        if sb.is_read_only() || sb.data().read_only {
-            return;
-        }
-        if let Err(e) = Self::commit(sb) {
-            pr_err!("final commit failed: {:?}\n", e);
-        }
     }
 }

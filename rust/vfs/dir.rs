@@ -76,7 +76,7 @@ pub(super) unsafe fn touch(inode: *mut bindings::inode, mtime: bool) {
 /// # Safety
 ///
 /// Called by the VFS with a `T` directory, locked, and a negative dentry in it.
-pub(super) unsafe extern "C" fn create_callback<T: FileSystem>(
+pub(super) unsafe extern "C" fn create_callback<T: Type>(
     _idmap: *mut bindings::mnt_idmap,
     dir: *mut bindings::inode,
     dentry: *mut bindings::dentry,
@@ -105,7 +105,7 @@ pub(super) unsafe extern "C" fn create_callback<T: FileSystem>(
 /// # Safety
 ///
 /// Called by the VFS with a `T` directory, locked, and a positive dentry in it.
-pub(super) unsafe extern "C" fn unlink_callback<T: FileSystem>(
+pub(super) unsafe extern "C" fn unlink_callback<T: Type>(
     dir: *mut bindings::inode,
     dentry: *mut bindings::dentry,
 ) -> core::ffi::c_int {
@@ -128,7 +128,7 @@ pub(super) unsafe extern "C" fn unlink_callback<T: FileSystem>(
 /// # Safety
 ///
 /// Called by the VFS with `T` directories and dentries, locked, for `rename`.
-pub(super) unsafe extern "C" fn rename_callback<T: FileSystem>(
+pub(super) unsafe extern "C" fn rename_callback<T: Type>(
     _idmap: *mut bindings::mnt_idmap,
     old_dir: *mut bindings::inode,
     old_dentry: *mut bindings::dentry,
@@ -172,7 +172,7 @@ pub(super) unsafe extern "C" fn rename_callback<T: FileSystem>(
 /// # Safety
 ///
 /// Called by `notify_change` with a dentry of a `T` inode, locked.
-pub(super) unsafe extern "C" fn setattr_callback<T: FileSystem>(
+pub(super) unsafe extern "C" fn setattr_callback<T: Type>(
     idmap: *mut bindings::mnt_idmap,
     dentry: *mut bindings::dentry,
     attr: *mut bindings::iattr,
@@ -197,7 +197,7 @@ pub(super) unsafe extern "C" fn setattr_callback<T: FileSystem>(
 /// # Safety
 ///
 /// Called by the VFS with a directory inode of a `T` superblock and a negative dentry.
-pub(super) unsafe extern "C" fn lookup_callback<T: FileSystem>(
+pub(super) unsafe extern "C" fn lookup_callback<T: Type>(
     dir: *mut bindings::inode,
     dentry: *mut bindings::dentry,
     _flags: u32,
@@ -228,7 +228,7 @@ pub(super) unsafe extern "C" fn lookup_callback<T: FileSystem>(
 /// # Safety
 ///
 /// Called by the VFS with an open directory of a `T` superblock and its `dir_context`.
-pub(super) unsafe extern "C" fn iterate_shared_callback<T: FileSystem>(
+pub(super) unsafe extern "C" fn iterate_shared_callback<T: Type>(
     file: *mut bindings::file,
     ctx: *mut bindings::dir_context,
 ) -> core::ffi::c_int {

@@ -12,8 +12,11 @@
 //! the reservation is handed to the allocation at writeback, or returned when the folio is
 //! invalidated.
 //!
-//! The shape follows Wedson Almeida Filho's VFS RFC for Rust (never merged): a [`FileSystem`]
-//! trait whose methods the `extern "C"` trampolines here call with safe views of the C objects.
+//! Each operation table is a `#[vtable]` trait, as 6.12's `block::mq::Operations` is:
+//! [`FileSystem`] (`super_operations`, and what the other tables share), [`InodeOperations`],
+//! [`FileOperations`] and [`AddressSpaceOperations`]; a file system implements all four
+//! ([`Type`]). The `extern "C"` trampolines call them with safe views of the C objects, in the
+//! spirit of Wedson Almeida Filho's VFS RFC for Rust (never merged).
 //!
 //! C headers: [`include/linux/fs.h`](srctree/include/linux/fs.h),
 //! [`include/linux/pagemap.h`](srctree/include/linux/pagemap.h),
@@ -44,11 +47,9 @@ use write::{write_begin, write_end};
 /// Block size: the only one supported.
 pub const BLOCK_SIZE: usize = 4096;
 
-/// What a file system implements: the operations of its superblock, directory, file and
-/// address-space tables. Optional methods (those with a default body) leave their table entry
-/// empty unless implemented, as `#[vtable]` traits do in the kernel crate (`HAS_*` constants);
-/// [`FileSystem::writeback_alloc`] stands for the whole write side (without it, files are
-/// read-only: no `write_iter`, no writable mappings, no writeback).
+/// A file system type: its superblock operations (`super_operations`) and what the other
+/// tables share. Optional methods (those with a default body) leave their table entry empty
+/// unless implemented, as `#[vtable]` traits do in the kernel crate (`HAS_*` constants).
 #[vtable]
 pub trait FileSystem: Sized + Send + Sync + 'static {
     /// The type's name, as `mount -t` takes it.
@@ -66,35 +67,10 @@ pub trait FileSystem: Sized + Send + Sync + 'static {
     /// Reads inode `ino` for the inode cache.
     fn read_inode(sb: &SuperBlock<Self>, ino: u64) -> Result<InodeParams<Self::InodeData>>;
 
-    /// Finds `name` in directory `dir`; `None` if it is not there.
-    fn lookup(dir: &Inode<Self>, name: &[u8]) -> Result<Option<u64>>;
-
-    /// Emits the entries of `dir` from `emitter.pos()` on (after `.` and `..`).
-    fn read_dir(dir: &Inode<Self>, emitter: &mut DirEmitter<'_>) -> Result;
-
-    /// Fills a locked folio of `inode`'s page cache from disk.
-    fn read_folio(inode: &Inode<Self>, folio: &mut LockedFolio<'_>) -> Result;
-
     /// Space and inode counts for `statfs`.
     fn statfs(sb: &SuperBlock<Self>) -> Result<StatFs> {
         let _ = sb;
         Err(EINVAL)
-    }
-
-    /// Reads a batch of folios ahead of use (`readahead`): each folio the batch hands out must
-    /// be added to a [`ReadBatch`], zeroed, or read synchronously with
-    /// [`ReadaheadFolio::read_with`]; one dropped unfinished is ended as failed.
-    fn readahead(inode: &Inode<Self>, ra: &mut Readahead<'_>) -> Result {
-        let _ = (inode, ra);
-        Ok(())
-    }
-
-    /// The page cache is about to drop the clean folio at `[pos, pos + len)` of `inode`
-    /// (reclaim, `drop_caches`, `fadvise(DONTNEED)`): release what is cached for it. Returns
-    /// whether the folio may go. Dirty folios and folios under writeback never get here.
-    fn release_folio(inode: &Inode<Self>, pos: u64, len: u64) -> bool {
-        let _ = (inode, pos, len);
-        true
     }
 
     /// What a write bio carries from [`FileSystem::writeback_alloc`] to
@@ -105,6 +81,35 @@ pub trait FileSystem: Sized + Send + Sync + 'static {
     fn read_only(&self) -> bool {
         false
     }
+
+    /// The in-memory inode changed (size, times, link count, owner, mode): take a copy for the
+    /// next commit.
+    fn dirty_inode(inode: &Inode<Self>) {
+        let _ = inode;
+    }
+
+    /// The inode is being evicted, its page cache already gone. One without links is deleted.
+    fn evict(inode: &Inode<Self>) {
+        let _ = inode;
+    }
+
+    /// `sync_fs`: commits what is not on disk; with `wait`, durably.
+    fn sync_fs(sb: &SuperBlock<Self>, wait: bool) -> Result {
+        let _ = (sb, wait);
+        Ok(())
+    }
+
+    /// The last call before the superblock goes, after every inode is evicted.
+    fn put_super(sb: &SuperBlock<Self>) {
+        let _ = sb;
+    }
+}
+
+/// The `inode_operations` of the directory and of regular files.
+#[vtable]
+pub trait InodeOperations: FileSystem {
+    /// Finds `name` in directory `dir`; `None` if it is not there.
+    fn lookup(dir: &Inode<Self>, name: &[u8]) -> Result<Option<u64>>;
 
     /// Creates regular file `name` in `dir`; returns its inode number, for [`SuperBlock::iget`].
     fn create(dir: &Inode<Self>, name: &[u8], perm: u16, owner: (u32, u32)) -> Result<u64> {
@@ -130,21 +135,56 @@ pub trait FileSystem: Sized + Send + Sync + 'static {
         Err(EROFS)
     }
 
-    /// The in-memory inode changed (size, times, link count, owner, mode): take a copy for the
-    /// next commit.
-    fn dirty_inode(inode: &Inode<Self>) {
-        let _ = inode;
-    }
-
-    /// The inode is being evicted, its page cache already gone. One without links is deleted.
-    fn evict(inode: &Inode<Self>) {
-        let _ = inode;
-    }
-
     /// `truncate`: changes the size of `inode` (called with the inode locked).
     fn set_size(inode: &Inode<Self>, size: u64) -> Result {
         let _ = (inode, size);
         Err(EROFS)
+    }
+}
+
+/// The `file_operations` of the directory and of regular files (reads, writes, splice and
+/// mmap are the page cache's generic ones, on [`AddressSpaceOperations`]).
+#[vtable]
+pub trait FileOperations: FileSystem {
+    /// Emits the entries of `dir` from `emitter.pos()` on (after `.` and `..`).
+    fn read_dir(dir: &Inode<Self>, emitter: &mut DirEmitter<'_>) -> Result;
+
+    /// `fsync`/`fdatasync` of `[start, end]` (inclusive), after the range was written and
+    /// waited for.
+    fn fsync(inode: &Inode<Self>, start: u64, end: u64, datasync: bool) -> Result {
+        let _ = (inode, start, end, datasync);
+        Ok(())
+    }
+
+    /// `fallocate` (called with the inode locked).
+    fn fallocate(inode: &Inode<Self>, mode: u32, offset: u64, len: u64) -> Result {
+        let _ = (inode, mode, offset, len);
+        Err(super::errno::eopnotsupp())
+    }
+}
+
+/// The `address_space_operations` of regular files. [`AddressSpaceOperations::writeback_alloc`]
+/// stands for the whole write side: without it files are read-only (no `write_iter`, no
+/// writable mappings, no writeback).
+#[vtable]
+pub trait AddressSpaceOperations: FileSystem {
+    /// Fills a locked folio of `inode`'s page cache from disk.
+    fn read_folio(inode: &Inode<Self>, folio: &mut LockedFolio<'_>) -> Result;
+
+    /// Reads a batch of folios ahead of use (`readahead`): each folio the batch hands out must
+    /// be added to a [`ReadBatch`], zeroed, or read synchronously with
+    /// [`ReadaheadFolio::read_with`]; one dropped unfinished is ended as failed.
+    fn readahead(inode: &Inode<Self>, ra: &mut Readahead<'_>) -> Result {
+        let _ = (inode, ra);
+        Ok(())
+    }
+
+    /// The page cache is about to drop the clean folio at `[pos, pos + len)` of `inode`
+    /// (reclaim, `drop_caches`, `fadvise(DONTNEED)`): release what is cached for it. Returns
+    /// whether the folio may go. Dirty folios and folios under writeback never get here.
+    fn release_folio(inode: &Inode<Self>, pos: u64, len: u64) -> bool {
+        let _ = (inode, pos, len);
+        true
     }
 
     /// Reserves `blocks` blocks of space for folios being dirtied; `ENOSPC` if there are none.
@@ -176,31 +216,12 @@ pub trait FileSystem: Sized + Send + Sync + 'static {
     fn writeback_done(inode: &Inode<Self>, ctx: Self::WriteCtx, result: Result) {
         let _ = (inode, ctx, result);
     }
-
-    /// `fsync`/`fdatasync` of `[start, end]` (inclusive), after the range was written and
-    /// waited for.
-    fn fsync(inode: &Inode<Self>, start: u64, end: u64, datasync: bool) -> Result {
-        let _ = (inode, start, end, datasync);
-        Ok(())
-    }
-
-    /// `fallocate` (called with the inode locked).
-    fn fallocate(inode: &Inode<Self>, mode: u32, offset: u64, len: u64) -> Result {
-        let _ = (inode, mode, offset, len);
-        Err(super::errno::eopnotsupp())
-    }
-
-    /// `sync_fs`: commits what is not on disk; with `wait`, durably.
-    fn sync_fs(sb: &SuperBlock<Self>, wait: bool) -> Result {
-        let _ = (sb, wait);
-        Ok(())
-    }
-
-    /// The last call before the superblock goes, after every inode is evicted.
-    fn put_super(sb: &SuperBlock<Self>) {
-        let _ = sb;
-    }
 }
+
+/// Everything a file system type implements; what [`Registration`] takes.
+pub trait Type: FileSystem + InodeOperations + FileOperations + AddressSpaceOperations {}
+
+impl<T: FileSystem + InodeOperations + FileOperations + AddressSpaceOperations> Type for T {}
 
 /// `fallocate` modes.
 pub mod falloc {
@@ -518,7 +539,9 @@ impl<T: FileSystem> SuperBlock<T> {
             bindings::bio_add_folio(bio, f, len, offset)
         })
     }
+}
 
+impl<T: Type> SuperBlock<T> {
     /// Gets inode `ino` from the inode cache, reading it with [`FileSystem::read_inode`] if it
     /// is not there.
     pub fn iget(&self, ino: u64) -> Result<ARef<Inode<T>>> {
@@ -558,10 +581,7 @@ impl<T: FileSystem> SuperBlock<T> {
 /// # Safety
 ///
 /// `inode` must be a new (`I_NEW`, locked) inode of a `T` superblock.
-unsafe fn init_inode<T: FileSystem>(
-    inode: *mut bindings::inode,
-    p: InodeParams<T::InodeData>,
-) -> Result {
+unsafe fn init_inode<T: Type>(inode: *mut bindings::inode, p: InodeParams<T::InodeData>) -> Result {
     let data = KBox::new(p.data, GFP_KERNEL);
     // SAFETY: The caller guarantees the inode is new and ours to initialise.
     unsafe {
@@ -717,7 +737,9 @@ impl<T: FileSystem> Inode<T> {
             ffi::emfs_filemap_write_and_wait_range((*self.raw()).i_mapping, start, end)
         })
     }
+}
 
+impl<T: Type> Inode<T> {
     /// Writes zeros over `[pos, pos + len)`, which must lie inside one block, through the page
     /// cache as a `write` would (space reserved, folio dirtied). Does not change the size.
     pub fn zero_range(&self, pos: u64, len: u64) -> Result {
@@ -743,7 +765,7 @@ impl<T: FileSystem> Inode<T> {
 /// # Safety
 ///
 /// Called by `mount_bdev` with a new superblock on an open block device.
-unsafe extern "C" fn fill_super_callback<T: FileSystem>(
+unsafe extern "C" fn fill_super_callback<T: Type>(
     sb: *mut bindings::super_block,
     _data: *mut core::ffi::c_void,
     _silent: core::ffi::c_int,
@@ -793,7 +815,7 @@ unsafe extern "C" fn fill_super_callback<T: FileSystem>(
 /// # Safety
 ///
 /// Called by the VFS for `mount -t <T::NAME>`.
-unsafe extern "C" fn mount_callback<T: FileSystem>(
+unsafe extern "C" fn mount_callback<T: Type>(
     fs_type: *mut bindings::file_system_type,
     flags: core::ffi::c_int,
     dev_name: *const kernel::ffi::c_char,
@@ -814,7 +836,7 @@ unsafe extern "C" fn mount_callback<T: FileSystem>(
 /// # Safety
 ///
 /// Called by the VFS when the last reference to a `T` superblock goes.
-unsafe extern "C" fn kill_sb_callback<T: FileSystem>(sb: *mut bindings::super_block) {
+unsafe extern "C" fn kill_sb_callback<T: Type>(sb: *mut bindings::super_block) {
     // SAFETY: The superblock is going away. `kill_block_super` evicts every inode (dropping
     // their data) before we free the per-mount state, which nothing can reach any more.
     unsafe {
@@ -835,18 +857,18 @@ unsafe extern "C" fn kill_sb_callback<T: FileSystem>(sb: *mut bindings::super_bl
 ///
 /// `fs` is registered with `register_filesystem` while this object lives.
 #[pin_data(PinnedDrop)]
-pub struct Registration<T: FileSystem> {
+pub struct Registration<T: Type> {
     #[pin]
     fs: Opaque<bindings::file_system_type>,
     _p: PhantomData<T>,
 }
 
 // SAFETY: The registration is only used to unregister, which any thread may do.
-unsafe impl<T: FileSystem> Send for Registration<T> {}
+unsafe impl<T: Type> Send for Registration<T> {}
 // SAFETY: `&Registration` gives access to nothing.
-unsafe impl<T: FileSystem> Sync for Registration<T> {}
+unsafe impl<T: Type> Sync for Registration<T> {}
 
-impl<T: FileSystem> Registration<T> {
+impl<T: Type> Registration<T> {
     /// Registers `T` as a file system type of `module`.
     pub fn new(module: &'static ThisModule) -> impl PinInit<Self, Error> {
         let fs = move |slot: *mut Opaque<bindings::file_system_type>| -> Result {
@@ -880,7 +902,7 @@ impl<T: FileSystem> Registration<T> {
 }
 
 #[pinned_drop]
-impl<T: FileSystem> PinnedDrop for Registration<T> {
+impl<T: Type> PinnedDrop for Registration<T> {
     fn drop(self: Pin<&mut Self>) {
         // SAFETY: By the type invariant the type is registered; once unregistered (which waits
         // for no superblock to exist, as the module cannot go while one does) its lockdep keys

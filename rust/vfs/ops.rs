@@ -7,7 +7,7 @@ use super::{dir::*, read::*, write::*, *};
 /// The operation tables of file system `T`.
 pub(super) struct Tables<T>(PhantomData<T>);
 
-impl<T: FileSystem> Tables<T> {
+impl<T: Type> Tables<T> {
     pub(super) const SUPER_OPS: bindings::super_operations = bindings::super_operations {
         evict_inode: Some(evict_inode_callback::<T>),
         dirty_inode: if T::HAS_DIRTY_INODE {
@@ -173,7 +173,7 @@ impl<T: FileSystem> Tables<T> {
 /// # Safety
 ///
 /// Called by the VFS when an inode of a `T` superblock is dirtied.
-pub(super) unsafe extern "C" fn dirty_inode_callback<T: FileSystem>(
+pub(super) unsafe extern "C" fn dirty_inode_callback<T: Type>(
     inode: *mut bindings::inode,
     _flags: core::ffi::c_int,
 ) {
@@ -189,7 +189,7 @@ pub(super) unsafe extern "C" fn dirty_inode_callback<T: FileSystem>(
 /// # Safety
 ///
 /// Called by `sync_filesystem` with a mounted `T` superblock.
-pub(super) unsafe extern "C" fn sync_fs_callback<T: FileSystem>(
+pub(super) unsafe extern "C" fn sync_fs_callback<T: Type>(
     sb: *mut bindings::super_block,
     wait: core::ffi::c_int,
 ) -> core::ffi::c_int {
@@ -201,7 +201,7 @@ pub(super) unsafe extern "C" fn sync_fs_callback<T: FileSystem>(
 /// # Safety
 ///
 /// Called by `generic_shutdown_super` after the inodes were evicted.
-pub(super) unsafe extern "C" fn put_super_callback<T: FileSystem>(sb: *mut bindings::super_block) {
+pub(super) unsafe extern "C" fn put_super_callback<T: Type>(sb: *mut bindings::super_block) {
     // SAFETY: The superblock is live and set up; every write was submitted before
     // `sync_filesystem` returned, so flushing the workqueue ends the last completions (and the
     // inode references they hold).
@@ -214,7 +214,7 @@ pub(super) unsafe extern "C" fn put_super_callback<T: FileSystem>(sb: *mut bindi
 /// # Safety
 ///
 /// Called by the VFS with an inode of a `T` superblock being evicted.
-pub(super) unsafe extern "C" fn evict_inode_callback<T: FileSystem>(inode: *mut bindings::inode) {
+pub(super) unsafe extern "C" fn evict_inode_callback<T: Type>(inode: *mut bindings::inode) {
     // SAFETY: The inode is being evicted: nobody else uses it. Its page cache goes first, then
     // the file system's record of it (deleted if it has no link), then the inode, then our
     // state (which nothing can reach any more).
@@ -235,7 +235,7 @@ pub(super) unsafe extern "C" fn evict_inode_callback<T: FileSystem>(inode: *mut 
 /// # Safety
 ///
 /// Called by the VFS with a dentry of a mounted `T` superblock and a buffer to fill.
-pub(super) unsafe extern "C" fn statfs_callback<T: FileSystem>(
+pub(super) unsafe extern "C" fn statfs_callback<T: Type>(
     dentry: *mut bindings::dentry,
     buf: *mut bindings::kstatfs,
 ) -> core::ffi::c_int {

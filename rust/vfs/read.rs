@@ -127,13 +127,13 @@ impl Drop for ReadaheadFolio {
 ///
 /// `bio`, if not null, is an unsubmitted read bio we own, set to end the reads of its folios on
 /// completion, whose data ends at block `next_blk`.
-pub struct ReadBatch<'a, T: FileSystem> {
+pub struct ReadBatch<'a, T: Type> {
     pub(super) sb: &'a SuperBlock<T>,
     pub(super) bio: *mut bindings::bio,
     pub(super) next_blk: u64,
 }
 
-impl<'a, T: FileSystem> ReadBatch<'a, T> {
+impl<'a, T: Type> ReadBatch<'a, T> {
     /// An empty batch on `sb`'s device.
     pub fn new(sb: &'a SuperBlock<T>) -> Self {
         Self {
@@ -191,7 +191,7 @@ impl<'a, T: FileSystem> ReadBatch<'a, T> {
     }
 }
 
-impl<T: FileSystem> Drop for ReadBatch<'_, T> {
+impl<T: Type> Drop for ReadBatch<'_, T> {
     fn drop(&mut self) {
         self.submit();
     }
@@ -200,7 +200,7 @@ impl<T: FileSystem> Drop for ReadBatch<'_, T> {
 /// # Safety
 ///
 /// Called by the page cache with a locked, not uptodate folio of a `T` regular file.
-pub(super) unsafe extern "C" fn read_folio_callback<T: FileSystem>(
+pub(super) unsafe extern "C" fn read_folio_callback<T: Type>(
     _file: *mut bindings::file,
     folio: *mut bindings::folio,
 ) -> core::ffi::c_int {
@@ -223,9 +223,7 @@ pub(super) unsafe extern "C" fn read_folio_callback<T: FileSystem>(
 /// # Safety
 ///
 /// Called by the page cache with a readahead request on a `T` regular file.
-pub(super) unsafe extern "C" fn readahead_callback<T: FileSystem>(
-    rac: *mut bindings::readahead_control,
-) {
+pub(super) unsafe extern "C" fn readahead_callback<T: Type>(rac: *mut bindings::readahead_control) {
     // SAFETY: The request's mapping and host inode are live during the call, and the inode is
     // a `T` regular file.
     let inode = unsafe { Inode::<T>::from_raw(ffi::emfs_readahead_inode(rac)) };
@@ -242,7 +240,7 @@ pub(super) unsafe extern "C" fn readahead_callback<T: FileSystem>(
 /// # Safety
 ///
 /// Called by the page cache with a locked folio of a `T` regular file that it wants to free.
-pub(super) unsafe extern "C" fn release_folio_callback<T: FileSystem>(
+pub(super) unsafe extern "C" fn release_folio_callback<T: Type>(
     folio: *mut bindings::folio,
     _gfp: bindings::gfp_t,
 ) -> bool {

@@ -8,7 +8,7 @@ use super::*;
 
 /// Gets the folio at `pos` locked for a write of `len` bytes in it, with a block reserved for
 /// it and, if the write does not cover it, its old data read (or zeros past the end).
-pub(super) fn write_begin<T: FileSystem>(
+pub(super) fn write_begin<T: Type>(
     mapping: *mut bindings::address_space,
     pos: i64,
     len: usize,
@@ -88,7 +88,7 @@ pub(super) fn write_begin<T: FileSystem>(
 
 /// Ends a write into a folio from [`write_begin`]: dirties it and, with `grow`, extends the
 /// size. Returns `copied`.
-pub(super) fn write_end<T: FileSystem>(
+pub(super) fn write_end<T: Type>(
     mapping: *mut bindings::address_space,
     pos: i64,
     len: usize,
@@ -129,7 +129,7 @@ pub(super) fn write_end<T: FileSystem>(
 /// # Safety
 ///
 /// Called by `generic_perform_write` on a `T` regular file, inode locked.
-pub(super) unsafe extern "C" fn write_begin_callback<T: FileSystem>(
+pub(super) unsafe extern "C" fn write_begin_callback<T: Type>(
     _file: *mut bindings::file,
     mapping: *mut bindings::address_space,
     pos: bindings::loff_t,
@@ -150,7 +150,7 @@ pub(super) unsafe extern "C" fn write_begin_callback<T: FileSystem>(
 /// # Safety
 ///
 /// Called by `generic_perform_write` with the folio `write_begin_callback` returned.
-pub(super) unsafe extern "C" fn write_end_callback<T: FileSystem>(
+pub(super) unsafe extern "C" fn write_end_callback<T: Type>(
     _file: *mut bindings::file,
     mapping: *mut bindings::address_space,
     pos: bindings::loff_t,
@@ -165,7 +165,7 @@ pub(super) unsafe extern "C" fn write_end_callback<T: FileSystem>(
 /// # Safety
 ///
 /// Called by the page cache with a locked folio of a `T` file being truncated or punched.
-pub(super) unsafe extern "C" fn invalidate_folio_callback<T: FileSystem>(
+pub(super) unsafe extern "C" fn invalidate_folio_callback<T: Type>(
     folio: *mut bindings::folio,
     offset: usize,
     len: usize,
@@ -186,7 +186,7 @@ pub(super) unsafe extern "C" fn invalidate_folio_callback<T: FileSystem>(
 /// # Safety
 ///
 /// Called by the fault handler for a write fault on a shared mapping of a `T` file.
-pub(super) unsafe extern "C" fn page_mkwrite_callback<T: FileSystem>(
+pub(super) unsafe extern "C" fn page_mkwrite_callback<T: Type>(
     vmf: *mut bindings::vm_fault,
 ) -> bindings::vm_fault_t {
     // SAFETY: The mapped file keeps its inode live; the folio is referenced by the fault.
@@ -225,7 +225,7 @@ pub(super) unsafe extern "C" fn page_mkwrite_callback<T: FileSystem>(
 /// # Safety
 ///
 /// Called by `mmap` on an open `T` regular file.
-pub(super) unsafe extern "C" fn mmap_callback<T: FileSystem>(
+pub(super) unsafe extern "C" fn mmap_callback<T: Type>(
     file: *mut bindings::file,
     vma: *mut bindings::vm_area_struct,
 ) -> core::ffi::c_int {
@@ -247,7 +247,7 @@ pub(super) unsafe extern "C" fn mmap_callback<T: FileSystem>(
 /// before it frees the inode. (No reference is taken: writeback may run on an inode nobody
 /// holds, even one being evicted, where `ihold`/`igrab` are not allowed.)
 #[repr(C)]
-pub(super) struct WriteIo<T: FileSystem> {
+pub(super) struct WriteIo<T: Type> {
     pub(super) work: bindings::work_struct,
     pub(super) bio: *mut bindings::bio,
     pub(super) wq: *mut bindings::workqueue_struct,
@@ -258,7 +258,7 @@ pub(super) struct WriteIo<T: FileSystem> {
 /// # Safety
 ///
 /// The completion of a bio set up by [`submit_write`].
-pub(super) unsafe extern "C" fn write_end_io<T: FileSystem>(bio: *mut bindings::bio) {
+pub(super) unsafe extern "C" fn write_end_io<T: Type>(bio: *mut bindings::bio) {
     // SAFETY: `bi_private` is the `WriteIo` of this bio; its workqueue lives until every write
     // completed (`put_super` flushes it). Interrupt context: the work runs the completion.
     unsafe {
@@ -270,7 +270,7 @@ pub(super) unsafe extern "C" fn write_end_io<T: FileSystem>(bio: *mut bindings::
 /// # Safety
 ///
 /// Runs on the superblock's workqueue for a `WriteIo<T>` queued by [`write_end_io`].
-pub(super) unsafe extern "C" fn write_work<T: FileSystem>(work: *mut bindings::work_struct) {
+pub(super) unsafe extern "C" fn write_work<T: Type>(work: *mut bindings::work_struct) {
     // SAFETY: `work` is the first field of a leaked `KBox<WriteIo<T>>` (`repr(C)`), which
     // nothing else refers to now.
     let io = unsafe { KBox::from_raw(work.cast::<WriteIo<T>>()) };
@@ -296,7 +296,7 @@ pub(super) unsafe extern "C" fn write_work<T: FileSystem>(work: *mut bindings::w
 /// # Safety
 ///
 /// The folios must be locked, dirty-cleared for I/O by `writeback_iter`, of `inode`.
-pub(super) unsafe fn submit_write<T: FileSystem>(
+pub(super) unsafe fn submit_write<T: Type>(
     inode: &Inode<T>,
     folios: &[*mut bindings::folio],
     blk: u64,
@@ -364,7 +364,7 @@ pub(super) const WRITE_BATCH: usize = 64;
 /// # Safety
 ///
 /// As [`submit_write`]; `wbc` is the running writeback control.
-pub(super) unsafe fn write_batch<T: FileSystem>(
+pub(super) unsafe fn write_batch<T: Type>(
     inode: &Inode<T>,
     wbc: *mut bindings::writeback_control,
     pos: u64,
@@ -412,7 +412,7 @@ pub(super) unsafe fn write_batch<T: FileSystem>(
 /// # Safety
 ///
 /// Called by writeback with the mapping of a `T` regular file.
-pub(super) unsafe extern "C" fn writepages_callback<T: FileSystem>(
+pub(super) unsafe extern "C" fn writepages_callback<T: Type>(
     mapping: *mut bindings::address_space,
     wbc: *mut bindings::writeback_control,
 ) -> core::ffi::c_int {
@@ -474,7 +474,7 @@ pub(super) unsafe extern "C" fn writepages_callback<T: FileSystem>(
 /// # Safety
 ///
 /// Called by `vfs_fsync_range` on an open `T` file or directory.
-pub(super) unsafe extern "C" fn fsync_callback<T: FileSystem>(
+pub(super) unsafe extern "C" fn fsync_callback<T: Type>(
     file: *mut bindings::file,
     start: bindings::loff_t,
     end: bindings::loff_t,
@@ -496,7 +496,7 @@ pub(super) unsafe extern "C" fn fsync_callback<T: FileSystem>(
 /// # Safety
 ///
 /// Called by `vfs_fallocate` on an open `T` regular file.
-pub(super) unsafe extern "C" fn fallocate_callback<T: FileSystem>(
+pub(super) unsafe extern "C" fn fallocate_callback<T: Type>(
     file: *mut bindings::file,
     mode: core::ffi::c_int,
     offset: bindings::loff_t,
