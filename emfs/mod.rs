@@ -426,6 +426,12 @@ impl InodeOperations for Emfs {
         Ok(ino)
     }
 
+    fn create_aborted(dir: &Inode<Self>, ino: u64) {
+        if let Err(e) = dir.super_block().data().lock().delete_inode(ino) {
+            pr_err!("inode {}: cannot undo its creation: {:?}\n", ino, e);
+        }
+    }
+
     fn unlink(dir: &Inode<Self>, inode: &Inode<Self>) -> Result {
         let mut st = dir.super_block().data().lock();
         Self::make_orphan(&mut st.slot_mut(inode.ino())?.disk);

@@ -92,7 +92,10 @@ pub(super) unsafe extern "C" fn create_callback<T: Type>(
         // SAFETY: Reads the calling task's credentials.
         let owner = unsafe { (ffi::emfs_current_fsuid(), ffi::emfs_current_fsgid()) };
         let ino = T::create(dir_ref, name, mode & 0o7777, owner)?;
-        let inode = dir_ref.super_block().iget(ino)?;
+        let inode = dir_ref.super_block().iget(ino).inspect_err(|_| {
+            // The name must not stay behind without the dentry the caller was told failed.
+            T::create_aborted(dir_ref, ino);
+        })?;
         // SAFETY: `d_instantiate` takes the inode reference; the directory is live and locked.
         unsafe {
             bindings::d_instantiate(dentry, ARef::into_raw(inode).as_ptr().cast());

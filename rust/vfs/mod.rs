@@ -117,6 +117,12 @@ pub trait InodeOperations: FileSystem {
         Err(EROFS)
     }
 
+    /// The inode [`InodeOperations::create`] made could not be brought in (out of memory):
+    /// undo the creation. Nothing else refers to `ino`.
+    fn create_aborted(dir: &Inode<Self>, ino: u64) {
+        let _ = (dir, ino);
+    }
+
     /// Removes `inode`'s name from `dir`. The inode lives on, with no link, until evicted.
     fn unlink(dir: &Inode<Self>, inode: &Inode<Self>) -> Result {
         let _ = (dir, inode);
