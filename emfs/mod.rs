@@ -471,7 +471,6 @@ impl InodeOperations for Emfs {
         inode
             .super_block()
             .data()
-            .state
             .lock()
             .drop_records(inode.ino(), from, u64::MAX)?;
         inode.data().maps.drop_range(from, u64::MAX, false);
