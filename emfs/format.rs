@@ -540,15 +540,15 @@ pub fn extent_record(b: &[u8; BLOCK_SIZE], i: usize) -> ExtentRecord {
     ExtentRecord::decode(&b[off..off + EXTENT_RECORD_SIZE])
 }
 
-/// Whether block `blk` is marked used in bitmap block `b` (which covers blocks from
-/// `index * BITS_PER_BITMAP_BLOCK`).
-pub fn bitmap_test(b: &[u8; BLOCK_SIZE], bit: u64) -> bool {
+/// Whether bit `bit` is set in bitmap `b`: one bitmap block (covering blocks from
+/// `index * BITS_PER_BITMAP_BLOCK`), or the allocation bits of several laid end to end.
+pub fn bitmap_test(b: &[u8], bit: u64) -> bool {
     let bit = bit as usize;
     b[bit / 8] & (1 << (bit % 8)) != 0
 }
 
-/// Marks a bit of a bitmap block used or free.
-pub fn bitmap_set(b: &mut [u8; BLOCK_SIZE], bit: u64, used: bool) {
+/// Marks a bit of a bitmap (as in [`bitmap_test`]) used or free.
+pub fn bitmap_set(b: &mut [u8], bit: u64, used: bool) {
     let bit = bit as usize;
     if used {
         b[bit / 8] |= 1 << (bit % 8);

@@ -66,19 +66,6 @@ pub(crate) struct FsState {
     pub(crate) failed: bool,
 }
 
-fn bit(map: &[u8], blk: u64) -> bool {
-    map[(blk / 8) as usize] & (1 << (blk % 8)) != 0
-}
-
-fn set_bit(map: &mut [u8], blk: u64, used: bool) {
-    let b = &mut map[(blk / 8) as usize];
-    if used {
-        *b |= 1 << (blk % 8);
-    } else {
-        *b &= !(1 << (blk % 8));
-    }
-}
-
 /// Reads inode `ino`'s extent chain and checks it: records valid, sorted, not overlapping,
 /// counted. Returns the records and the chain's blocks.
 fn read_chain(
@@ -211,17 +198,17 @@ impl FsState {
 
     fn count_free(&self) -> u64 {
         (0..self.sb.total_blocks)
-            .filter(|&b| !bit(&self.committed, b) && !bit(&self.running, b))
+            .filter(|&b| self.allocatable(b))
             .count() as u64
     }
 
     fn allocatable(&self, blk: u64) -> bool {
-        !bit(&self.committed, blk) && !bit(&self.running, blk)
+        !bitmap_test(&self.committed, blk) && !bitmap_test(&self.running, blk)
     }
 
     fn mark_used(&mut self, blk: u64, n: u64) {
         for b in blk..blk + n {
-            set_bit(&mut self.running, b, true);
+            bitmap_set(&mut self.running, b, true);
         }
         self.free -= n;
         self.dirty = true;
@@ -231,11 +218,11 @@ impl FsState {
     /// the next commit.
     pub(crate) fn free_blocks(&mut self, blk: u64, n: u64) {
         for b in blk..blk.saturating_add(n).min(self.sb.total_blocks) {
-            if !bit(&self.running, b) {
+            if !bitmap_test(&self.running, b) {
                 continue;
             }
-            set_bit(&mut self.running, b, false);
-            if bit(&self.committed, b) {
+            bitmap_set(&mut self.running, b, false);
+            if bitmap_test(&self.committed, b) {
                 self.pending_free += 1;
             } else {
                 self.free += 1;
@@ -534,7 +521,7 @@ impl FsState {
             sb.bitmap[idx] = blk;
         }
         let free_after = (0..sb.total_blocks)
-            .filter(|&b| !bit(&self.running, b))
+            .filter(|&b| !bitmap_test(&self.running, b))
             .count() as u64;
         for idx in 0..sb.bitmap_blocks as usize {
             buf.fill(0);
