@@ -5,8 +5,17 @@
 //! C header: [`include/linux/debugfs.h`](srctree/include/linux/debugfs.h)
 
 use super::ffi;
-use core::sync::atomic::{AtomicU64, AtomicUsize};
-use kernel::str::CStr;
+use core::{
+    ffi::c_void,
+    marker::PhantomData,
+    sync::atomic::{AtomicU64, AtomicUsize},
+};
+use kernel::{
+    error::to_result,
+    ffi::{c_char, c_int},
+    prelude::*,
+    str::CStr,
+};
 
 /// A directory in debugfs, removed (with its files) on drop.
 ///
@@ -56,6 +65,92 @@ impl Dir {
         unsafe {
             ffi::debugfs_create_size_t(name.as_char_ptr(), 0o444, self.dentry, value.as_ptr())
         };
+    }
+
+    /// Adds a command file (root only, `rust/cmdfile.c`): what one open file is written is the
+    /// input, and its first read runs `H::run` on it and returns what `H::run` wrote.
+    ///
+    /// # Examples
+    ///
+    /// ```ignore
+    /// struct Echo;
+    ///
+    /// impl CmdHandler for Echo {
+    ///     fn run(input: &[u8], out: &mut CmdOutput<'_>) -> Result {
+    ///         out.write_bytes(input)
+    ///     }
+    /// }
+    ///
+    /// let dir = Dir::new(c_str!("example"));
+    /// dir.add_cmdfile::<Echo>(c_str!("echo"));
+    /// // exec 3<>/sys/kernel/debug/example/echo; echo hi >&3; cat <&3   -> hi
+    /// ```
+    pub fn add_cmdfile<H: CmdHandler>(&self, name: &'static CStr) {
+        // SAFETY: `name` is NUL-terminated; the handler is a function of this module, and the
+        // file's operations hold a reference on the module while the file is open, so the
+        // function outlives every call.
+        unsafe {
+            ffi::emfs_debugfs_create_cmdfile(name.as_char_ptr(), self.dentry, cmd_trampoline::<H>)
+        };
+    }
+}
+
+/// What a command file's handler writes: the text its reader gets.
+///
+/// # Invariants
+///
+/// `file` is the `struct emfs_cmdfile` whose handler is running, valid for `'a`.
+pub struct CmdOutput<'a> {
+    file: *mut c_void,
+    _p: PhantomData<&'a mut c_void>,
+}
+
+impl CmdOutput<'_> {
+    /// Appends `bytes` to the output (`ENOMEM` if it cannot grow).
+    pub fn write_bytes(&mut self, bytes: &[u8]) -> Result {
+        // SAFETY: By the type invariant `file` is valid; `bytes` is valid for its length, and
+        // `emfs_cmdfile_emit` only copies from it.
+        to_result(unsafe {
+            ffi::emfs_cmdfile_emit(self.file, bytes.as_ptr().cast(), bytes.len())
+        })
+    }
+}
+
+impl core::fmt::Write for CmdOutput<'_> {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        self.write_bytes(s.as_bytes()).map_err(|_| core::fmt::Error)
+    }
+}
+
+/// The handler of a command file (see [`Dir::add_cmdfile`]).
+pub trait CmdHandler {
+    /// Runs on the `input` written to the file; what it writes to `out` is what the reader reads.
+    /// An error with no output makes the read fail with that error.
+    fn run(input: &[u8], out: &mut CmdOutput<'_>) -> Result;
+}
+
+/// Called by `rust/cmdfile.c` on the first read of a command file.
+///
+/// # Safety
+///
+/// `file` is a live `struct emfs_cmdfile`, used by nobody else during the call; `input` is
+/// valid for reads of `len` bytes and not written during the call.
+unsafe extern "C" fn cmd_trampoline<H: CmdHandler>(
+    file: *mut c_void,
+    input: *const c_char,
+    len: usize,
+) -> c_int {
+    // SAFETY: By the function's safety requirements `input` is valid for `len` bytes and not
+    // written while the slice lives (it ends with this call).
+    let input = unsafe { core::slice::from_raw_parts(input.cast::<u8>(), len) };
+    // INVARIANT: `file` is live for the call, which outlives `out`.
+    let mut out = CmdOutput {
+        file,
+        _p: PhantomData,
+    };
+    match H::run(input, &mut out) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
     }
 }
 

@@ -11,6 +11,10 @@ use kernel::{
     ffi::{c_char, c_int, c_uint},
 };
 
+/// A command file's handler (`emfs_cmdfile_fn`): the file, the input and its length.
+pub type CmdFileFn =
+    unsafe extern "C" fn(f: *mut core::ffi::c_void, input: *const c_char, len: usize) -> c_int;
+
 // The C structs are only passed by pointer; some contain zero-sized members (as
 // `mod_arch_specific` on x86), which the lint flags. The kernel's own bindings allow it too.
 #[allow(improper_ctypes)]
@@ -79,6 +83,14 @@ extern "C" {
     );
     /// `debugfs_remove()` (recursive).
     pub fn debugfs_remove(dentry: *mut core::ffi::c_void);
+    /// A debugfs command file (`rust/cmdfile.c`) whose first read runs `handler` on the input.
+    pub fn emfs_debugfs_create_cmdfile(
+        name: *const c_char,
+        parent: *mut core::ffi::c_void,
+        handler: CmdFileFn,
+    ) -> *mut core::ffi::c_void;
+    /// Appends `n` bytes at `p` to the output of the command file `f` (`-ENOMEM` on failure).
+    pub fn emfs_cmdfile_emit(f: *mut core::ffi::c_void, p: *const c_char, n: usize) -> c_int;
 
     /// `folio_pos()`.
     pub fn emfs_folio_pos(folio: *mut bindings::folio) -> bindings::loff_t;

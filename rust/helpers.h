@@ -118,4 +118,12 @@ blk_opf_t emfs_data_write_opf(void);
 unsigned int emfs_memalloc_nofs_save(void);
 void emfs_memalloc_nofs_restore(unsigned int flags);
 
+/* rust/cmdfile.c: debugfs files that run a handler on what was written. */
+struct emfs_cmdfile;
+typedef int (*emfs_cmdfile_fn)(struct emfs_cmdfile *f, const char *in,
+			       size_t len);
+int emfs_cmdfile_emit(struct emfs_cmdfile *f, const char *p, size_t n);
+void *emfs_debugfs_create_cmdfile(const char *name, void *parent,
+				  emfs_cmdfile_fn fn);
+
 #endif /* EMFS_RUST_HELPERS_H */
