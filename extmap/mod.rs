@@ -20,6 +20,7 @@
 //! [`clear_logging`]: Maps::clear_logging
 
 pub mod rules;
+pub mod script;
 pub mod stats;
 mod tests;
 
@@ -404,6 +405,10 @@ impl ExtentMapTree {
     /// Replaces whatever maps cover `new`'s range with `new` (`btrfs_replace_extent_map_range`).
     pub fn replace_range(&self, new: &mut ExtentMap, modified: bool) -> Result {
         if new.in_tree() || new.is_empty() {
+            return Err(EINVAL);
+        }
+        // Refuse an inconsistent map before dropping anything, so that the tree is unchanged.
+        if validate(&new.fields(), new.flags()).is_err() {
             return Err(EINVAL);
         }
         loop {

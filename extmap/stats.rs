@@ -76,7 +76,8 @@ impl Stats {
     }
 }
 
-/// Creates `/sys/kernel/debug/extmap/` with one file per counter and `maps_alive`.
+/// Creates `/sys/kernel/debug/extmap/` with one file per counter, `maps_alive`, and `script`
+/// (the script interpreter, [`super::script`]).
 pub fn register_debugfs() -> Dir {
     let dir = Dir::new(c_str!("extmap"));
     dir.add_u64(c_str!("lookups"), &STATS.lookups);
@@ -88,5 +89,6 @@ pub fn register_debugfs() -> Dir {
     dir.add_u64(c_str!("splits"), &STATS.splits);
     dir.add_u64(c_str!("drops"), &STATS.drops);
     dir.add_usize(c_str!("maps_alive"), super::EXTENT_MAP_CACHE.live_counter());
+    dir.add_cmdfile::<super::script::Script>(c_str!("script"));
     dir
 }

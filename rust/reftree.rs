@@ -222,6 +222,12 @@ impl<K: NodeKind> NodeRef<K> {
         self.ptr == other.ptr
     }
 
+    /// The node's identity (its address), to tell later whether another reference is to the
+    /// same node without holding a second reference meanwhile.
+    pub fn id(&self) -> usize {
+        self.ptr.as_ptr() as usize
+    }
+
     /// Mutable access to the fields of a node nobody else can see: one reference, not linked.
     pub fn get_mut(&mut self) -> Option<&mut K::Fields> {
         let node = self.node();
