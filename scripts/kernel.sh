@@ -7,8 +7,12 @@
 # The tree is Debian's linux-source-6.12, configured from tinyconfig plus the
 # fragments in configs/, built with LLVM=1 and Debian's rustc. It is cached
 # outside the clone under a key made of everything that affects the result:
-# the kernel package version, the fragments, this script and the toolchain
-# versions. A second run with the same key does nothing.
+# the kernel package version, the fragments, the patches, this script and the
+# toolchain versions. A second run with the same key does nothing.
+#
+# The patches in patches/ (test-only code under CONFIG_BTRFS_FS_RUN_SANITY_TESTS,
+# such as btrfs's extent-map script interpreter) are applied in name order
+# after the source is extracted; one that does not apply stops the build.
 
 source "$(dirname "$0")/common.sh"
 
@@ -24,10 +28,13 @@ kernel_version=$(dpkg-query -W -f='${Version}' "$KERNEL_PKG" 2>/dev/null) ||
 
 fragment_files=()
 for f in "${FRAGMENTS[@]}"; do fragment_files+=("$SRCTREE/configs/$f.config"); done
+patch_files=("$SRCTREE"/patches/*.patch)
+[ -e "${patch_files[0]}" ] || patch_files=()
 
 key=$({
 	echo "$KERNEL_PKG $kernel_version"
 	cat "${fragment_files[@]}" "$0"
+	for p in "${patch_files[@]}"; do echo "patch ${p##*/}"; cat "$p"; done
 	"$RUSTC" --version
 	"$BINDGEN" --version
 	clang --version | head -n1
@@ -51,12 +58,18 @@ rm -rf "$KSRC"
 mkdir -p "$KSRC"
 tarball=$(ls /usr/src/linux-source-6.12.tar.xz) || die "no /usr/src/linux-source-6.12.tar.xz"
 tar -xJf "$tarball" -C "$KSRC" --strip-components=1
+: >"$SLOT/patch.log"
+for p in "${patch_files[@]}"; do
+	patch -d "$KSRC" -p1 --forward --batch --quiet <"$p" >>"$SLOT/patch.log" 2>&1 ||
+		die "patch ${p#"$SRCTREE"/} does not apply to $KERNEL_PKG $kernel_version (see $SLOT/patch.log)"
+done
 
 mapfile -t KMAKE < <(kmake_args)
 BUILD_LOG=$SLOT/build.log
 {
 	echo "kernel: $KERNEL_PKG $kernel_version ($tarball)"
 	echo "flavour: $FLAVOUR, fragments: ${FRAGMENTS[*]}, key: $key"
+	echo "patches: ${patch_files[*]##*/}"
 	"$RUSTC" --version
 	"$BINDGEN" --version
 	clang --version | head -n1
