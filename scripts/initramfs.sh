@@ -50,12 +50,14 @@ done
 copy_bin "$(command -v mkfs.btrfs)" /sbin/mkfs.btrfs
 copy_bin "$(command -v btrfs)" /sbin/btrfs
 
-# The emfs host tools, static so that they run in the VM.
+# The host tools, static so that they run in the VM.
 (cd "$SRCTREE/host" && RUSTFLAGS="-C target-feature=+crt-static" cargo build --quiet --release \
-	--locked --target x86_64-unknown-linux-gnu -p emfs-tools --target-dir "$OUT/host-static")
+	--locked --target x86_64-unknown-linux-gnu -p emfs-tools -p extmap-diff --target-dir "$OUT/host-static")
+static=$OUT/host-static/x86_64-unknown-linux-gnu/release
 for t in mkfs fsck; do
-	install -m 0755 "$OUT/host-static/x86_64-unknown-linux-gnu/release/$t-emfs" "$ROOT/sbin/$t.emfs"
+	install -m 0755 "$static/$t-emfs" "$ROOT/sbin/$t.emfs"
 done
+install -m 0755 "$static/extmap-diff" "$ROOT/sbin/extmap-diff"
 
 # Kernel modules: the kernel's own, plus the project's under extra/.
 kver=$(cat "$KSRC/include/config/kernel.release")

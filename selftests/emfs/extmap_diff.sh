@@ -1,0 +1,77 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# extmap next to btrfs's own extent_map.c, operation by operation: seeded random
+# scripts run on btrfs's script interpreter (the project's patch to btrfs's
+# sanity-test code) and on extmap's, in this boot; every answer must be the
+# same (Documentation/extmap-script.rst). A difference is shrunk and saved
+# under /tmp, and its script printed. Then malformed input on both sides.
+#
+#   DIFF_SEEDS (default 20) seeds of DIFF_OPS (default 2000) operations, each
+#   reported; the extended check adds DIFF_MORE_SEEDS (500) as one result.
+
+. "$(dirname "$0")/lib.sh"
+
+seeds=${DIFF_SEEDS:-20}
+ops=${DIFF_OPS:-2000}
+# The extended check (longer stress) adds 500 seeds, 1,000,000 operations,
+# reported as one result.
+more=0
+[ "${STRESS_SECONDS:-60}" -gt 60 ] && more=${DIFF_MORE_SEEDS:-500}
+btrfs_script=/sys/kernel/debug/btrfs_tests/extent_map_script
+
+ktap_print_header
+ktap_set_plan $((1 + seeds + 1 + (more > 0 ? 2 : 0) + 4 + 1))
+
+log_mark
+modprobe btrfs || ktap_exit_fail_msg "modprobe btrfs failed"
+modprobe emfs || ktap_exit_fail_msg "modprobe emfs failed"
+ktap_test_result "extmap_diff: btrfs's extent-map script interpreter is there" [ -e $btrfs_script ]
+
+# extmap-diff prints "ok NAME" / "not ok NAME" lines and comments.
+run_diff() {
+	extmap-diff run "$@" >/tmp/extmap-diff.out 2>&1
+	rc=$?
+	while IFS= read -r line; do
+		case "$line" in
+		"ok "*) ktap_test_pass "${line#ok }" ;;
+		"not ok "*) ktap_test_fail "${line#not ok }" ;;
+		*) echo "# $line" ;;
+		esac
+	done </tmp/extmap-diff.out
+	[ $rc -le 1 ] || echo "# extmap-diff exited with $rc"
+}
+run_diff --seeds "$seeds" --ops "$ops"
+[ "$more" -gt 0 ] && run_diff --first-seed $((seeds + 1)) --seeds "$more" --ops "$ops" --summary-only
+
+# Bad input, the same on both sides.
+alive=$(extmap_counter maps_alive)
+cat >/tmp/bad.script <<'EOF'
+alloc 0 0 8192 hole 0 0 8192 1 0
+add 0 0 4096
+lookup 3 0 4096
+put 9
+clearlog 11
+frobnicate 1
+put 0
+EOF
+printf 'alloc 0 0 8192 hole 0 0 8192 1 0\nadd 0 0 4096\nlookup 3 4096 4096\n' >/tmp/held.script
+for side in btrfs extmap; do
+	extmap-diff exec $side /tmp/bad.script >/tmp/bad.$side 2>&1
+	extmap-diff exec $side /tmp/held.script >/tmp/held.$side 2>&1
+done
+sed 's/^/# extmap: /' /tmp/bad.extmap
+ktap_test_result "extmap_diff: bad input: a malformed line gets -EINVAL naming the line, on both sides" \
+	sh -c 'grep -qx "6 error -22 unknown operation" /tmp/bad.btrfs &&
+		cmp -s /tmp/bad.btrfs /tmp/bad.extmap && ! grep -q "^7 " /tmp/bad.extmap'
+ktap_test_result "extmap_diff: bad input: an empty slot gets -ENOENT, on both sides" \
+	sh -c 'grep -q "^4 put -2 " /tmp/bad.btrfs && grep -q "^5 clearlog -2 " /tmp/bad.extmap'
+sed 's/^/# extmap: /' /tmp/held.extmap
+ktap_test_result "extmap_diff: slots still held at the end are released, every refcount back to 1" \
+	sh -c 'grep -qx "end maps=1 refs_ok=1" /tmp/held.btrfs && cmp -s /tmp/held.btrfs /tmp/held.extmap'
+ktap_test_result "extmap_diff: no extent map left alive after the scripts" \
+	[ "$(extmap_counter maps_alive)" = "$alive" ]
+
+ktap_test_no_problems "extmap_diff: no kernel warnings"
+modprobe -r emfs
+modprobe -r btrfs
+ktap_finished
