@@ -531,10 +531,14 @@ impl Maps {
         if self.tree.insert(split.clone()).is_err() {
             return false;
         }
+        STATS.splits.fetch_add(1, Ordering::Relaxed);
+        // As any insertion (btrfs's `setup_extent_mapping`): a split of an unmodified map may
+        // merge with the neighbour on its far side.
         if modified {
             self.tree.list_add(&split);
+        } else {
+            self.try_merge(&mut split);
         }
-        STATS.splits.fetch_add(1, Ordering::Relaxed);
         true
     }
 

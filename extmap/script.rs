@@ -9,7 +9,7 @@
 //! It is reached through `/sys/kernel/debug/extmap/script`: write a script to one open file,
 //! read the answers from it.
 
-use super::{rules::*, ExtentMap, ExtentMapTree, Maps};
+use super::{rules::*, ExtentMap, ExtentMapTree};
 use crate::kernel_ext::debugfs::{CmdHandler, CmdOutput};
 use core::fmt::Write;
 use kernel::prelude::*;
@@ -210,6 +210,7 @@ impl Interp<'_> {
                 }
             }
         }
+        // Output may allocate: not under the spinning tree lock.
         let maps = self.tree.read();
         let mut d = Digest::new();
         maps.for_each(|i| {
@@ -229,33 +230,42 @@ impl Interp<'_> {
                 d.add(v);
             }
         });
-        writeln!(out, " t={}:{:016x}", maps.len(), d.0)
+        let count = maps.len();
+        drop(maps);
+        writeln!(out, " t={}:{:016x}", count, d.0)
     }
 
-    fn dump(&self, out: &mut CmdOutput<'_>, n: usize, maps: &Maps) -> core::fmt::Result {
-        writeln!(out, "{} dump {}", n, maps.len())?;
-        let mut res = Ok(());
-        maps.for_each(|i| {
-            let f = &i.fields;
-            res = res.and_then(|()| {
-                writeln!(
-                    out,
-                    "{}   [{}+{} d={} n={} o={} r={} g={} f={:#x} refs={} list={} tree=1]",
-                    n,
-                    f.start,
-                    f.len,
-                    disk(f.disk_bytenr),
-                    f.disk_num_bytes,
-                    f.offset,
-                    f.ram_bytes,
-                    i.generation,
-                    i.flags,
-                    i.refs,
-                    i.modified as u8
-                )
-            });
+    /// `dump`: the maps are copied under the lock and printed after it, since printing may
+    /// allocate.
+    fn dump(&self, out: &mut CmdOutput<'_>, n: usize) -> core::fmt::Result {
+        let len = self.tree.read().len();
+        let mut infos = KVec::with_capacity(len, GFP_KERNEL).map_err(|_| core::fmt::Error)?;
+        self.tree.read().for_each(|i| {
+            // Within the capacity (the script is the tree's only user): never allocates.
+            if infos.len() < len {
+                let _ = infos.push(*i, GFP_ATOMIC);
+            }
         });
-        res
+        writeln!(out, "{} dump {}", n, infos.len())?;
+        for i in infos.iter() {
+            let f = &i.fields;
+            writeln!(
+                out,
+                "{}   [{}+{} d={} n={} o={} r={} g={} f={:#x} refs={} list={} tree=1]",
+                n,
+                f.start,
+                f.len,
+                disk(f.disk_bytenr),
+                f.disk_num_bytes,
+                f.offset,
+                f.ram_bytes,
+                i.generation,
+                i.flags,
+                i.refs,
+                i.modified as u8
+            )?;
+        }
+        Ok(())
     }
 
     /// Runs one parsed operation. `Err` only if the output cannot grow.
@@ -424,7 +434,7 @@ impl Interp<'_> {
                 }
             }
             "dump" => {
-                self.dump(out, n, &self.tree.read())?;
+                self.dump(out, n)?;
                 Answer::Silent
             }
             _ => Answer::Silent,

@@ -60,14 +60,23 @@ for side in btrfs extmap; do
 	extmap-diff exec $side /tmp/held.script >/tmp/held.$side 2>&1
 done
 sed 's/^/# extmap: /' /tmp/bad.extmap
+# (ktap_test_result runs its command unquoted: the checks are functions.)
+malformed_refused() {
+	grep -qx "6 error -22 unknown operation" /tmp/bad.btrfs &&
+		cmp -s /tmp/bad.btrfs /tmp/bad.extmap && ! grep -q "^7 " /tmp/bad.extmap
+}
+empty_slot_enoent() {
+	grep -q "^4 put -2 " /tmp/bad.btrfs && grep -q "^5 clearlog -2 " /tmp/bad.extmap
+}
+held_released() {
+	grep -qx "end maps=1 refs_ok=1" /tmp/held.btrfs && cmp -s /tmp/held.btrfs /tmp/held.extmap
+}
 ktap_test_result "extmap_diff: bad input: a malformed line gets -EINVAL naming the line, on both sides" \
-	sh -c 'grep -qx "6 error -22 unknown operation" /tmp/bad.btrfs &&
-		cmp -s /tmp/bad.btrfs /tmp/bad.extmap && ! grep -q "^7 " /tmp/bad.extmap'
-ktap_test_result "extmap_diff: bad input: an empty slot gets -ENOENT, on both sides" \
-	sh -c 'grep -q "^4 put -2 " /tmp/bad.btrfs && grep -q "^5 clearlog -2 " /tmp/bad.extmap'
+	malformed_refused
+ktap_test_result "extmap_diff: bad input: an empty slot gets -ENOENT, on both sides" empty_slot_enoent
 sed 's/^/# extmap: /' /tmp/held.extmap
 ktap_test_result "extmap_diff: slots still held at the end are released, every refcount back to 1" \
-	sh -c 'grep -qx "end maps=1 refs_ok=1" /tmp/held.btrfs && cmp -s /tmp/held.btrfs /tmp/held.extmap'
+	held_released
 ktap_test_result "extmap_diff: no extent map left alive after the scripts" \
 	[ "$(extmap_counter maps_alive)" = "$alive" ]
 

@@ -21,7 +21,8 @@ log_problems() {
 ktap_test_no_problems() {
 	problems=$(log_problems)
 	[ -z "$problems" ] || echo "$problems" | sed 's/^/# /'
-	ktap_test_result "$1" [ -z "$problems" ]
+	# ktap_test_result runs its command unquoted: test the length, one word.
+	ktap_test_result "$1" [ "${#problems}" = 0 ]
 }
 
 # An extmap counter from debugfs.

@@ -183,7 +183,8 @@ impl Gen {
     fn held_during_fsync(&mut self) {
         let (b, k) = self.range(3);
         let b = b.max(2).min(FILE_BLOCKS - k);
-        self.fsync(6);
+        // Empty the modified list, so that the pop below takes the map written here.
+        self.fsync(16);
         // A clean left neighbour the logged map would merge with.
         self.alloc(TEMP, b - 2, 2, Kind::Natural, 0);
         let line = format!("add 0 {} {}\nput 0", (b - 2) * BLOCK, BLOCK);

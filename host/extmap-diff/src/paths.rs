@@ -201,11 +201,10 @@ impl Paths {
                 ("unpin", "0") => self.hit("unpin"),
                 ("split", "0") => self.hit("split"),
                 ("drop", "0") if count > count_before => self.hit("drop_split"),
-                ("lookup", "0") => {
-                    if let Some(m) = map {
-                        if scenario.take() == Some("drop-skips-pinned") && m.flags & 1 != 0 {
-                            self.hit("drop_skip_pinned");
-                        }
+                ("lookup", "0") if scenario == Some("drop-skips-pinned") => {
+                    scenario = None;
+                    if map.is_some_and(|m| m.flags & 1 != 0) {
+                        self.hit("drop_skip_pinned");
                     }
                 }
                 ("remove", "0") => self.hit("remove"),
