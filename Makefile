@@ -40,7 +40,7 @@ check:
 # stress tests at 5 minutes each.
 check-extended:
 	@KERNEL=debug STRESS_SECONDS=$(or $(STRESS_SECONDS),300) VM_TIMEOUT=$${VM_TIMEOUT:-5400} \
-		$(SCRIPTS)/check.sh
+		MUTANTS=1 $(SCRIPTS)/check.sh
 
 setup:
 	@$(SCRIPTS)/setup-host.sh

@@ -19,6 +19,7 @@
 //! [`unpin`]: ExtentMapTree::unpin
 //! [`clear_logging`]: Maps::clear_logging
 
+pub mod bench;
 pub mod rules;
 pub mod script;
 pub mod stats;

@@ -56,6 +56,8 @@ enum Answer {
     None,
     /// Nothing more (`dump` prints its own lines).
     Silent,
+    /// `bench`: the workload, the number of maps, and what [`super::bench::run`] measured.
+    Bench(usize, u64, Result<(u64, u64)>),
 }
 
 struct Interp<'a> {
@@ -91,6 +93,7 @@ fn arity(op: &str) -> Option<(usize, bool)> {
         "drop" | "unpin" => (3, false),
         "split" => (4, false),
         "dump" => (0, false),
+        "bench" => (2, false),
         _ => return None,
     })
 }
@@ -107,7 +110,12 @@ fn parse(line: &str) -> Result<(&str, [u64; 9]), Malformed> {
         if got == want {
             return Err(Malformed("too many arguments"));
         }
-        args[got] = number(tok)?;
+        args[got] = if op == "bench" && got == 0 {
+            let i = super::bench::OPS.iter().position(|&b| b == tok);
+            i.ok_or(Malformed("unknown benchmark"))? as u64
+        } else {
+            number(tok)?
+        };
         got += 1;
     }
     if got != want {
@@ -203,6 +211,19 @@ impl Interp<'_> {
                     write_map(out, em)?;
                 }
             }
+            Answer::Bench(w, maps, r) => match r {
+                Ok((ns, ops)) => write!(
+                    out,
+                    "{} {} {} {} ns={} ops={}",
+                    n,
+                    op,
+                    super::bench::OPS[w],
+                    maps,
+                    ns,
+                    ops
+                )?,
+                Err(e) => write!(out, "{} {} {}", n, op, e.to_errno())?,
+            },
             Answer::Added(own, s) => {
                 write!(out, "{} {} 0 own={}", n, op, own as u8)?;
                 if let Some(em) = self.slots[s].as_ref() {
@@ -436,6 +457,11 @@ impl Interp<'_> {
             "dump" => {
                 self.dump(out, n)?;
                 Answer::Silent
+            }
+            "bench" => {
+                // `parse` checked that the workload exists.
+                let w = args[0] as usize;
+                Answer::Bench(w, args[1], super::bench::run(self.tree, w, args[1]))
             }
             _ => Answer::Silent,
         };

@@ -94,6 +94,15 @@ else
 	result fail "guest results could not be parsed"
 fi
 
+# The extended check: mutants of the merge rules that the differential test
+# must catch (scripts/mutants.sh, one VM boot each).
+if [ "${MUTANTS:-0}" = 1 ]; then
+	log "mutants ($(( $(date +%s) - start ))s so far)"
+	while read -r verdict name; do
+		result "$verdict" "$name"
+	done < <("$SRCTREE/scripts/mutants.sh" "$KSRC" "$OUT")
+fi
+
 # The guest panics on WARN (panic_on_warn), but say so explicitly, and catch
 # what does not warn (lockdep splats print before they warn, KASAN reports).
 problems=$(grep -E 'WARNING:|BUG:|Oops|KASAN|UBSAN|possible circular|inconsistent lock state|Kernel panic|refcount_t:' "$OUT/console.log" 2>/dev/null || true)

@@ -52,8 +52,8 @@ copy_bin "$(command -v btrfs)" /sbin/btrfs
 
 # The host tools, static so that they run in the VM.
 (cd "$SRCTREE/host" && RUSTFLAGS="-C target-feature=+crt-static" cargo build --quiet --release \
-	--locked --target x86_64-unknown-linux-gnu -p emfs-tools -p extmap-diff --target-dir "$OUT/host-static")
-static=$OUT/host-static/x86_64-unknown-linux-gnu/release
+	--locked --target x86_64-unknown-linux-gnu -p emfs-tools -p extmap-diff --target-dir "${HOST_STATIC_DIR:-$OUT/host-static}")
+static=${HOST_STATIC_DIR:-$OUT/host-static}/x86_64-unknown-linux-gnu/release
 for t in mkfs fsck; do
 	install -m 0755 "$static/$t-emfs" "$ROOT/sbin/$t.emfs"
 done

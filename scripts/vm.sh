@@ -45,6 +45,8 @@ done
 APPEND="console=ttyS0 panic=-1 oops=panic panic_on_warn=1 harness=$MODE"
 [ -n "$TESTS" ] && APPEND+=" harness_tests=$TESTS"
 [ -n "${STRESS_SECONDS:-}" ] && APPEND+=" harness_stress=$STRESS_SECONDS"
+# A mutant build (scripts/mutants.sh): the differential must find a difference.
+[ -n "${HARNESS_MUTANT:-}" ] && APPEND+=" harness_mutant=$HARNESS_MUTANT"
 
 QEMU=(qemu-system-x86_64 "${ACCEL[@]}" -smp 2 -m "$VM_MEM" -nodefaults -no-user-config
 	-bios /usr/share/qemu/qboot.rom -display none -no-reboot

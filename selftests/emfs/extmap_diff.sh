@@ -19,8 +19,14 @@ more=0
 [ "${STRESS_SECONDS:-60}" -gt 60 ] && more=${DIFF_MORE_SEEDS:-500}
 btrfs_script=/sys/kernel/debug/btrfs_tests/extent_map_script
 
+mutant=$(sed -n 's/.*harness_mutant=\([^ ]*\).*/\1/p' /proc/cmdline)
+
 ktap_print_header
-ktap_set_plan $((1 + seeds + 1 + (more > 0 ? 2 : 0) + 4 + 1))
+if [ -n "$mutant" ]; then
+	ktap_set_plan 3
+else
+	ktap_set_plan $((1 + seeds + 1 + (more > 0 ? 2 : 0) + 4 + 1))
+fi
 
 log_mark
 modprobe btrfs || ktap_exit_fail_msg "modprobe btrfs failed"
@@ -40,6 +46,13 @@ run_diff() {
 	done </tmp/extmap-diff.out
 	[ $rc -le 1 ] || echo "# extmap-diff exited with $rc"
 }
+# scripts/mutants.sh booted a module with a broken merge rule: it must differ.
+if [ -n "$mutant" ]; then
+	echo "# mutant: $mutant"
+	run_diff --seeds 100 --ops "$ops" --expect-difference
+	ktap_test_no_problems "extmap_diff: no kernel warnings"
+	ktap_finished
+fi
 run_diff --seeds "$seeds" --ops "$ops"
 [ "$more" -gt 0 ] && run_diff --first-seed $((seeds + 1)) --seeds "$more" --ops "$ops" --summary-only
 

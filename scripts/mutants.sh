@@ -1,0 +1,51 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Proof that the differential test (extmap-diff, Documentation/extmap-script.rst)
+# can fail: each mutant is a copy of the sources with one rule of the merge
+# broken, built into its own emfs.ko and run against btrfs's interpreter in a
+# VM of its own. The differential must find a difference in each.
+#
+#   scripts/mutants.sh KSRC OUT
+#
+# Prints "pass NAME" or "fail NAME" per mutant (for check.sh), details on stderr.
+
+source "$(dirname "$0")/common.sh"
+
+KSRC=$1
+OUT=$2
+
+# mutant NAME FILE SED-EXPRESSION WHAT-IT-BREAKS
+mutant() {
+	local name=$1 file=$2 expr=$3 what=$4
+	local label="mutants: $name ($what) is caught by extmap-diff"
+	local dir=$OUT/mutants/$name
+	rm -rf "$dir"
+	mkdir -p "$dir/src"
+	(cd "$SRCTREE" && git ls-files -z | rsync -a --from0 --files-from=- ./ "$dir/src/")
+	sed -i -e "$expr" "$dir/src/$file"
+	if cmp -s "$SRCTREE/$file" "$dir/src/$file"; then
+		log "mutant $name: the mutation no longer applies to $file"
+		echo "fail $label"
+		return
+	fi
+	diff -u "$SRCTREE/$file" "$dir/src/$file" | sed 's/^/    /' >&2 || true
+	if ! "$dir/src/scripts/module.sh" "$KSRC" >"$dir/build.log" 2>&1 ||
+		! HOST_STATIC_DIR=$OUT/host-static "$dir/src/scripts/initramfs.sh" "$KSRC" "$dir" >>"$dir/build.log" 2>&1; then
+		tail -n 20 "$dir/build.log" >&2
+		log "mutant $name: build failed"
+		echo "fail $label"
+		return
+	fi
+	HARNESS_MUTANT=$name "$dir/src/scripts/vm.sh" check "$KSRC" "$dir" emfs:extmap_diff.sh >&2 || true
+	grep -E 'caught|difference|btrfs: |extmap: ' "$dir/results.tap" 2>/dev/null | head -n 8 >&2
+	if grep -qE '^# ok [0-9]+ extmap_diff: the mutant is caught' "$dir/results.tap" 2>/dev/null; then
+		echo "pass $label"
+	else
+		echo "fail $label"
+	fi
+}
+
+mutant refcount rust/reftree.rs 's/ || node.refcount() > 2//' \
+	"the 2020 rule: a map another holder can see is merged"
+mutant modified-list extmap/rules.rs 's/ \&\& !on_modified_list$/ \&\& (!on_modified_list || true)/' \
+	"a map on the modified list may merge"
