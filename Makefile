@@ -14,13 +14,15 @@ export KERNEL TESTS STRESS_SECONDS
 SCRIPTS := scripts
 OUT := $(CURDIR)/build
 
-.PHONY: all check check-extended run shell setup kernel modules lint fmt host-test clean help
+.PHONY: all check check-extended bench run shell setup kernel modules lint fmt host-test clean help
 
 all: modules
 
 help:
 	@echo "make check        set up, build, lint and run every test (closing line: N passed, N failed)"
-	@echo "make check-extended  the same on the debug kernel, stress tests 5 minutes each"
+	@echo "make check-extended  the same on the debug kernel, stress tests 5 minutes each,"
+	@echo "                  10^6 differential operations against btrfs, and the mutants"
+	@echo "make bench        extmap vs btrfs's extent_map.c timed in one boot (build/bench/)"
 	@echo "make run          boot the VM with the module loaded and show what it does"
 	@echo "make shell        boot the same VM with an interactive shell"
 	@echo "make kernel       build (or find in the cache) the test kernel"
@@ -41,6 +43,11 @@ check:
 check-extended:
 	@KERNEL=debug STRESS_SECONDS=$(or $(STRESS_SECONDS),300) VM_TIMEOUT=$${VM_TIMEOUT:-5400} \
 		MUTANTS=1 $(SCRIPTS)/check.sh
+
+# A benchmark, not a test: extmap's operations next to btrfs's, interleaved in one
+# boot (BENCH_SIZES, BENCH_REPS); the report lands in build/bench/.
+bench:
+	@$(SCRIPTS)/bench.sh
 
 setup:
 	@$(SCRIPTS)/setup-host.sh

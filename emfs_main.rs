@@ -43,7 +43,11 @@ struct EmfsModule {
 fn init_self_check() -> Result {
     let count = Refcount::new(1);
     count.inc();
-    if count.read() != 2 || count.dec_and_test() || !count.dec_and_test() {
+    if count.read() != 2
+        || count.read_acquire() != 2
+        || count.dec_and_test()
+        || !count.dec_and_test()
+    {
         return Err(EINVAL);
     }
 

@@ -121,7 +121,10 @@ fn timed(tree: &ExtentMapTree, op: usize, n: u64) -> Result<(u64, u64)> {
             };
             let mut maps = KVec::with_capacity(n as usize, GFP_KERNEL)?;
             for &i in order.iter() {
-                maps.push(map(i * step + first, 1, i * disk_step + disk_first, 0)?, GFP_KERNEL)?;
+                maps.push(
+                    map(i * step + first, 1, i * disk_step + disk_first, 0)?,
+                    GFP_KERNEL,
+                )?;
             }
             t0 = now();
             for (i, em) in maps.into_iter().enumerate() {

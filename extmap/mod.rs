@@ -27,7 +27,7 @@ mod tests;
 
 use crate::kernel_ext::{
     errno::euclean,
-    reftree::{Node, NodeKind, NodeRef, Range, Tree},
+    reftree::{Node, NodeKind, NodeRef, NodeView, Range, Tree},
     rwlock::{new_rwlock, ReadGuard, RwLock, WriteGuard},
     slab::KmemCache,
 };
@@ -212,7 +212,7 @@ impl ExtentMapTree {
     /// map found does not start at `start`.
     pub fn unpin(&self, start: u64, len: u64, generation: u64) -> Result {
         let mut maps = self.write();
-        let mut em = maps.lookup(start, len).ok_or_else(|| {
+        let v = maps.lookup_view(start, len, true).ok_or_else(|| {
             pr_warn!(
                 "extmap: no extent map found when unpinning [{}, {}), generation {}\n",
                 start,
@@ -221,18 +221,21 @@ impl ExtentMapTree {
             );
             ENOENT
         })?;
-        if em.start() != start {
+        if v.fields().start != start {
             pr_warn!(
                 "extmap: extent map at {} has unexpected start when unpinning [{}, {})\n",
-                em.start(),
+                v.fields().start,
                 start,
                 range_end(start, len)
             );
             return Err(euclean());
         }
+        let mut em = v.to_ref();
         em.set_generation(generation);
         em.clear_flags(PINNED);
-        maps.try_merge(&mut em);
+        // The neighbours from the lookup's own node: one descent, as upstream.
+        let (prev, next) = joinable(&v);
+        maps.merge_with(&mut em, prev, next);
         Ok(())
     }
 
@@ -448,14 +451,23 @@ impl Maps {
         self.tree.is_empty()
     }
 
-    fn lookup_common(&self, start: u64, len: u64, strict: bool) -> Option<ExtentMap> {
+    fn lookup_view(
+        &self,
+        start: u64,
+        len: u64,
+        strict: bool,
+    ) -> Option<NodeView<'_, ExtentMapKind>> {
         STATS.lookups.fetch_add(1, Ordering::Relaxed);
         let v = self.tree.search(start)?;
         if strict && !v.fields().overlaps(start, len) {
             return None;
         }
         STATS.lookup_hits.fetch_add(1, Ordering::Relaxed);
-        Some(v.to_ref())
+        Some(v)
+    }
+
+    fn lookup_common(&self, start: u64, len: u64, strict: bool) -> Option<ExtentMap> {
+        self.lookup_view(start, len, strict).map(|v| v.to_ref())
     }
 
     /// The first map that overlaps `[start, start+len)` (`lookup_extent_mapping`). More maps
@@ -473,7 +485,7 @@ impl Maps {
     /// The map after `em` in the tree (`next`), or before it; `None` if there is none or `em`
     /// is not in this tree.
     fn neighbour_of(&self, em: &ExtentMap, next: bool) -> Option<ExtentMap> {
-        let v = self.tree.search(em.start()).filter(|v| v.is(em))?;
+        let v = self.tree.view_of(em)?;
         let n = if next { v.next() } else { v.prev() };
         n.map(|n| n.to_ref())
     }
@@ -604,39 +616,26 @@ impl Maps {
     /// merge it: the merge that raced with readers in 2020.
     pub fn clear_logging(&mut self, em: &mut ExtentMap) {
         em.clear_flags(LOGGING);
-        if self.tree.contains(em) {
-            self.try_merge(em);
-        }
+        self.try_merge(em);
     }
 
     /// Merges `em` with mergeable neighbours (`try_merge_map`). Refused, and counted, when
     /// someone besides the tree and the caller holds `em`: they may be reading its range.
     fn try_merge(&mut self, em: &mut ExtentMap) {
-        if !can_merge(em.flags(), em.on_list()) {
+        let Some(v) = self.tree.view_of(em) else {
             return;
-        }
+        };
+        let (prev, next) = joinable(&v);
+        self.merge_with(em, prev, next);
+    }
+
+    /// Merges `em` with `prev` and `next`, the neighbours [`joinable`] found. Refused, and
+    /// counted, when someone besides the tree and the caller holds `em`.
+    fn merge_with(&mut self, em: &mut ExtentMap, prev: Option<ExtentMap>, next: Option<ExtentMap>) {
         // Only count a refusal when there is something to merge with.
-        let f = em.fields();
-        let flags = em.flags();
-        let can_join = |n: &ExtentMap, prev_side: bool| {
-            let nf = n.fields();
-            can_merge(n.flags(), n.on_list())
-                && if prev_side {
-                    mergeable(&nf, n.flags(), &f, flags)
-                } else {
-                    mergeable(&f, flags, &nf, n.flags())
-                }
-        };
-        let prev = if f.start != 0 {
-            self.prev_of(em).filter(|p| can_join(p, true))
-        } else {
-            None
-        };
-        let next = self.next_of(em).filter(|n| can_join(n, false));
         if prev.is_none() && next.is_none() {
             return;
         }
-
         let Some(mut x) = self.tree.exclusive(em) else {
             STATS.merges_refused.fetch_add(1, Ordering::Relaxed);
             return;
@@ -662,4 +661,29 @@ impl Maps {
             drop(tree_ref);
         }
     }
+}
+
+/// The neighbours of the map `v` shows that it can merge with (`try_merge_map`'s checks), with a
+/// reference each: btrfs's `rb_prev`/`rb_next` of the node, no second descent.
+fn joinable(v: &NodeView<'_, ExtentMapKind>) -> (Option<ExtentMap>, Option<ExtentMap>) {
+    let (f, flags) = (v.fields(), v.flags());
+    if !can_merge(flags, v.on_list()) {
+        return (None, None);
+    }
+    let join = |n: &NodeView<'_, ExtentMapKind>, prev_side: bool| {
+        let nf = n.fields();
+        can_merge(n.flags(), n.on_list())
+            && if prev_side {
+                mergeable(&nf, n.flags(), &f, flags)
+            } else {
+                mergeable(&f, flags, &nf, n.flags())
+            }
+    };
+    let prev = if f.start != 0 {
+        v.prev().filter(|p| join(p, true)).map(|p| p.to_ref())
+    } else {
+        None
+    };
+    let next = v.next().filter(|n| join(n, false)).map(|n| n.to_ref());
+    (prev, next)
 }

@@ -389,21 +389,19 @@ impl Interp<'_> {
                     None => Answer::None,
                 }
             }
-            "remove" => {
-                match self.slots[s].as_ref() {
-                    None => Answer::Code(ENOENT.to_errno(), None),
-                    Some(em) => {
-                        let r = if !em.in_tree() {
-                            Err(ENOENT)
-                        } else if em.flags() & PINNED != 0 {
-                            Err(EBUSY)
-                        } else {
-                            self.tree.write().remove(em)
-                        };
-                        Answer::Code(code(r), Some(s))
-                    }
+            "remove" => match self.slots[s].as_ref() {
+                None => Answer::Code(ENOENT.to_errno(), None),
+                Some(em) => {
+                    let r = if !em.in_tree() {
+                        Err(ENOENT)
+                    } else if em.flags() & PINNED != 0 {
+                        Err(EBUSY)
+                    } else {
+                        self.tree.write().remove(em)
+                    };
+                    Answer::Code(code(r), Some(s))
                 }
-            }
+            },
             "drop" => {
                 let (start, end, skip_pinned) = (args[0], args[1], args[2] != 0);
                 if end < start {
@@ -429,31 +427,25 @@ impl Interp<'_> {
                     None => Answer::None,
                 }
             }
-            "setlog" => {
-                match self.slots[s].as_ref() {
-                    None => Answer::Code(ENOENT.to_errno(), None),
-                    Some(em) if em.on_list() => Answer::Code(EINVAL.to_errno(), Some(s)),
-                    Some(em) => {
-                        self.tree.write().set_logging(em);
-                        Answer::Code(0, Some(s))
-                    }
+            "setlog" => match self.slots[s].as_ref() {
+                None => Answer::Code(ENOENT.to_errno(), None),
+                Some(em) if em.on_list() => Answer::Code(EINVAL.to_errno(), Some(s)),
+                Some(em) => {
+                    self.tree.write().set_logging(em);
+                    Answer::Code(0, Some(s))
                 }
-            }
-            "clearlog" => {
-                match self.slots[s].as_mut() {
-                    None => Answer::Code(ENOENT.to_errno(), None),
-                    Some(em) => {
-                        self.tree.write().clear_logging(em);
-                        Answer::Code(0, Some(s))
-                    }
+            },
+            "clearlog" => match self.slots[s].as_mut() {
+                None => Answer::Code(ENOENT.to_errno(), None),
+                Some(em) => {
+                    self.tree.write().clear_logging(em);
+                    Answer::Code(0, Some(s))
                 }
-            }
-            "put" => {
-                match self.slots[s].take() {
-                    None => Answer::Code(ENOENT.to_errno(), None),
-                    Some(_) => Answer::Code(0, None),
-                }
-            }
+            },
+            "put" => match self.slots[s].take() {
+                None => Answer::Code(ENOENT.to_errno(), None),
+                Some(_) => Answer::Code(0, None),
+            },
             "dump" => {
                 self.dump(out, n)?;
                 Answer::Silent

@@ -110,9 +110,7 @@ impl CmdOutput<'_> {
     pub fn write_bytes(&mut self, bytes: &[u8]) -> Result {
         // SAFETY: By the type invariant `file` is valid; `bytes` is valid for its length, and
         // `emfs_cmdfile_emit` only copies from it.
-        to_result(unsafe {
-            ffi::emfs_cmdfile_emit(self.file, bytes.as_ptr().cast(), bytes.len())
-        })
+        to_result(unsafe { ffi::emfs_cmdfile_emit(self.file, bytes.as_ptr().cast(), bytes.len()) })
     }
 }
 

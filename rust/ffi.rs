@@ -38,6 +38,8 @@ extern "C" {
 
     /// `refcount_read()`.
     pub fn emfs_refcount_read(r: *const bindings::refcount_t) -> c_uint;
+    /// `atomic_read_acquire()` of the count.
+    pub fn emfs_refcount_read_acquire(r: *const bindings::refcount_t) -> c_uint;
     /// `refcount_set()`.
     pub fn emfs_refcount_set(r: *mut bindings::refcount_t, n: c_int);
     /// `refcount_inc()`.

@@ -68,6 +68,15 @@ void emfs_lockdep_assert_write_held(rwlock_t *lock)
 }
 
 /* refcount_t: the kernel crate has inc and dec_and_test, not read or set. */
+/*
+ * refcount_read() with acquire ordering: a holder's last accesses, before the
+ * decrement (release) that dropped its reference, happen before the reader's.
+ */
+unsigned int emfs_refcount_read_acquire(const refcount_t *r)
+{
+	return atomic_read_acquire(&r->refs);
+}
+
 unsigned int emfs_refcount_read(const refcount_t *r)
 {
 	return refcount_read(r);

@@ -41,6 +41,7 @@ void emfs_write_lock(rwlock_t *lock);
 void emfs_write_unlock(rwlock_t *lock);
 void emfs_lockdep_assert_write_held(rwlock_t *lock);
 unsigned int emfs_refcount_read(const refcount_t *r);
+unsigned int emfs_refcount_read_acquire(const refcount_t *r);
 void emfs_refcount_set(refcount_t *r, int n);
 void emfs_refcount_inc(refcount_t *r);
 bool emfs_refcount_dec_and_test(refcount_t *r);

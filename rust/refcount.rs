@@ -35,6 +35,17 @@ impl Refcount {
         unsafe { ffi::emfs_refcount_read(self.0.get()) }
     }
 
+    /// Returns the current value with acquire ordering. Seeing a value means seeing every access
+    /// a former holder made before the decrement that dropped its reference: `refcount_dec*`
+    /// orders the holder's earlier accesses before the decrement (release, see
+    /// `Documentation/core-api/refcount-vs-atomic.rst`), and this load pairs with it. Deciding
+    /// from the count that nobody else holds an object, before writing it non-atomically, needs
+    /// this ordering (as `Arc::get_mut` uses an acquire load).
+    pub fn read_acquire(&self) -> u32 {
+        // SAFETY: By the type invariant the count is initialised; the load is atomic.
+        unsafe { ffi::emfs_refcount_read_acquire(self.0.get()) }
+    }
+
     /// Sets the value. Meant for objects nobody else can see yet.
     pub fn set(&self, n: i32) {
         // SAFETY: By the type invariant the count is initialised; `refcount_set` is atomic.

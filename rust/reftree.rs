@@ -231,11 +231,13 @@ impl<K: NodeKind> NodeRef<K> {
     /// Mutable access to the fields of a node nobody else can see: one reference, not linked.
     pub fn get_mut(&mut self) -> Option<&mut K::Fields> {
         let node = self.node();
-        if node.refs.read() != 1 || node.state() & LINKED != 0 {
+        // Acquire: a holder that dropped its reference is done with the fields before we write.
+        if node.refs.read_acquire() != 1 || node.state() & LINKED != 0 {
             return None;
         }
-        // SAFETY: This is the only reference and the node is in no tree, so nobody else can
-        // reach it; `&mut self` makes this borrow unique.
+        // SAFETY: This is the only reference (the acquire load orders every access of former
+        // holders before ours) and the node is in no tree, so nobody else can reach it;
+        // `&mut self` makes this borrow unique.
         Some(unsafe { &mut *node.fields.get() })
     }
 }
@@ -436,14 +438,20 @@ impl<K: NodeKind> Tree<K> {
 
     /// Whether `node` is linked in this tree (not merely in some tree).
     pub fn contains(&self, node: &NodeRef<K>) -> bool {
+        self.view_of(node).is_some()
+    }
+
+    /// `node` seen through this tree, if this tree links it: one descent, after which its
+    /// neighbours are one step away ([`NodeView::prev`], [`NodeView::next`]).
+    pub fn view_of(&self, node: &NodeRef<K>) -> Option<NodeView<'_, K>> {
         if !node.in_tree() {
-            return false;
+            return None;
         }
         let key = node.fields().start();
         let mut n = self.root.rb_node;
         while let Some(v) = self.view(n) {
             if v.is(node) {
-                return true;
+                return Some(v);
             }
             // SAFETY: As in `search`.
             let (left, right) = unsafe { ((*n).rb_left, (*n).rb_right) };
@@ -453,7 +461,7 @@ impl<K: NodeKind> Tree<K> {
                 right
             };
         }
-        false
+        None
     }
 
     /// Links `node`, taking over its reference as the tree's. Gives it back if it is already
@@ -554,7 +562,9 @@ impl<K: NodeKind> Tree<K> {
     pub fn exclusive<'a>(&'a mut self, node: &'a mut NodeRef<K>) -> Option<Exclusive<'a, K>> {
         // The tree's reference and the caller's: anything above means another holder may be
         // reading the fields right now (btrfs: "refs > 2 => don't merge").
-        if !self.contains(node) || node.refcount() > 2 {
+        // Acquire: readers that dropped their reference are done with the fields before the
+        // view writes them (the release is in `refcount_dec_and_test`).
+        if !self.contains(node) || node.node().refs.read_acquire() > 2 {
             return None;
         }
         // INVARIANT: see `Exclusive`.

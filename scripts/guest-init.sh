@@ -59,6 +59,11 @@ run)
 	/ksft/demo.sh
 	verdict 16
 	;;
+bench)
+	stty -F /dev/ttyS1 raw -echo
+	/ksft/bench.sh >/dev/ttyS1 2>&1
+	verdict 16
+	;;
 crash)
 	# The host kills QEMU once this said CRASH-READY on ttyS1.
 	stty -F /dev/ttyS1 raw -echo

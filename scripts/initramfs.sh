@@ -83,6 +83,7 @@ make -s -C "$KSRC/tools/testing/selftests" TARGETS="${COLLECTIONS[*]}" \
 	{ cat "$OUT/ksft-install.log" >&2; die "kselftest install failed"; }
 cp -a "$OUT/ksft" "$ROOT/ksft"
 install -m 0755 "$SRCTREE/selftests/demo.sh" "$ROOT/ksft/demo.sh"
+install -m 0755 "$SRCTREE/selftests/bench.sh" "$ROOT/ksft/bench.sh"
 install -m 0755 "$SRCTREE/selftests/crash_prepare.sh" "$ROOT/ksft/crash_prepare.sh"
 
 install -m 0755 "$SRCTREE/scripts/guest-init.sh" "$ROOT/init"

@@ -45,7 +45,7 @@ mutant() {
 	fi
 }
 
-mutant refcount rust/reftree.rs 's/ || node.refcount() > 2//' \
+mutant refcount rust/reftree.rs 's/ || node.node().refs.read_acquire() > 2//' \
 	"the 2020 rule: a map another holder can see is merged"
 mutant modified-list extmap/rules.rs 's/ \&\& !on_modified_list$/ \&\& (!on_modified_list || true)/' \
 	"a map on the modified list may merge"

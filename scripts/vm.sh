@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # Boots the test VM.
 #
-#   scripts/vm.sh check|run|shell KSRC OUT [TESTS]
+#   scripts/vm.sh check|run|shell|bench KSRC OUT [TESTS]
 #
 # check: first the crash boot (harness=crash: selftests/crash_prepare.sh
 #        fsyncs files on emfs, says CRASH-READY on the second serial port and
@@ -16,6 +16,7 @@
 #        names emfs:crash_verify.sh.
 # run:   the console on this terminal, the demo workload.
 # shell: the console on this terminal, an interactive shell.
+# bench: selftests/bench.sh, CSV to OUT/bench/raw.csv (make bench).
 #
 # QEMU uses TCG: on these hosts KVM hangs. EMFS_KVM=1 opts into KVM on
 # machines where it works. VM_TIMEOUT (seconds) bounds a check run;
@@ -45,6 +46,9 @@ done
 APPEND="console=ttyS0 panic=-1 oops=panic panic_on_warn=1 harness=$MODE"
 [ -n "$TESTS" ] && APPEND+=" harness_tests=$TESTS"
 [ -n "${STRESS_SECONDS:-}" ] && APPEND+=" harness_stress=$STRESS_SECONDS"
+# make bench: which tree sizes, how many repetitions.
+[ -n "${BENCH_SIZES:-}" ] && APPEND+=" harness_bench_sizes=${BENCH_SIZES// /,}"
+[ -n "${BENCH_REPS:-}" ] && APPEND+=" harness_bench_reps=$BENCH_REPS"
 # A mutant build (scripts/mutants.sh): the differential must find a difference.
 [ -n "${HARNESS_MUTANT:-}" ] && APPEND+=" harness_mutant=$HARNESS_MUTANT"
 
@@ -104,6 +108,22 @@ check)
 	*) log "harness error: QEMU exited with $rc" ;;
 	esac
 	exit 1
+	;;
+bench)
+	# Results (CSV) through the second serial port into OUT/bench/raw.csv; its
+	# "# " progress lines are shown as they come.
+	mkdir -p "$OUT/bench"
+	rm -f "$OUT/bench/raw.csv"
+	touch "$OUT/bench/raw.csv"
+	set +e
+	timeout -k 10 "$VM_TIMEOUT" "${QEMU[@]}" -append "$APPEND" \
+		-serial "file:$OUT/bench/console.log" -serial "file:$OUT/bench/raw.csv" </dev/null &
+	qemu=$!
+	tail -n +1 -f --pid=$qemu "$OUT/bench/raw.csv" | grep --line-buffered '^# ' >&2
+	wait $qemu
+	rc=$?
+	set -e
+	[ $rc = 33 ] || { log "QEMU exited with $rc (console: $OUT/bench/console.log)"; exit 1; }
 	;;
 run)
 	set +e
