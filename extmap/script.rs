@@ -80,7 +80,7 @@ fn number(tok: &str) -> Result<u64, Malformed> {
             _ => Err(()),
         },
     };
-    parsed.map_err(|_| Malformed("bad number"))
+    parsed.map_err(|()| Malformed("bad number"))
 }
 
 /// The number of arguments of `op`, and whether the first is a slot; `None` if unknown.
