@@ -102,7 +102,7 @@ fn timed(tree: &ExtentMapTree, op: usize, n: u64) -> Result<(u64, u64)> {
     let (t0, t1);
     match OPS.get(op).copied().ok_or(EINVAL)? {
         name @ ("add_asc" | "add_rand" | "add_merge") => {
-            let mut order = KVec::with_capacity(n as usize, GFP_KERNEL)?;
+            let mut order = KVVec::with_capacity(n as usize, GFP_KERNEL)?;
             for i in 0..n {
                 order.push(i, GFP_KERNEL)?;
             }
@@ -119,7 +119,7 @@ fn timed(tree: &ExtentMapTree, op: usize, n: u64) -> Result<(u64, u64)> {
             } else {
                 (1, 0, 2, 0)
             };
-            let mut maps = KVec::with_capacity(n as usize, GFP_KERNEL)?;
+            let mut maps = KVVec::with_capacity(n as usize, GFP_KERNEL)?;
             for &i in order.iter() {
                 maps.push(
                     map(i * step + first, 1, i * disk_step + disk_first, 0)?,
@@ -146,7 +146,7 @@ fn timed(tree: &ExtentMapTree, op: usize, n: u64) -> Result<(u64, u64)> {
         }
         "lookup_hold_put" => {
             fill(tree, n, 2, 1, 3, 0)?;
-            let mut held = KVec::with_capacity(n as usize, GFP_KERNEL)?;
+            let mut held = KVVec::with_capacity(n as usize, GFP_KERNEL)?;
             t0 = now();
             for i in 0..n {
                 let block = rng.below(n) * 2;
@@ -185,7 +185,7 @@ fn timed(tree: &ExtentMapTree, op: usize, n: u64) -> Result<(u64, u64)> {
         "clearlog_merge" => {
             // Pairs: a clean map and, disk-contiguous after it, one being logged.
             ops = n / 2;
-            let mut held = KVec::with_capacity(ops as usize, GFP_KERNEL)?;
+            let mut held = KVVec::with_capacity(ops as usize, GFP_KERNEL)?;
             for i in 0..ops {
                 add(tree, map(2 * i, 1, 3 * i, 0)?)?;
                 add(tree, map(2 * i + 1, 1, 3 * i + 1, LOGGING)?)?;

@@ -260,7 +260,7 @@ impl Interp<'_> {
     /// allocate.
     fn dump(&self, out: &mut CmdOutput<'_>, n: usize) -> core::fmt::Result {
         let len = self.tree.read().len();
-        let mut infos = KVec::with_capacity(len, GFP_KERNEL).map_err(|_| core::fmt::Error)?;
+        let mut infos = KVVec::with_capacity(len, GFP_KERNEL).map_err(|_| core::fmt::Error)?;
         self.tree.read().for_each(|i| {
             // Within the capacity (the script is the tree's only user): never allocates.
             if infos.len() < len {
