@@ -262,15 +262,12 @@ impl ExtentMapTree {
         while let Some(em) = cur {
             let f = em.fields();
             let em_end = f.end();
-            let next = if em_end < end {
-                maps.next_of(&em).filter(|n| n.start() < end)
-            } else {
-                None
-            };
-            cur = next;
+            // Only maps that start before `end` are in the range.
+            let in_range = |n: Option<ExtentMap>| n.filter(|n| em_end < end && n.start() < end);
 
             if skip_pinned && em.flags() & PINNED != 0 {
                 start = em_end;
+                cur = in_range(maps.next_of(&em));
                 continue;
             }
             // Splits keep PINNED but never LOGGING: only the map being logged is logged.
@@ -281,7 +278,9 @@ impl ExtentMapTree {
             STATS.drops.fetch_add(1, Ordering::Relaxed);
 
             let mut whole = f.start >= start && em_end <= end;
-            let old = maps.tree.remove(&em);
+            // The next map comes with the removal: no second descent.
+            let (old, next) = maps.tree.remove_and_next(&em).unzip();
+            cur = in_range(next.flatten());
             // The part in front of the range, then the part behind it; if a split cannot be
             // made (no memory), the rest of the map is dropped whole, as upstream.
             let front = (f.start < start).then(|| split_front(&f, start));
@@ -514,12 +513,12 @@ impl Maps {
             );
             return Err(EINVAL);
         }
-        self.tree.insert(em.clone()).map_err(|_| EEXIST)?;
+        let v = self.tree.insert(em.clone(), modified).map_err(|_| EEXIST)?;
         STATS.inserts.fetch_add(1, Ordering::Relaxed);
-        if modified {
-            self.tree.list_add(em);
-        } else {
-            self.try_merge(em);
+        if !modified {
+            // The neighbours from the insertion's own node: no second descent.
+            let (prev, next) = joinable(&v);
+            self.merge_with(em, prev, next);
         }
         Ok(())
     }
@@ -541,17 +540,14 @@ impl Maps {
         *f = fields;
         split.set_flags(flags);
         split.set_generation(generation);
-        if self.tree.insert(split.clone()).is_err() {
+        let Ok(v) = self.tree.insert(split.clone(), modified) else {
             return false;
-        }
-        STATS.splits.fetch_add(1, Ordering::Relaxed);
+        };
         // As any insertion (btrfs's `setup_extent_mapping`): a split of an unmodified map may
         // merge with the neighbour on its far side.
-        if modified {
-            self.tree.list_add(&split);
-        } else {
-            self.try_merge(&mut split);
-        }
+        let (prev, next) = if modified { (None, None) } else { joinable(&v) };
+        STATS.splits.fetch_add(1, Ordering::Relaxed);
+        self.merge_with(&mut split, prev, next);
         true
     }
 

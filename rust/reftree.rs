@@ -464,10 +464,16 @@ impl<K: NodeKind> Tree<K> {
         None
     }
 
-    /// Links `node`, taking over its reference as the tree's. Gives it back if it is already
-    /// linked (here or in another tree), empty, or overlaps a node of the tree (the caller maps
-    /// that to `EEXIST`).
-    pub fn insert(&mut self, node: NodeRef<K>) -> core::result::Result<(), NodeRef<K>> {
+    /// Links `node`, taking over its reference as the tree's, and with `on_list` also puts it
+    /// on the list (at the tail). Gives it back if it is already linked (here or in another
+    /// tree), empty, or overlaps a node of the tree (the caller maps that to `EEXIST`). Returns
+    /// the linked node's view, so that its neighbours are one step away without a second
+    /// descent.
+    pub fn insert(
+        &mut self,
+        node: NodeRef<K>,
+        on_list: bool,
+    ) -> core::result::Result<NodeView<'_, K>, NodeRef<K>> {
         let f = node.fields();
         let (start, end) = (f.start(), f.end());
         if end <= start {
@@ -521,18 +527,34 @@ impl<K: NodeKind> Tree<K> {
             bindings::rb_insert_color(rb, &mut self.root);
         }
         self.count += 1;
-        // INVARIANT: The node is linked (and `LINKED` was claimed above) and its reference now
-        // belongs to the tree.
+        if on_list {
+            // SAFETY: The node was just linked here and was off every list (an unlinked node is
+            // never on a list); the list head is pinned and valid.
+            unsafe { ffi::emfs_list_add_tail(node.node().list.get(), self.list.get()) };
+            node.node().flags.fetch_or(ON_LIST, Ordering::AcqRel);
+        }
+        // INVARIANT: The node is linked (and `LINKED` was claimed above), on the list with
+        // `ON_LIST` set if asked, and its reference now belongs to the tree.
         core::mem::forget(node);
-        Ok(())
+        // SAFETY: `rb` is the `rb_node` of a `Node<K>` (the one just linked, which the tree's
+        // reference keeps alive while the view borrows the tree).
+        let node = unsafe { Node::from_rb(rb) };
+        Ok(NodeView { node })
     }
 
     /// Unlinks `node` (and takes it off the list) and returns the tree's reference; `None` if
     /// the node is not in this tree.
     pub fn remove(&mut self, node: &NodeRef<K>) -> Option<NodeRef<K>> {
-        if !self.contains(node) {
-            return None;
-        }
+        self.remove_and_next(node).map(|(tree_ref, _)| tree_ref)
+    }
+
+    /// [`Tree::remove`], also returning (with a reference) the node that followed `node`: a
+    /// walk that removes nodes as it goes needs no second descent to carry on.
+    pub fn remove_and_next(
+        &mut self,
+        node: &NodeRef<K>,
+    ) -> Option<(NodeRef<K>, Option<NodeRef<K>>)> {
+        let next = self.view_of(node)?.next().map(|v| v.to_ref());
         let n = node.node();
         // SAFETY: `n` is linked in this tree (checked above), which is exclusively ours.
         unsafe {
@@ -546,7 +568,7 @@ impl<K: NodeKind> Tree<K> {
         self.count -= 1;
         // INVARIANT: The node left the tree; its tree reference goes to the caller.
         // SAFETY: The tree owned one counted reference to the node, handed over here.
-        Some(unsafe { NodeRef::from_counted(n) })
+        Some((unsafe { NodeRef::from_counted(n) }, next))
     }
 
     /// Unlinks every node, dropping the tree's references.
@@ -569,18 +591,6 @@ impl<K: NodeKind> Tree<K> {
         }
         // INVARIANT: see `Exclusive`.
         Some(Exclusive { tree: self, node })
-    }
-
-    /// Puts a node of this tree on the list (at the tail). `false` if it is not in this tree or
-    /// already on the list.
-    pub fn list_add(&mut self, node: &NodeRef<K>) -> bool {
-        if !self.contains(node) || node.on_list() {
-            return false;
-        }
-        // SAFETY: The node is linked here and off the list; the list head is pinned and valid.
-        unsafe { ffi::emfs_list_add_tail(node.node().list.get(), self.list.get()) };
-        node.node().flags.fetch_or(ON_LIST, Ordering::AcqRel);
-        true
     }
 
     /// Takes a node of this tree off the list. `false` if it was not on it.
