@@ -646,8 +646,10 @@ impl Maps {
             };
             let generation = x.extra().load(Ordering::Acquire).max(n.generation());
             // The neighbour is unlinked and released, never written: a stale holder sees it
-            // out of the tree with its old range intact.
-            let Some(tree_ref) = x.remove_other(&n) else {
+            // out of the tree with its old range intact. `n` is still the node's neighbour on
+            // that side (the write guard has been held since `joinable` found it, and merging
+            // on one side does not change the other), so it is unlinked with no descent.
+            let Some(tree_ref) = x.remove_neighbour(prev_side) else {
                 continue;
             };
             *x.fields_mut() = new;

@@ -545,7 +545,7 @@ impl<K: NodeKind> Tree<K> {
     /// Unlinks `node` (and takes it off the list) and returns the tree's reference; `None` if
     /// the node is not in this tree.
     pub fn remove(&mut self, node: &NodeRef<K>) -> Option<NodeRef<K>> {
-        self.remove_and_next(node).map(|(tree_ref, _)| tree_ref)
+        self.remove_with(node, false).map(|(tree_ref, _)| tree_ref)
     }
 
     /// [`Tree::remove`], also returning (with a reference) the node that followed `node`: a
@@ -554,9 +554,32 @@ impl<K: NodeKind> Tree<K> {
         &mut self,
         node: &NodeRef<K>,
     ) -> Option<(NodeRef<K>, Option<NodeRef<K>>)> {
-        let next = self.view_of(node)?.next().map(|v| v.to_ref());
-        let n = node.node();
-        // SAFETY: `n` is linked in this tree (checked above), which is exclusively ours.
+        self.remove_with(node, true)
+    }
+
+    fn remove_with(
+        &mut self,
+        node: &NodeRef<K>,
+        want_next: bool,
+    ) -> Option<(NodeRef<K>, Option<NodeRef<K>>)> {
+        let v = self.view_of(node)?;
+        let next = if want_next {
+            v.next().map(|v| v.to_ref())
+        } else {
+            None
+        };
+        // SAFETY: `view_of` found the node linked in this tree.
+        Some((unsafe { self.unlink(node.node()) }, next))
+    }
+
+    /// Unlinks `n` and returns the tree's reference to it.
+    ///
+    /// # Safety
+    ///
+    /// `n` is linked in this tree.
+    unsafe fn unlink(&mut self, n: &Node<K>) -> NodeRef<K> {
+        // SAFETY: `n` is linked in this tree (the caller guarantees it), which is exclusively
+        // ours; a node is on the list only while linked, and then on this tree's list.
         unsafe {
             if n.state() & ON_LIST != 0 {
                 ffi::emfs_list_del_init(n.list.get());
@@ -568,7 +591,7 @@ impl<K: NodeKind> Tree<K> {
         self.count -= 1;
         // INVARIANT: The node left the tree; its tree reference goes to the caller.
         // SAFETY: The tree owned one counted reference to the node, handed over here.
-        Some((unsafe { NodeRef::from_counted(n) }, next))
+        unsafe { NodeRef::from_counted(n) }
     }
 
     /// Unlinks every node, dropping the tree's references.
@@ -686,12 +709,14 @@ impl<K: NodeKind> Exclusive<'_, K> {
         self.own_view().next().map(|view| Neighbour { view })
     }
 
-    /// Unlinks another node of the tree and returns the tree's reference to it.
-    pub fn remove_other(&mut self, other: &NodeRef<K>) -> Option<NodeRef<K>> {
-        if other.ptr_eq(self.node) {
-            return None;
-        }
-        self.tree.remove(other)
+    /// Unlinks the node just before (`prev`) or after the viewed one and returns the tree's
+    /// reference to it: a merge's neighbour, one step away, with no descent.
+    pub fn remove_neighbour(&mut self, prev: bool) -> Option<NodeRef<K>> {
+        let own = self.own_view();
+        let n: *const Node<K> = if prev { own.prev() } else { own.next() }?.node;
+        // SAFETY: `n` is the in-order neighbour of a node linked in `self.tree` (the type
+        // invariant), so it is linked there too, and alive: the tree holds a reference.
+        Some(unsafe { self.tree.unlink(&*n) })
     }
 }
 
