@@ -9,7 +9,7 @@
 //! It is reached through `/sys/kernel/debug/extmap/script`: write a script to one open file,
 //! read the answers from it.
 
-use super::{rules::*, ExtentMap, ExtentMapTree};
+use super::{rules::*, ExtentMap, ExtentMapTree, MapInfo};
 use crate::kernel_ext::debugfs::{CmdHandler, CmdOutput};
 use core::fmt::Write;
 use kernel::prelude::*;
@@ -158,8 +158,20 @@ impl Digest {
     }
 }
 
-fn write_map(out: &mut CmdOutput<'_>, em: &ExtentMap) -> core::fmt::Result {
-    let f = em.fields();
+/// What an answer shows of a slot's map.
+fn info(em: &ExtentMap) -> MapInfo {
+    MapInfo {
+        fields: em.fields(),
+        flags: em.flags(),
+        generation: em.generation(),
+        modified: em.on_list(),
+        refs: em.refcount(),
+    }
+}
+
+/// ` [START+LEN d=... tree=T]`, the same text as the C twin's.
+fn write_map(out: &mut CmdOutput<'_>, i: &MapInfo, in_tree: bool) -> core::fmt::Result {
+    let f = &i.fields;
     write!(
         out,
         " [{}+{} d={} n={} o={} r={} g={} f={:#x} refs={} list={} tree={}]",
@@ -169,11 +181,11 @@ fn write_map(out: &mut CmdOutput<'_>, em: &ExtentMap) -> core::fmt::Result {
         f.disk_num_bytes,
         f.offset,
         f.ram_bytes,
-        em.generation(),
-        em.flags(),
-        em.refcount(),
-        em.on_list() as u8,
-        em.in_tree() as u8
+        i.generation,
+        i.flags,
+        i.refs,
+        i.modified as u8,
+        in_tree as u8
     )
 }
 
@@ -208,7 +220,7 @@ impl Interp<'_> {
             Answer::Code(code, s) => {
                 write!(out, "{} {} {}", n, op, code)?;
                 if let Some(em) = s.and_then(|s| self.slots[s].as_ref()) {
-                    write_map(out, em)?;
+                    write_map(out, &info(em), em.in_tree())?;
                 }
             }
             Answer::Bench(w, maps, r) => match r {
@@ -227,7 +239,7 @@ impl Interp<'_> {
             Answer::Added(own, s) => {
                 write!(out, "{} {} 0 own={}", n, op, own as u8)?;
                 if let Some(em) = self.slots[s].as_ref() {
-                    write_map(out, em)?;
+                    write_map(out, &info(em), em.in_tree())?;
                 }
             }
         }
@@ -269,22 +281,9 @@ impl Interp<'_> {
         });
         writeln!(out, "{} dump {}", n, infos.len())?;
         for i in infos.iter() {
-            let f = &i.fields;
-            writeln!(
-                out,
-                "{}   [{}+{} d={} n={} o={} r={} g={} f={:#x} refs={} list={} tree=1]",
-                n,
-                f.start,
-                f.len,
-                disk(f.disk_bytenr),
-                f.disk_num_bytes,
-                f.offset,
-                f.ram_bytes,
-                i.generation,
-                i.flags,
-                i.refs,
-                i.modified as u8
-            )?;
+            write!(out, "{}  ", n)?;
+            write_map(out, i, true)?;
+            writeln!(out)?;
         }
         Ok(())
     }
