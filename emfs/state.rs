@@ -27,7 +27,8 @@ pub(crate) struct Slot {
     /// The inode as the next commit writes it.
     pub(crate) disk: Inode,
     /// Its extent records, sorted, not overlapping.
-    pub(crate) records: KVec<ExtentRecord>,
+    /// (`kvmalloc`: a file may have more records than `kmalloc` serves at once.)
+    pub(crate) records: KVVec<ExtentRecord>,
     /// The blocks of its committed extent chain.
     chain: KVec<u64>,
     /// The slot did not decode, or its chain is broken: never written, never used.
@@ -73,16 +74,24 @@ fn read_chain(
     sb: &Superblock,
     ino: u32,
     i: &Inode,
-) -> Result<(KVec<ExtentRecord>, KVec<u64>)> {
+) -> Result<(KVVec<ExtentRecord>, KVec<u64>)> {
     let bad = |what: &str| {
         pr_err!("inode {}: {}\n", ino, what);
         crate::kernel_ext::errno::euclean()
     };
-    let mut records = KVec::with_capacity(i.extent_count as usize, GFP_KERNEL)?;
+    // The count comes from disk: checked against what the file system could hold before it
+    // sizes anything, and the records are allocated as they are read, not from the count (a
+    // crafted count made the mount size a huge allocation, which warns in the page allocator).
+    let count = i.extent_count as usize;
+    let chain_max = usize::try_from(sb.total_blocks).unwrap_or(usize::MAX);
+    if count.div_ceil(EXTENTS_PER_BLOCK) > chain_max {
+        return Err(bad("extent count beyond the file system"));
+    }
+    let mut records = KVVec::with_capacity(count.min(EXTENTS_PER_BLOCK), GFP_KERNEL)?;
     let mut chain = KVec::new();
     let mut blk = i.extent_block;
     // A chain cannot be longer than its records need; anything else is a loop.
-    let mut budget = (i.extent_count as usize).div_ceil(EXTENTS_PER_BLOCK) + 1;
+    let mut budget = count.div_ceil(EXTENTS_PER_BLOCK) + 1;
     while blk != 0 {
         budget = budget
             .checked_sub(1)
@@ -143,7 +152,7 @@ impl FsState {
                 let raw = &block[n * INODE_SIZE..(n + 1) * INODE_SIZE];
                 let mut slot = Slot {
                     disk: Inode::FREE,
-                    records: KVec::new(),
+                    records: KVVec::new(),
                     chain: KVec::new(),
                     bad: false,
                     dirty: false,
@@ -347,7 +356,7 @@ impl FsState {
         {
             return Ok(());
         }
-        let mut kept = KVec::with_capacity(slot.records.len() + 1, GFP_KERNEL)?;
+        let mut kept = KVVec::with_capacity(slot.records.len() + 1, GFP_KERNEL)?;
         let mut gone = KVec::new();
         for r in slot.records.iter() {
             if r.end() <= start || r.file_offset >= end {

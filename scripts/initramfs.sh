@@ -58,6 +58,7 @@ for t in mkfs fsck; do
 	install -m 0755 "$static/$t-emfs" "$ROOT/sbin/$t.emfs"
 done
 install -m 0755 "$static/extmap-diff" "$ROOT/sbin/extmap-diff"
+install -m 0755 "$static/emfs-mutate" "$ROOT/sbin/emfs-mutate"
 
 # Kernel modules: the kernel's own, plus the project's under extra/.
 kver=$(cat "$KSRC/include/config/kernel.release")

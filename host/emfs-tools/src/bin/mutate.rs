@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `emfs-mutate DEVICE INO FIELD VALUE`: sets one field of inode `INO` in the current
+//! superblock's inode table and re-seals the inode's checksum, so that the damage gets past the
+//! CRC32C check and reaches the code that parses the field. For tests of crafted images.
+//! FIELD is `extent_count` or `extent_block`. Exit codes as fsck.emfs: 0 done, 8 operational
+//! error, 16 usage error.
+
+use emfs_tools::format::{Inode, Superblock, SB_SLOTS};
+use emfs_tools::fsck::exit as code;
+use emfs_tools::{read_block, write_block};
+use std::fs::OpenOptions;
+use std::process::exit;
+
+fn fail(what: String) -> ! {
+    eprintln!("emfs-mutate: {what}");
+    exit(code::OPERATIONAL);
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let usage = || -> ! {
+        eprintln!("usage: emfs-mutate DEVICE INO extent_count|extent_block VALUE");
+        exit(code::USAGE);
+    };
+    let [path, ino, field, value] = args.as_slice() else {
+        usage()
+    };
+    let (Ok(ino), Ok(value)) = (ino.parse::<u32>(), value.parse::<u64>()) else {
+        usage()
+    };
+    let mut dev = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .unwrap_or_else(|e| fail(format!("{path}: {e}")));
+    let sb = SB_SLOTS
+        .iter()
+        .filter_map(|&slot| read_block(&mut dev, slot).ok())
+        .filter_map(|b| Superblock::decode(&b).ok())
+        .max_by_key(|sb| sb.generation)
+        .unwrap_or_else(|| fail(format!("{path}: no valid superblock")));
+    let (blk, off) = sb
+        .inode_location(ino)
+        .unwrap_or_else(|| fail(format!("no inode {ino}")));
+    let mut block = read_block(&mut dev, blk).unwrap_or_else(|e| fail(format!("read: {e}")));
+    let mut inode = Inode::decode(&block[off..])
+        .unwrap_or_else(|e| fail(format!("inode {ino} does not decode: {e:?}")));
+    match field.as_str() {
+        "extent_count" => {
+            inode.extent_count = u32::try_from(value).unwrap_or_else(|_| usage());
+        }
+        "extent_block" => inode.extent_block = value,
+        _ => usage(),
+    }
+    inode.encode(&mut block[off..]);
+    write_block(&mut dev, blk, &block).unwrap_or_else(|e| fail(format!("write: {e}")));
+    println!("{path}: inode {ino}: {field} = {value}");
+}
