@@ -27,12 +27,13 @@ mod tests;
 
 use crate::kernel_ext::{
     errno::euclean,
+    printk::ratelimit,
     reftree::{Node, NodeKind, NodeRef, NodeView, Range, Tree},
     rwlock::{new_rwlock, ReadGuard, RwLock, WriteGuard},
     slab::KmemCache,
 };
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use kernel::{prelude::*, str::CStr};
+use kernel::{c_str, prelude::*, str::CStr};
 use rules::*;
 use stats::STATS;
 
@@ -213,21 +214,26 @@ impl ExtentMapTree {
     pub fn unpin(&self, start: u64, len: u64, generation: u64) -> Result {
         let mut maps = self.write();
         let v = maps.lookup_view(start, len, true).ok_or_else(|| {
-            pr_warn!(
-                "extmap: no extent map found when unpinning [{}, {}), generation {}\n",
-                start,
-                range_end(start, len),
-                generation
-            );
+            // Rate limited: a caller's bug, but one a script can repeat at will.
+            if ratelimit(c_str!("extmap")) {
+                pr_warn!(
+                    "extmap: no extent map found when unpinning [{}, {}), generation {}\n",
+                    start,
+                    range_end(start, len),
+                    generation
+                );
+            }
             ENOENT
         })?;
         if v.fields().start != start {
-            pr_warn!(
-                "extmap: extent map at {} has unexpected start when unpinning [{}, {})\n",
-                v.fields().start,
-                start,
-                range_end(start, len)
-            );
+            if ratelimit(c_str!("extmap")) {
+                pr_warn!(
+                    "extmap: extent map at {} has unexpected start when unpinning [{}, {})\n",
+                    v.fields().start,
+                    start,
+                    range_end(start, len)
+                );
+            }
             return Err(euclean());
         }
         let mut em = v.to_ref();
@@ -506,11 +512,13 @@ impl Maps {
             return Err(EINVAL);
         }
         if let Err(why) = validate(&em.fields(), em.flags()) {
-            pr_err!(
-                "extmap: refusing inconsistent map at {}: {}\n",
-                em.start(),
-                why
-            );
+            if ratelimit(c_str!("extmap")) {
+                pr_err!(
+                    "extmap: refusing inconsistent map at {}: {}\n",
+                    em.start(),
+                    why
+                );
+            }
             return Err(EINVAL);
         }
         let v = self.tree.insert(em.clone(), modified).map_err(|_| EEXIST)?;

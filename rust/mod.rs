@@ -12,6 +12,7 @@ pub mod ffi;
 pub mod kthread;
 pub mod kunit;
 pub mod nofs;
+pub mod printk;
 pub mod refcount;
 pub mod reftree;
 pub mod rwlock;

@@ -3,13 +3,17 @@
 
 . "$(dirname "$0")/../kselftest/ktap_helpers.sh"
 
-# The kernel log since the last call of log_mark.
-LOG_MARK=0
+# The kernel log since the last call of log_mark. The mark is a line of its own
+# in the log: counting lines stops working once the ring buffer has wrapped
+# (a long differential run logs thousands of lines).
+LOG_MARK_N=0
 log_mark() {
-	LOG_MARK=$(dmesg | wc -l)
+	LOG_MARK_N=$((LOG_MARK_N + 1))
+	LOG_MARK="selftest-log-mark-$$-$LOG_MARK_N"
+	echo "$LOG_MARK" >/dev/kmsg
 }
 log_since_mark() {
-	dmesg | tail -n +$((LOG_MARK + 1))
+	dmesg | sed -n "/$LOG_MARK\$/,\$p" | tail -n +2
 }
 
 # Reports of a kernel problem in the log since the mark.
