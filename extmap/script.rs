@@ -158,6 +158,18 @@ impl Digest {
     }
 }
 
+/// Stops the script at line `n`: `LINE error -22 REASON`, also logged.
+fn malformed(out: &mut CmdOutput<'_>, n: usize, why: &str) -> Result {
+    pr_info!("extmap: script line {}: {}\n", n, why);
+    writeln!(out, "{} error {} {}", n, EINVAL.to_errno(), why).map_err(|_| ENOMEM)?;
+    Err(EINVAL)
+}
+
+/// `[disk, disk + len)` wraps nowhere and ends below the special values.
+fn disk_range_ok(disk: u64, len: u64) -> bool {
+    disk.checked_add(len).is_some_and(|end| end < LAST_BYTE)
+}
+
 /// What an answer shows of a slot's map.
 fn info(em: &ExtentMap) -> MapInfo {
     MapInfo {
@@ -191,21 +203,20 @@ fn write_map(out: &mut CmdOutput<'_>, i: &MapInfo, in_tree: bool) -> core::fmt::
 
 impl Interp<'_> {
     fn run(&mut self, input: &[u8], out: &mut CmdOutput<'_>) -> Result {
-        let text = core::str::from_utf8(input).map_err(|_| EINVAL)?;
-        for (i, line) in text.lines().enumerate() {
-            let line = line.trim();
+        for (i, raw) in input.split(|&b| b == b'\n').enumerate() {
+            let n = i + 1;
+            // Text only, as the C twin, which stops at a NUL: refused before anything else.
+            if raw.iter().any(|&b| b == 0 || b > 0x7f) {
+                return malformed(out, n, "not ASCII text");
+            }
+            let line = core::str::from_utf8(raw).map_err(|_| EINVAL)?;
+            let line = line.trim_matches(|c| matches!(c, ' ' | '\t' | '\r' | '\x0b' | '\x0c'));
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let n = i + 1;
             let (op, args) = match parse(line) {
                 Ok(parsed) => parsed,
-                Err(Malformed(why)) => {
-                    pr_info!("extmap: script line {}: {}\n", n, why);
-                    writeln!(out, "{} error {} {}", n, EINVAL.to_errno(), why)
-                        .map_err(|_| ENOMEM)?;
-                    return Err(EINVAL);
-                }
+                Err(Malformed(why)) => return malformed(out, n, why),
             };
             let answer = self.op(op, &args, out, n).map_err(|_| ENOMEM)?;
             self.answer(out, n, op, answer).map_err(|_| ENOMEM)?;
@@ -315,10 +326,17 @@ impl Interp<'_> {
                     offset,
                     ram_bytes,
                 };
+                // A real map whose offset range wraps, or whose disk range wraps or reaches the
+                // special values, would let btrfs's merge build a map its validation stops the
+                // kernel on: both interpreters refuse it.
+                let real = disk_bytenr < LAST_BYTE;
                 if len == 0
                     || start.checked_add(len).is_none()
                     || flags & !(ALL_FLAGS as u64) != 0
                     || flags & LOGGING as u64 != 0
+                    || (real
+                        && (offset.checked_add(len).is_none()
+                            || !disk_range_ok(disk_bytenr, disk_num_bytes)))
                 {
                     Answer::Code(EINVAL.to_errno(), None)
                 } else {
@@ -412,7 +430,12 @@ impl Interp<'_> {
             }
             "split" => {
                 let [start, len, pre, new_logical, ..] = *args;
-                Answer::Code(code(self.tree.split(start, len, pre, new_logical)), None)
+                let r = if pre == 0 || pre >= len || !disk_range_ok(new_logical, pre) {
+                    Err(EINVAL)
+                } else {
+                    self.tree.split(start, len, pre, new_logical)
+                };
+                Answer::Code(code(r), None)
             }
             "unpin" => {
                 let (start, len, gen) = (args[0], args[1], args[2]);

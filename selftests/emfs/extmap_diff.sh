@@ -25,7 +25,7 @@ ktap_print_header
 if [ -n "$mutant" ]; then
 	ktap_set_plan 3
 else
-	ktap_set_plan $((1 + seeds + 1 + (more > 0 ? 2 : 0) + 4 + 1))
+	ktap_set_plan $((1 + seeds + 1 + (more > 0 ? 2 : 0) + 6 + 1))
 fi
 
 log_mark
@@ -68,9 +68,23 @@ frobnicate 1
 put 0
 EOF
 printf 'alloc 0 0 8192 hole 0 0 8192 1 0\nadd 0 0 4096\nlookup 3 4096 4096\n' >/tmp/held.script
+# Real maps at disk address last - 1 count as mergeable as holes do, and their
+# merge fails btrfs's validation, which stops a BTRFS_DEBUG kernel; so would a
+# wrapping disk range, or a split to such an address: refused alike.
+cat >/tmp/merge.script <<'EOF'
+alloc 0 0 4 18446744073709551611 4 0 4 0 0
+add 0 0 4
+alloc 1 4 4 18446744073709551611 4 0 4 0 0
+add 1 4 4
+alloc 2 8 4 13835058055282163712 9223372036854775808 0 4 0 0
+split 0 4096 1024 18446744073709551610
+EOF
+printf 'lookup 0 0 4096\n# caf\303\251\nput 0\n' >/tmp/ascii.script
 for side in btrfs extmap; do
 	extmap-diff exec $side /tmp/bad.script >/tmp/bad.$side 2>&1
 	extmap-diff exec $side /tmp/held.script >/tmp/held.$side 2>&1
+	extmap-diff exec $side /tmp/merge.script >/tmp/merge.$side 2>&1
+	extmap-diff exec $side /tmp/ascii.script >/tmp/ascii.$side 2>&1
 done
 sed 's/^/# extmap: /' /tmp/bad.extmap
 # (ktap_test_result runs its command unquoted: the checks are functions.)
@@ -81,12 +95,24 @@ malformed_refused() {
 empty_slot_enoent() {
 	grep -q "^4 put -2 " /tmp/bad.btrfs && grep -q "^5 clearlog -2 " /tmp/bad.extmap
 }
+inconsistent_refused() {
+	grep -q "^1 alloc -22 " /tmp/merge.btrfs && grep -q "^5 alloc -22 " /tmp/merge.btrfs &&
+		grep -q "^6 split -22 " /tmp/merge.btrfs && cmp -s /tmp/merge.btrfs /tmp/merge.extmap
+}
+not_ascii_refused() {
+	grep -qx "2 error -22 not ASCII text" /tmp/ascii.btrfs && cmp -s /tmp/ascii.btrfs /tmp/ascii.extmap
+}
 held_released() {
 	grep -qx "end maps=1 refs_ok=1" /tmp/held.btrfs && cmp -s /tmp/held.btrfs /tmp/held.extmap
 }
 ktap_test_result "extmap_diff: bad input: a malformed line gets -EINVAL naming the line, on both sides" \
 	malformed_refused
 ktap_test_result "extmap_diff: bad input: an empty slot gets -ENOENT, on both sides" empty_slot_enoent
+sed 's/^/# extmap: /' /tmp/merge.extmap /tmp/ascii.extmap
+ktap_test_result "extmap_diff: bad input: maps whose merge would be inconsistent are refused alike" \
+	inconsistent_refused
+ktap_test_result "extmap_diff: bad input: a line that is not ASCII text is refused alike" \
+	not_ascii_refused
 sed 's/^/# extmap: /' /tmp/held.extmap
 ktap_test_result "extmap_diff: slots still held at the end are released, every refcount back to 1" \
 	held_released
