@@ -266,6 +266,11 @@ impl<K: NodeKind> Drop for NodeRef<K> {
 }
 
 /// A node seen through a borrow of the tree that links it.
+///
+/// # Invariants
+///
+/// `node` is linked in a tree borrowed for `'a`, so it stays linked and alive, and its links
+/// do not change, for `'a`.
 pub struct NodeView<'a, K: NodeKind> {
     node: &'a Node<K>,
 }
@@ -453,7 +458,8 @@ impl<K: NodeKind> Tree<K> {
             if v.is(node) {
                 return Some(v);
             }
-            // SAFETY: As in `search`.
+            // SAFETY: `n` is a valid node of this tree (`view` returned it); its child links
+            // are stable while the tree is borrowed.
             let (left, right) = unsafe { ((*n).rb_left, (*n).rb_right) };
             n = if key < v.fields().start() {
                 left
@@ -494,7 +500,8 @@ impl<K: NodeKind> Tree<K> {
         // all valid and exclusively ours while `self` is mutably borrowed.
         while let Some(v) = self.view(unsafe { *link }) {
             let ef = v.fields();
-            // SAFETY: As above.
+            // SAFETY: `link` points at the root pointer or a child pointer of a node of this
+            // tree, valid and exclusively ours while `self` is mutably borrowed.
             parent = unsafe { *link };
             if start < ef.start() {
                 // SAFETY: `parent` is a valid node of this tree.
@@ -722,6 +729,11 @@ impl<K: NodeKind> Exclusive<'_, K> {
 
 /// A neighbour seen from an [`Exclusive`] view. Unlike a [`NodeView`] it cannot walk the tree,
 /// so it can never lead back to the exclusively held node and hand out a reference to it.
+///
+/// # Invariants
+///
+/// `view` shows a node of the tree the [`Exclusive`] view borrows, other than the node that
+/// view holds exclusively.
 pub struct Neighbour<'a, K: NodeKind> {
     view: NodeView<'a, K>,
 }
