@@ -268,12 +268,18 @@ impl ExtentMapTree {
         while let Some(em) = cur {
             let f = em.fields();
             let em_end = f.end();
-            // Only maps that start before `end` are in the range.
-            let in_range = |n: Option<ExtentMap>| n.filter(|n| em_end < end && n.start() < end);
+            // A next map can be in the range only if this one ends before `end`; it is
+            // fetched only then.
+            let more = em_end < end;
+            let in_range = |n: Option<ExtentMap>| n.filter(|n| n.start() < end);
 
             if skip_pinned && em.flags() & PINNED != 0 {
                 start = em_end;
-                cur = in_range(maps.next_of(&em));
+                cur = if more {
+                    in_range(maps.next_of(&em))
+                } else {
+                    None
+                };
                 continue;
             }
             // Splits keep PINNED but never LOGGING: only the map being logged is logged.
@@ -284,9 +290,14 @@ impl ExtentMapTree {
             STATS.drops.fetch_add(1, Ordering::Relaxed);
 
             let mut whole = f.start >= start && em_end <= end;
-            // The next map comes with the removal: no second descent.
-            let (old, next) = maps.tree.remove_and_next(&em).unzip();
-            cur = in_range(next.flatten());
+            // The next map comes with the removal: one walk finds both.
+            let (old, next) = if more {
+                let (old, next) = maps.tree.remove_and_next(&em).unzip();
+                (old, next.flatten())
+            } else {
+                (maps.tree.remove(&em), None)
+            };
+            cur = in_range(next);
             // The part in front of the range, then the part behind it; if a split cannot be
             // made (no memory), the rest of the map is dropped whole, as upstream.
             let front = (f.start < start).then(|| split_front(&f, start));
@@ -524,7 +535,8 @@ impl Maps {
         let v = self.tree.insert(em.clone(), modified).map_err(|_| EEXIST)?;
         STATS.inserts.fetch_add(1, Ordering::Relaxed);
         if !modified {
-            // The neighbours from the insertion's own node: no second descent.
+            // The neighbours from the insertion's own node: no walk to find it again (a
+            // merge still walks once, in `Tree::exclusive`, to prove membership).
             let (prev, next) = joinable(&v);
             self.merge_with(em, prev, next);
         }
@@ -553,7 +565,8 @@ impl Maps {
         };
         // As any insertion (btrfs's `setup_extent_mapping`): a split of an unmodified map may
         // merge with the neighbour on its far side.
-        let (prev, next) = if modified { (None, None) } else { joinable(&v) };
+        // (`joinable` finds nothing for a modified split: it is on the list.)
+        let (prev, next) = joinable(&v);
         STATS.splits.fetch_add(1, Ordering::Relaxed);
         self.merge_with(&mut split, prev, next);
         true
@@ -670,7 +683,7 @@ impl Maps {
 }
 
 /// The neighbours of the map `v` shows that it can merge with (`try_merge_map`'s checks), with a
-/// reference each: btrfs's `rb_prev`/`rb_next` of the node, no second descent.
+/// reference each: btrfs's `rb_prev`/`rb_next` of the node, no walk from the root.
 fn joinable(v: &NodeView<'_, ExtentMapKind>) -> (Option<ExtentMap>, Option<ExtentMap>) {
     let (f, flags) = (v.fields(), v.flags());
     if !can_merge(flags, v.on_list()) {

@@ -556,7 +556,7 @@ impl<K: NodeKind> Tree<K> {
     }
 
     /// [`Tree::remove`], also returning (with a reference) the node that followed `node`: a
-    /// walk that removes nodes as it goes needs no second descent to carry on.
+    /// walk that removes nodes as it goes needs no second walk from the root to carry on.
     pub fn remove_and_next(
         &mut self,
         node: &NodeRef<K>,
