@@ -21,6 +21,33 @@ pub mod extmap;
 pub mod emfs;
 
 use kernel::prelude::*;
+
+// extmap's KUnit suite, registered here: the registration needs `unsafe` (a linker-section
+// static), which `extmap` forbids.
+kernel_ext::kunit::kunit_suite!(
+    "extmap",
+    crate::extmap::tests,
+    [
+        test_case_1,
+        test_case_2,
+        test_case_3,
+        test_case_4,
+        test_case_5,
+        test_case_6,
+        test_case_7,
+        test_case_8,
+        seed_refused_merge_while_read,
+        seed_neighbour_never_written,
+        merge_on_insert,
+        unpin_errors,
+        drop_range_without_memory,
+        drop_range_split_flags,
+        try_release_rules,
+        split_for_direct_io,
+        concurrent_readers_and_merges,
+        map_size,
+    ]
+);
 use kernel_ext::{refcount::Refcount, rwlock::RwLock};
 
 module! {

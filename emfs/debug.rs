@@ -8,15 +8,33 @@
 //! reader of that inode whose map contains the offset takes the hook (it is one-shot: `park_ino`
 //! goes back to 0), counts itself in `parked` and waits, still holding the map, until `release`
 //! changes value (or 20 seconds pass, so that a test that died cannot hang the reader).
+//!
+//! The same for writeback, with `wb_park_ino` and `wb_park_offset`: the writeback allocation
+//! whose range starts at the offset parks before it allocates (a test looks at the space
+//! accounting between two allocations of one batch).
+//!
+//! Fault injection: `drop_before_unpin` set to an inode number makes that inode's next write
+//! completion drop the inode's maps before it unpins (one-shot), so that the unpin finds no
+//! map; `unpin_failed` counts completions whose unpin failed.
 
 use crate::kernel_ext::{debugfs::Dir, time::msleep};
 use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::c_str;
 
-/// The inode whose reader parks; 0: nobody.
-pub static PARK_INO: AtomicU64 = AtomicU64::new(0);
-/// The file offset whose map the reader holds while parked.
-pub static PARK_OFFSET: AtomicU64 = AtomicU64::new(0);
+/// Where a task parks: an inode (0: nobody) and a file offset.
+pub struct Park {
+    ino: AtomicU64,
+    offset: AtomicU64,
+}
+
+/// The reader that parks holding a map.
+pub static READ_PARK: Park = Park::new();
+/// The writeback allocation that parks before it allocates.
+pub static WRITEBACK_PARK: Park = Park::new();
+/// The inode whose next write completion drops its maps before unpinning (0: none).
+pub static DROP_BEFORE_UNPIN: AtomicU64 = AtomicU64::new(0);
+/// Write completions whose unpin failed (no map, or not where the write was).
+pub static UNPIN_FAILED: AtomicU64 = AtomicU64::new(0);
 /// Readers that parked.
 pub static PARKED: AtomicU64 = AtomicU64::new(0);
 /// Any change releases the parked reader.
@@ -31,23 +49,44 @@ pub static FSYNC_LOGGED: AtomicU64 = AtomicU64::new(0);
 /// Longest park, in milliseconds.
 const PARK_TIMEOUT_MS: u32 = 20_000;
 
-/// Called by a reader holding a map of inode `ino` that contains `[start, end)`: parks if the
-/// hook is armed for it.
-pub(crate) fn maybe_park(ino: u64, start: u64, end: u64) {
-    if PARK_INO.load(Ordering::Acquire) != ino || ino == 0 {
-        return;
+impl Park {
+    const fn new() -> Self {
+        Self {
+            ino: AtomicU64::new(0),
+            offset: AtomicU64::new(0),
+        }
     }
-    let offset = PARK_OFFSET.load(Ordering::Acquire);
-    if offset < start || offset >= end {
-        return;
+
+    /// Called by a task at `[start, end)` of inode `ino`: parks if the hook is armed for it.
+    pub(crate) fn maybe_park(&self, ino: u64, start: u64, end: u64) {
+        if self.ino.load(Ordering::Acquire) != ino || ino == 0 {
+            return;
+        }
+        let offset = self.offset.load(Ordering::Acquire);
+        if offset < start || offset >= end {
+            return;
+        }
+        // One task only.
+        if self
+            .ino
+            .compare_exchange(ino, 0, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            return;
+        }
+        wait_for_release();
     }
-    // One reader only.
-    if PARK_INO
-        .compare_exchange(ino, 0, Ordering::AcqRel, Ordering::Acquire)
-        .is_err()
-    {
-        return;
-    }
+}
+
+/// Whether inode `ino`'s write completion must drop its maps first (one-shot).
+pub(crate) fn take_drop_before_unpin(ino: u64) -> bool {
+    ino != 0
+        && DROP_BEFORE_UNPIN
+            .compare_exchange(ino, 0, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+}
+
+fn wait_for_release() {
     let release = RELEASE.load(Ordering::Acquire);
     PARKED.fetch_add(1, Ordering::AcqRel);
     let mut waited = 0;
@@ -60,8 +99,12 @@ pub(crate) fn maybe_park(ino: u64, start: u64, end: u64) {
 /// Creates `/sys/kernel/debug/emfs/`.
 pub(crate) fn register_debugfs() -> Dir {
     let dir = Dir::new(c_str!("emfs"));
-    dir.add_u64_rw(c_str!("park_ino"), &PARK_INO);
-    dir.add_u64_rw(c_str!("park_offset"), &PARK_OFFSET);
+    dir.add_u64_rw(c_str!("park_ino"), &READ_PARK.ino);
+    dir.add_u64_rw(c_str!("park_offset"), &READ_PARK.offset);
+    dir.add_u64_rw(c_str!("wb_park_ino"), &WRITEBACK_PARK.ino);
+    dir.add_u64_rw(c_str!("wb_park_offset"), &WRITEBACK_PARK.offset);
+    dir.add_u64_rw(c_str!("drop_before_unpin"), &DROP_BEFORE_UNPIN);
+    dir.add_u64(c_str!("unpin_failed"), &UNPIN_FAILED);
     dir.add_u64_rw(c_str!("release"), &RELEASE);
     dir.add_u64(c_str!("parked"), &PARKED);
     dir.add_u64(c_str!("commits"), &COMMITS);

@@ -17,6 +17,8 @@
 //! Metadata lives in memory ([`state::FsState`]) and reaches the disk by copy-on-write
 //! commits. The format is `Documentation/filesystems/emfs.rst`.
 
+#![forbid(unsafe_code)]
+
 pub mod debug;
 pub mod format;
 mod state;
@@ -25,8 +27,8 @@ use crate::extmap::{rules, ExtentMap, ExtentMapTree};
 use crate::kernel_ext::nofs::NoFsScope;
 use crate::kernel_ext::vfs::{
     self, falloc, AddressSpaceOperations, BlockReader, DirEmitter, FileOperations, FileSystem,
-    Inode, InodeOperations, InodeParams, InodeType, LockedFolio, ReadBatch, Readahead, StatFs,
-    SuperBlock,
+    Inode, InodeOperations, InodeParams, InodeType, LockedFolio, LockedInode, ReadBatch, Readahead,
+    Reserved, StatFs, SuperBlock, UnheldInode,
 };
 use core::sync::atomic::{AtomicU64, Ordering};
 use format::*;
@@ -99,16 +101,6 @@ fn round_up(x: u64) -> u64 {
 
 fn round_down(x: u64) -> u64 {
     x - x % BS
-}
-
-/// Before the size grows to `new_size`: zeros over the rest of the old last block, which
-/// becomes part of the file and which a shared mapping may have written past the end.
-fn zero_eof_tail(inode: &Inode<Emfs>, new_size: u64) -> Result {
-    let old = inode.size().max(0) as u64;
-    if new_size <= old || old % BS == 0 {
-        return Ok(());
-    }
-    inode.zero_range(old, round_up(old).min(new_size) - old)
 }
 
 fn check_name(name: &[u8]) -> Result {
@@ -210,7 +202,7 @@ fn load_map(inode: &Inode<Emfs>, pos: u64) -> Result<(rules::MapFields, u32, u64
 /// The map containing `pos`, from the cache or loaded from disk (`btrfs_get_extent`).
 fn get_extent(inode: &Inode<Emfs>, pos: u64) -> Result<ExtentMap> {
     let em = lookup_or_load(inode, pos)?;
-    debug::maybe_park(inode.ino(), em.start(), em.end());
+    debug::READ_PARK.maybe_park(inode.ino(), em.start(), em.end());
     Ok(em)
 }
 
@@ -222,8 +214,8 @@ fn lookup_or_load(inode: &Inode<Emfs>, pos: u64) -> Result<ExtentMap> {
         }
     }
     let (fields, flags, generation) = load_map(inode, pos)?;
-    let em = ExtentMap::alloc(fields, flags)?;
-    em.set_generation(generation);
+    let mut em = ExtentMap::alloc(fields, flags)?;
+    em.set_generation(generation)?;
     let em = maps.write().add(em, pos, BS)?;
     if !em.fields().contains(pos) {
         pr_err!("inode {}: no map for offset {}\n", inode.ino(), pos);
@@ -328,7 +320,7 @@ impl FileSystem for Emfs {
         })
     }
 
-    fn dirty_inode(inode: &Inode<Self>) {
+    fn dirty_inode(inode: &UnheldInode<Self>) {
         let a = inode.attrs();
         let mut st = inode.super_block().data().lock();
         let Ok(slot) = st.slot_mut(inode.ino()) else {
@@ -348,7 +340,7 @@ impl FileSystem for Emfs {
         i.ctime = a.ctime;
     }
 
-    fn evict(inode: &Inode<Self>) {
+    fn evict(inode: &UnheldInode<Self>) {
         let fs = inode.super_block().data();
         if inode.attrs().nlink == 0 && !fs.read_only {
             if let Err(e) = fs.lock().delete_inode(inode.ino()) {
@@ -453,12 +445,12 @@ impl InodeOperations for Emfs {
         Ok(())
     }
 
-    fn set_size(inode: &Inode<Self>, size: u64) -> Result {
+    fn set_size(inode: &LockedInode<Self>, size: u64) -> Result {
         let old = inode.size().max(0) as u64;
         if size >= old {
             // Nothing past the old size is on disk (the old last block's tail is zero there),
             // but a shared mapping may have written past the end in the page cache.
-            zero_eof_tail(inode, size)?;
+            inode.zero_eof_tail(size)?;
             return inode.truncate_setsize(size);
         }
         // The new last block keeps its head; its tail must read as zeros after any later
@@ -526,12 +518,11 @@ impl FileOperations for Emfs {
             let mut tree = maps.write();
             let mut more = false;
             while logged.len() < logged.capacity() {
-                let Some(em) = tree.pop_modified() else {
+                let Some(em) = tree.log_next_modified(last_commit) else {
                     break;
                 };
                 more = true;
-                if em.generation() > last_commit {
-                    tree.set_logging(&em);
+                if let Some(em) = em {
                     // Within capacity: no allocation under the spinning lock.
                     logged.push(em, GFP_NOWAIT)?;
                 }
@@ -557,7 +548,7 @@ impl FileOperations for Emfs {
         r
     }
 
-    fn fallocate(inode: &Inode<Self>, mode: u32, offset: u64, len: u64) -> Result {
+    fn fallocate(inode: &LockedInode<Self>, mode: u32, offset: u64, len: u64) -> Result {
         if mode & !(falloc::KEEP_SIZE | falloc::PUNCH_HOLE) != 0 {
             return Err(crate::kernel_ext::errno::eopnotsupp());
         }
@@ -624,7 +615,7 @@ impl FileOperations for Emfs {
         }
         result?;
         if mode & falloc::KEEP_SIZE == 0 && end > inode.size().max(0) as u64 {
-            zero_eof_tail(inode, end)?;
+            inode.zero_eof_tail(end)?;
             inode.set_size(end)?;
         }
         Ok(())
@@ -660,7 +651,7 @@ impl AddressSpaceOperations for Emfs {
         Ok(())
     }
 
-    fn release_folio(inode: &Inode<Self>, pos: u64, len: u64) -> bool {
+    fn release_folio(inode: &UnheldInode<Self>, pos: u64, len: u64) -> bool {
         // btrfs's `try_release_extent_mapping`: the folio's maps go unless fsync still needs
         // them (modified in the running transaction, not being logged) or a write is in
         // flight (pinned); the next read loads them from disk again.
@@ -723,16 +714,19 @@ impl AddressSpaceOperations for Emfs {
     }
 
     fn writeback_alloc(
-        inode: &Inode<Self>,
+        inode: &UnheldInode<Self>,
         pos: u64,
         len: u64,
-        reserved: u64,
+        reserved: &Reserved<'_>,
     ) -> Result<(u64, u64, WriteCtx)> {
+        debug::WRITEBACK_PARK.maybe_park(inode.ino(), pos, pos + 1);
         let fs = inode.super_block().data();
         let (blk, n, generation) = {
             let mut st = fs.lock();
-            st.unreserve(reserved);
             let (blk, n) = st.alloc_data(len / BS)?;
+            // The promises of the folios this allocation covers become the allocation; the
+            // others keep theirs for the next one.
+            st.unreserve(reserved.in_prefix(n));
             st.inflight += 1;
             (blk, n, st.transid)
         };
@@ -752,7 +746,7 @@ impl AddressSpaceOperations for Emfs {
             ram_bytes: ctx.len,
         };
         let inserted = ExtentMap::alloc(fields, rules::PINNED).and_then(|mut em| {
-            em.set_generation(generation);
+            em.set_generation(generation)?;
             inode.data().maps.replace_range(&mut em, true)
         });
         if let Err(e) = inserted {
@@ -765,7 +759,7 @@ impl AddressSpaceOperations for Emfs {
         Ok((blk, ctx.len, ctx))
     }
 
-    fn writeback_done(inode: &Inode<Self>, ctx: WriteCtx, result: Result) {
+    fn writeback_done(inode: &UnheldInode<Self>, ctx: WriteCtx, result: Result) {
         let fs = inode.super_block().data();
         let ino = inode.ino();
         if let Err(e) = result {
@@ -826,6 +820,22 @@ impl AddressSpaceOperations for Emfs {
             fs.write_done(&mut st);
             break st.transid;
         };
-        let _ = inode.data().maps.unpin(ctx.pos, ctx.len, generation);
+        let maps = &inode.data().maps;
+        if debug::take_drop_before_unpin(ino) {
+            maps.drop_all();
+        }
+        // The map writeback inserted must still be there, pinned: nothing drops a pinned map
+        // of a range under writeback. If it is not, the cache no longer describes the file:
+        // say so (extmap warned too) and count it, for the tests.
+        if let Err(e) = maps.unpin(ctx.pos, ctx.len, generation) {
+            debug::UNPIN_FAILED.fetch_add(1, Ordering::Relaxed);
+            pr_err!(
+                "inode {}: written range [{}, {}) not unpinned: {:?}\n",
+                ino,
+                ctx.pos,
+                ctx.pos + ctx.len,
+                e
+            );
+        }
     }
 }

@@ -16,28 +16,46 @@
 //! two (the tree's and the merging task's). A merge that cannot get it is refused and counted.
 //! The absorbed neighbour is only unlinked, never written.
 //!
+//! Who writes what of a map in a tree, and when (btrfs: under the tree's write lock):
+//!
+//! - the range fields: only a merge, through [`Exclusive`] (write lock and no other holder);
+//! - the generation and the flags (`PINNED` cleared by unpin and drops, `LOGGING` set and
+//!   cleared by fsync, `MERGED` set by a merge): only under the write lock, through a
+//!   [`NodeMut`], which [`MapsWrite`] alone can get. A holder of an [`ExtentMap`] reads them.
+//! - before a map is shared (one reference, in no tree) its creator writes everything, through
+//!   [`NodeRef::get_mut`]. A map that is in no tree but shared (it left its tree) has only
+//!   `LOGGING` set or cleared, by [`Maps::set_logging`] and [`Maps::clear_logging`], in one
+//!   atomic update that fails if a tree has claimed the map meanwhile.
+//!
 //! [`unpin`]: ExtentMapTree::unpin
 //! [`clear_logging`]: Maps::clear_logging
+//! [`Exclusive`]: crate::kernel_ext::reftree::Exclusive
+
+#![forbid(unsafe_code)]
 
 pub mod bench;
 pub mod rules;
 pub mod script;
 pub mod stats;
-mod tests;
+pub(crate) mod tests;
 
 use crate::kernel_ext::{
     errno::euclean,
     printk::ratelimit,
-    reftree::{Node, NodeKind, NodeRef, NodeView, Range, Tree},
+    reftree::{Node, NodeKind, NodeMut, NodeRef, NodeView, Range, Tree},
     rwlock::{new_rwlock, ReadGuard, RwLock, WriteGuard},
     slab::KmemCache,
 };
-use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use core::{
+    ops::Deref,
+    pin::Pin,
+    sync::atomic::{AtomicBool, AtomicU32, Ordering},
+};
 use kernel::{c_str, prelude::*, str::CStr};
 use rules::*;
 use stats::STATS;
 
-/// The node kind of extent maps: [`MapFields`] are the range, the generation is shared.
+/// The node kind of extent maps: [`MapFields`] are the range.
 pub struct ExtentMapKind;
 
 impl Range for MapFields {
@@ -54,9 +72,6 @@ static EXTENT_MAP_CACHE: KmemCache<Node<ExtentMapKind>> = KmemCache::new();
 
 impl NodeKind for ExtentMapKind {
     type Fields = MapFields;
-    /// The generation (transaction id): written under the tree's write lock by unpin and merge,
-    /// read by anyone.
-    type Extra = AtomicU64;
 
     fn cache() -> &'static KmemCache<Node<Self>> {
         &EXTENT_MAP_CACHE
@@ -101,7 +116,7 @@ impl NodeRef<ExtentMapKind> {
         {
             return Err(ENOMEM);
         }
-        NodeRef::new(fields, AtomicU64::new(0), flags & ALL_FLAGS)
+        NodeRef::new(fields, 0, flags & ALL_FLAGS)
     }
 
     /// First file byte.
@@ -124,14 +139,23 @@ impl NodeRef<ExtentMapKind> {
         self.fields().end()
     }
 
-    /// The transaction id that last wrote the map.
-    pub fn generation(&self) -> u64 {
-        self.extra().load(Ordering::Acquire)
+    /// Sets the generation of a map nobody else can see yet (one reference, in no tree);
+    /// `EBUSY` otherwise. In a tree, only unpin and merges write it, under the write lock.
+    pub fn set_generation(&mut self, generation: u64) -> Result {
+        self.get_mut().ok_or(EBUSY)?.set_generation(generation);
+        Ok(())
     }
 
-    /// Sets the generation of a map (for maps not yet in a tree, or under the write lock).
-    pub fn set_generation(&self, generation: u64) {
-        self.extra().store(generation, Ordering::Release)
+    /// Sets or clears `LOGGING` of a map in no tree (the script interface, and fsync ending the
+    /// log of a map dropped meanwhile), atomically with the check that no tree has linked it:
+    /// a map in a tree has its flags written under that tree's write lock only. `false` if a
+    /// tree links it.
+    fn set_logging_unlinked(&self, logging: bool) -> bool {
+        if logging {
+            self.update_flags_unlinked(LOGGING, 0)
+        } else {
+            self.update_flags_unlinked(0, LOGGING)
+        }
     }
 
     /// Disk address of `start` (`btrfs_extent_map_block_start`).
@@ -155,20 +179,26 @@ pub struct MapInfo {
     pub refs: u32,
 }
 
-/// The maps of one file, as seen under the tree lock. Reads need the read lock
-/// ([`ExtentMapTree::read`]), everything that changes the tree the write lock
-/// ([`ExtentMapTree::write`]).
-#[pin_data]
-pub struct Maps {
-    #[pin]
-    tree: Tree<ExtentMapKind>,
+/// The maps of one file, as seen under the tree lock: `G` is the lock's guard. Reads need the
+/// read lock ([`ExtentMapTree::read`], [`MapsRead`]), everything that changes the tree the write
+/// lock ([`ExtentMapTree::write`], [`MapsWrite`]). The tree itself is never reachable mutably
+/// from here: it is pinned (its list's entries point into it), and the write guard hands it out
+/// only as `Pin<&mut Tree>`.
+pub struct Maps<G> {
+    tree: G,
 }
+
+/// [`Maps`] under the read lock.
+pub type MapsRead<'a> = Maps<ReadGuard<'a, Tree<ExtentMapKind>>>;
+
+/// [`Maps`] under the write lock.
+pub type MapsWrite<'a> = Maps<WriteGuard<'a, Tree<ExtentMapKind>>>;
 
 /// A file's extent maps: the tree, its lock, and the full-sync flag.
 #[pin_data]
 pub struct ExtentMapTree {
     #[pin]
-    lock: RwLock<Maps>,
+    lock: RwLock<Tree<ExtentMapKind>>,
     /// A modified map was dropped without being split (out of memory): the next fsync must log
     /// the whole file (btrfs's `btrfs_set_inode_full_sync`).
     full_sync: AtomicBool,
@@ -178,19 +208,23 @@ impl ExtentMapTree {
     /// An empty tree (`extent_map_tree_init`).
     pub fn new() -> impl PinInit<Self> {
         pin_init!(Self {
-            lock <- new_rwlock!(pin_init!(Maps { tree <- Tree::new() }), "extent_map_tree"),
+            lock <- new_rwlock!(Tree::new(), "extent_map_tree"),
             full_sync: AtomicBool::new(false),
         })
     }
 
     /// Takes the tree lock for reading.
-    pub fn read(&self) -> ReadGuard<'_, Maps> {
-        self.lock.read()
+    pub fn read(&self) -> MapsRead<'_> {
+        Maps {
+            tree: self.lock.read(),
+        }
     }
 
     /// Takes the tree lock for writing.
-    pub fn write(&self) -> WriteGuard<'_, Maps> {
-        self.lock.write()
+    pub fn write(&self) -> MapsWrite<'_> {
+        Maps {
+            tree: self.lock.write(),
+        }
     }
 
     /// Whether a modified map was dropped whole, so that a fast fsync would miss it.
@@ -213,7 +247,7 @@ impl ExtentMapTree {
     /// map found does not start at `start`.
     pub fn unpin(&self, start: u64, len: u64, generation: u64) -> Result {
         let mut maps = self.write();
-        let v = maps.lookup_view(start, len, true).ok_or_else(|| {
+        let Some(mut m) = maps.tree().find_mut(|t| lookup_view(t, start, len, true)) else {
             // Rate limited: a caller's bug, but one a script can repeat at will.
             if ratelimit(c_str!("extmap")) {
                 pr_warn!(
@@ -223,25 +257,25 @@ impl ExtentMapTree {
                     generation
                 );
             }
-            ENOENT
-        })?;
-        if v.fields().start != start {
+            return Err(ENOENT);
+        };
+        if m.fields().start != start {
             if ratelimit(c_str!("extmap")) {
                 pr_warn!(
                     "extmap: extent map at {} has unexpected start when unpinning [{}, {})\n",
-                    v.fields().start,
+                    m.fields().start,
                     start,
                     range_end(start, len)
                 );
             }
             return Err(euclean());
         }
-        let mut em = v.to_ref();
-        em.set_generation(generation);
-        em.clear_flags(PINNED);
-        // The neighbours from the lookup's own node: one descent, as upstream.
-        let (prev, next) = joinable(&v);
-        maps.merge_with(&mut em, prev, next);
+        m.set_generation(generation);
+        m.clear_flags(PINNED);
+        // The reference upstream's lookup takes; the merge counts it as the caller's. One
+        // descent in all, as upstream: the merge starts from the lookup's own node.
+        let mut em = m.to_ref();
+        merge(m, &mut em);
         Ok(())
     }
 
@@ -282,20 +316,23 @@ impl ExtentMapTree {
                 };
                 continue;
             }
+            // The map came from a lookup under this same lock hold, so it is in the tree.
+            let Some(mut m) = maps.tree().node_mut(&em) else {
+                break;
+            };
             // Splits keep PINNED but never LOGGING: only the map being logged is logged.
-            let split_flags = em.flags() & !LOGGING;
-            em.clear_flags(PINNED);
-            let modified = em.on_list();
-            let generation = em.generation();
+            let split_flags = m.flags() & !LOGGING;
+            m.clear_flags(PINNED);
+            let modified = m.on_list();
+            let generation = m.generation();
             STATS.drops.fetch_add(1, Ordering::Relaxed);
 
             let mut whole = f.start >= start && em_end <= end;
             // The next map comes with the removal: one walk finds both.
             let (old, next) = if more {
-                let (old, next) = maps.tree.remove_and_next(&em).unzip();
-                (old, next.flatten())
+                m.remove_and_next()
             } else {
-                (maps.tree.remove(&em), None)
+                (m.remove(), None)
             };
             cur = in_range(next);
             // The part in front of the range, then the part behind it; if a split cannot be
@@ -347,7 +384,8 @@ impl ExtentMapTree {
         }
         let generation = em.generation();
         let fill = |m: &mut ExtentMap, fields: MapFields| -> Result {
-            *m.get_mut().ok_or(EINVAL)? = fields;
+            let mut m = m.get_mut().ok_or(EINVAL)?;
+            *m.fields_mut() = fields;
             m.set_flags(flags);
             m.set_generation(generation);
             Ok(())
@@ -374,8 +412,9 @@ impl ExtentMapTree {
                 ram_bytes: len - pre,
             },
         )?;
-        em.clear_flags(PINNED);
-        maps.remove(&em)?;
+        let mut m = maps.tree().node_mut(&em).ok_or(EIO)?;
+        m.clear_flags(PINNED);
+        drop(m.remove());
         // The range is free now, so both inserts succeed; both stay on the modified list.
         maps.insert(&mut pre_map, true)?;
         maps.insert(&mut mid_map, true)?;
@@ -394,19 +433,23 @@ impl ExtentMapTree {
         let mut dropped = 0;
         while pos < end {
             let mut maps = self.write();
-            let Some(em) = maps.lookup(pos, end - pos) else {
+            let Some(m) = maps
+                .tree()
+                .find_mut(|t| lookup_view(t, pos, end - pos, true))
+            else {
                 break;
             };
-            if em.flags() & PINNED != 0 || em.start() != pos {
+            let (f, flags) = (m.fields(), m.flags());
+            if flags & PINNED != 0 || f.start != pos {
                 break;
             }
-            let keep =
-                em.on_list() && em.flags() & LOGGING == 0 && em.generation() >= current_generation;
-            if !keep && maps.tree.remove(&em).is_some() {
+            let keep = m.on_list() && flags & LOGGING == 0 && m.generation() >= current_generation;
+            if !keep {
+                drop(m.remove());
                 dropped += 1;
                 STATS.drops.fetch_add(1, Ordering::Relaxed);
             }
-            pos = em.end();
+            pos = f.end();
         }
         dropped
     }
@@ -415,10 +458,10 @@ impl ExtentMapTree {
     /// inode is going away.
     pub fn drop_all(&self) {
         let mut maps = self.write();
-        while let Some(em) = maps.tree.first().map(|v| v.to_ref()) {
-            em.clear_flags(PINNED | LOGGING);
+        while let Some(mut m) = maps.tree().find_mut(|t| t.first()) {
+            m.clear_flags(PINNED | LOGGING);
             STATS.drops.fetch_add(1, Ordering::Relaxed);
-            drop(maps.tree.remove(&em));
+            drop(m.remove());
         }
     }
 
@@ -441,7 +484,7 @@ impl ExtentMapTree {
     }
 }
 
-impl Maps {
+impl<G: Deref<Target = Tree<ExtentMapKind>>> Maps<G> {
     /// Every map, in order (for tests and debugging).
     pub fn for_each(&self, mut f: impl FnMut(&MapInfo)) {
         let mut cur = self.tree.first();
@@ -449,7 +492,7 @@ impl Maps {
             f(&MapInfo {
                 fields: v.fields(),
                 flags: v.flags(),
-                generation: v.extra().load(Ordering::Acquire),
+                generation: v.generation(),
                 modified: v.on_list(),
                 refs: v.refcount(),
             });
@@ -467,23 +510,8 @@ impl Maps {
         self.tree.is_empty()
     }
 
-    fn lookup_view(
-        &self,
-        start: u64,
-        len: u64,
-        strict: bool,
-    ) -> Option<NodeView<'_, ExtentMapKind>> {
-        STATS.lookups.fetch_add(1, Ordering::Relaxed);
-        let v = self.tree.search(start)?;
-        if strict && !v.fields().overlaps(start, len) {
-            return None;
-        }
-        STATS.lookup_hits.fetch_add(1, Ordering::Relaxed);
-        Some(v)
-    }
-
     fn lookup_common(&self, start: u64, len: u64, strict: bool) -> Option<ExtentMap> {
-        self.lookup_view(start, len, strict).map(|v| v.to_ref())
+        lookup_view(&self.tree, start, len, strict).map(|v| v.to_ref())
     }
 
     /// The first map that overlaps `[start, start+len)` (`lookup_extent_mapping`). More maps
@@ -514,6 +542,17 @@ impl Maps {
         self.neighbour_of(em, false)
     }
 
+    /// Whether the modified list is empty.
+    pub fn modified_is_empty(&self) -> bool {
+        self.tree.list_is_empty()
+    }
+}
+
+impl MapsWrite<'_> {
+    fn tree(&mut self) -> Pin<&mut Tree<ExtentMapKind>> {
+        self.tree.as_mut()
+    }
+
     /// Inserts `em` (`add_extent_mapping`): `EEXIST` if it overlaps a map of the tree, `EINVAL`
     /// if it is already in a tree, empty, or inconsistent. The tree takes its own reference. A
     /// `modified` map goes on the modified list; any other is merged with its neighbours when
@@ -532,13 +571,14 @@ impl Maps {
             }
             return Err(EINVAL);
         }
-        let v = self.tree.insert(em.clone(), modified).map_err(|_| EEXIST)?;
+        let m = self
+            .tree()
+            .insert(em.clone(), modified)
+            .map_err(|_| EEXIST)?;
         STATS.inserts.fetch_add(1, Ordering::Relaxed);
         if !modified {
-            // The neighbours from the insertion's own node: no walk to find it again (a
-            // merge still walks once, in `Tree::exclusive`, to prove membership).
-            let (prev, next) = joinable(&v);
-            self.merge_with(em, prev, next);
+            // From the insertion's own node: no descent to find it again.
+            merge(m, em);
         }
         Ok(())
     }
@@ -554,21 +594,19 @@ impl Maps {
         let Some(mut split) = spare.iter_mut().find_map(|s| s.take()) else {
             return false;
         };
-        let Some(f) = split.get_mut() else {
+        let Some(mut u) = split.get_mut() else {
             return false;
         };
-        *f = fields;
-        split.set_flags(flags);
-        split.set_generation(generation);
-        let Ok(v) = self.tree.insert(split.clone(), modified) else {
+        *u.fields_mut() = fields;
+        u.set_flags(flags);
+        u.set_generation(generation);
+        let Ok(m) = self.tree().insert(split.clone(), modified) else {
             return false;
         };
-        // As any insertion (btrfs's `setup_extent_mapping`): a split of an unmodified map may
-        // merge with the neighbour on its far side.
-        // (`joinable` finds nothing for a modified split: it is on the list.)
-        let (prev, next) = joinable(&v);
         STATS.splits.fetch_add(1, Ordering::Relaxed);
-        self.merge_with(&mut split, prev, next);
+        // As any insertion (btrfs's `setup_extent_mapping`): a split of an unmodified map may
+        // merge with the neighbour on its far side (a modified split is on the list: no merge).
+        merge(m, &mut split);
         true
     }
 
@@ -602,7 +640,7 @@ impl Maps {
             next.as_ref().map(|n| n.start()),
         )
         .ok_or(EEXIST)?;
-        *em.get_mut().ok_or(EBUSY)? = trimmed;
+        *em.get_mut().ok_or(EBUSY)?.fields_mut() = trimmed;
         self.insert(&mut em, false)?;
         STATS.eexist_resolved.fetch_add(1, Ordering::Relaxed);
         Ok(em)
@@ -611,80 +649,114 @@ impl Maps {
     /// Removes `em` from the tree (`remove_extent_mapping`) and drops the tree's reference.
     /// `ENOENT` if it is not in this tree.
     pub fn remove(&mut self, em: &ExtentMap) -> Result {
-        self.tree.remove(em).map(drop).ok_or(ENOENT)
+        self.tree().remove(em).map(drop).ok_or(ENOENT)
     }
 
-    /// Takes the next map off the modified list (fsync), with a reference.
+    /// Takes the next map off the modified list, with a reference.
     pub fn pop_modified(&mut self) -> Option<ExtentMap> {
-        self.tree.list_pop()
+        self.tree().list_pop().map(|m| m.to_ref())
     }
 
-    /// Whether the modified list is empty.
-    pub fn modified_is_empty(&self) -> bool {
-        self.tree.list_is_empty()
+    /// Takes the next map off the modified list for fsync (`btrfs_log_changed_extents`):
+    /// `None` once the list is empty; `Some(None)` for a map of `last_commit` or older, which
+    /// only leaves the list; `Some(Some(map))` for a newer one, marked `LOGGING` (it must not
+    /// merge until [`Maps::clear_logging`]) and returned with a reference.
+    pub fn log_next_modified(&mut self, last_commit: u64) -> Option<Option<ExtentMap>> {
+        let mut m = self.tree().list_pop()?;
+        if m.generation() <= last_commit {
+            return Some(None);
+        }
+        m.set_flags(LOGGING);
+        Some(Some(m.to_ref()))
     }
 
     /// Marks `em` as being logged by fsync: it will not merge until [`Maps::clear_logging`].
+    /// A map in no tree is marked too (as upstream); one in another tree is left alone.
     pub fn set_logging(&mut self, em: &ExtentMap) {
-        em.set_flags(LOGGING);
+        match self.tree().node_mut(em) {
+            Some(mut m) => m.set_flags(LOGGING),
+            None => {
+                em.set_logging_unlinked(true);
+            }
+        }
     }
 
     /// Ends logging of `em` (`clear_em_logging`) and, if it is still in the tree, tries to
     /// merge it: the merge that raced with readers in 2020.
     pub fn clear_logging(&mut self, em: &mut ExtentMap) {
-        em.clear_flags(LOGGING);
-        self.try_merge(em);
-    }
-
-    /// Merges `em` with mergeable neighbours (`try_merge_map`). Refused, and counted, when
-    /// someone besides the tree and the caller holds `em`: they may be reading its range.
-    fn try_merge(&mut self, em: &mut ExtentMap) {
-        let Some(v) = self.tree.view_of(em) else {
-            return;
-        };
-        let (prev, next) = joinable(&v);
-        self.merge_with(em, prev, next);
-    }
-
-    /// Merges `em` with `prev` and `next`, the neighbours [`joinable`] found. Refused, and
-    /// counted, when someone besides the tree and the caller holds `em`.
-    fn merge_with(&mut self, em: &mut ExtentMap, prev: Option<ExtentMap>, next: Option<ExtentMap>) {
-        // Only count a refusal when there is something to merge with.
-        if prev.is_none() && next.is_none() {
-            return;
-        }
-        let Some(mut x) = self.tree.exclusive(em) else {
-            STATS.merges_refused.fetch_add(1, Ordering::Relaxed);
-            return;
-        };
-        for (neighbour, prev_side) in [(prev, true), (next, false)] {
-            let Some(n) = neighbour else { continue };
-            let (cur, nf) = (x.fields(), n.fields());
-            let new = if prev_side {
-                merged(&nf, &cur, true)
-            } else {
-                merged(&cur, &nf, false)
-            };
-            let generation = x.extra().load(Ordering::Acquire).max(n.generation());
-            // The neighbour is unlinked and released, never written: a stale holder sees it
-            // out of the tree with its old range intact. `n` is still the node's neighbour on
-            // that side (the write guard has been held since `joinable` found it, and merging
-            // on one side does not change the other), so it is unlinked with no descent.
-            let Some(tree_ref) = x.remove_neighbour(prev_side) else {
-                continue;
-            };
-            *x.fields_mut() = new;
-            x.extra().store(generation, Ordering::Release);
-            x.set_flags(MERGED);
-            STATS.merges.fetch_add(1, Ordering::Relaxed);
-            drop(tree_ref);
+        match self.tree().node_mut(em) {
+            Some(mut m) => {
+                m.clear_flags(LOGGING);
+                merge(m, em);
+            }
+            None => {
+                em.set_logging_unlinked(false);
+            }
         }
     }
 }
 
-/// The neighbours of the map `v` shows that it can merge with (`try_merge_map`'s checks), with a
-/// reference each: btrfs's `rb_prev`/`rb_next` of the node, no walk from the root.
-fn joinable(v: &NodeView<'_, ExtentMapKind>) -> (Option<ExtentMap>, Option<ExtentMap>) {
+/// The map overlapping `[start, start+len)` (`strict`), or failing that a nearby one.
+fn lookup_view(
+    tree: &Tree<ExtentMapKind>,
+    start: u64,
+    len: u64,
+    strict: bool,
+) -> Option<NodeView<'_, ExtentMapKind>> {
+    STATS.lookups.fetch_add(1, Ordering::Relaxed);
+    let v = tree.search(start)?;
+    if strict && !v.fields().overlaps(start, len) {
+        return None;
+    }
+    STATS.lookup_hits.fetch_add(1, Ordering::Relaxed);
+    Some(v)
+}
+
+/// Merges the map `m` shows with mergeable neighbours (`try_merge_map`); `em` is the caller's
+/// reference to it. Refused, and counted, when someone besides the tree and the caller holds
+/// the map: they may be reading its range.
+fn merge<'a>(m: NodeMut<'a, ExtentMapKind>, em: &'a mut ExtentMap) {
+    let (prev, next) = joinable(&m.view());
+    // Only count a refusal when there is something to merge with.
+    if prev.is_none() && next.is_none() {
+        return;
+    }
+    let Some(mut x) = m.exclusive(em) else {
+        STATS.merges_refused.fetch_add(1, Ordering::Relaxed);
+        return;
+    };
+    for (neighbour, prev_side) in [(prev, true), (next, false)] {
+        let Some((nf, n_generation)) = neighbour else {
+            continue;
+        };
+        let cur = x.fields();
+        let new = if prev_side {
+            merged(&nf, &cur, true)
+        } else {
+            merged(&cur, &nf, false)
+        };
+        let generation = x.generation().max(n_generation);
+        // The neighbour is unlinked and released, never written: a stale holder sees it out of
+        // the tree with its old range intact. It is still the node's neighbour on that side
+        // (the write guard has been held since `joinable` found it, and merging on one side
+        // does not change the other), so it is unlinked with no descent.
+        let Some(tree_ref) = x.remove_neighbour(prev_side) else {
+            continue;
+        };
+        *x.fields_mut() = new;
+        x.set_generation(generation);
+        x.set_flags(MERGED);
+        STATS.merges.fetch_add(1, Ordering::Relaxed);
+        drop(tree_ref);
+    }
+}
+
+/// A neighbour to merge with: its range fields and generation.
+type Joinable = Option<(MapFields, u64)>;
+
+/// The neighbours of the map `v` shows that it can merge with (`try_merge_map`'s checks):
+/// btrfs's `rb_prev`/`rb_next` of the node, no walk from the root.
+fn joinable(v: &NodeView<'_, ExtentMapKind>) -> (Joinable, Joinable) {
     let (f, flags) = (v.fields(), v.flags());
     if !can_merge(flags, v.on_list()) {
         return (None, None);
@@ -698,11 +770,12 @@ fn joinable(v: &NodeView<'_, ExtentMapKind>) -> (Option<ExtentMap>, Option<Exten
                 mergeable(&f, flags, &nf, n.flags())
             }
     };
+    let copy = |n: NodeView<'_, ExtentMapKind>| (n.fields(), n.generation());
     let prev = if f.start != 0 {
-        v.prev().filter(|p| join(p, true)).map(|p| p.to_ref())
+        v.prev().filter(|p| join(p, true)).map(copy)
     } else {
         None
     };
-    let next = v.next().filter(|n| join(n, false)).map(|n| n.to_ref());
+    let next = v.next().filter(|n| join(n, false)).map(copy);
     (prev, next)
 }

@@ -341,11 +341,13 @@ impl Interp<'_> {
                     Answer::Code(EINVAL.to_errno(), None)
                 } else {
                     match ExtentMap::alloc(fields, flags as u32) {
-                        Ok(em) => {
-                            em.set_generation(gen);
-                            self.slots[s] = Some(em);
-                            Answer::Code(0, Some(s))
-                        }
+                        Ok(mut em) => match em.set_generation(gen) {
+                            Ok(()) => {
+                                self.slots[s] = Some(em);
+                                Answer::Code(0, Some(s))
+                            }
+                            Err(e) => Answer::Code(e.to_errno(), None),
+                        },
                         Err(e) => Answer::Code(e.to_errno(), None),
                     }
                 }

@@ -53,15 +53,19 @@ impl Dir {
 
     /// Adds a file (root only) showing `value` that writes set: a test knob.
     pub fn add_u64_rw(&self, name: &'static CStr, value: &'static AtomicU64) {
-        // SAFETY: As in `add_u64`. debugfs writes with a single aligned 64-bit store, which on
-        // the architectures the kernel supports for Rust is not torn; the Rust side only ever
-        // loads it atomically.
+        // SAFETY: `name` is NUL-terminated; `value` is `'static`, so it outlives the file
+        // (removed with the directory at the latest), and `AtomicU64` has the layout of `u64`.
+        // debugfs reads it with a single aligned load and writes it with a single aligned 64-bit
+        // store, which on the architectures the kernel supports for Rust is not torn; the Rust
+        // side only ever accesses it atomically.
         unsafe { ffi::debugfs_create_u64(name.as_char_ptr(), 0o600, self.dentry, value.as_ptr()) };
     }
 
     /// Adds a read-only file showing `value`.
     pub fn add_usize(&self, name: &'static CStr, value: &'static AtomicUsize) {
-        // SAFETY: As in `add_u64`; `usize` is the kernel's `size_t`.
+        // SAFETY: `name` is NUL-terminated; `value` is `'static`, so it outlives the file
+        // (removed with the directory at the latest); `AtomicUsize` has the layout of `usize`,
+        // the kernel's `size_t`, and debugfs only reads it, with a single aligned load.
         unsafe {
             ffi::debugfs_create_size_t(name.as_char_ptr(), 0o444, self.dentry, value.as_ptr())
         };

@@ -88,7 +88,9 @@ pub const fn case_end() -> bindings::kunit_case {
 
 /// Builds a `kunit_suite` named `name` over the NUL-terminated `cases` array.
 pub const fn suite(name: &'static [u8], cases: *mut bindings::kunit_case) -> bindings::kunit_suite {
-    // SAFETY: As for `case_end`, all-zero is a valid `kunit_suite`.
+    // SAFETY: `kunit_suite` is plain C data for which all-zero is valid: empty `char` arrays,
+    // null pointers, `None` function pointers, zero integers, `false`, and for the `attr`
+    // enum its first value (`KUNIT_SPEED_UNSET`).
     let mut suite: bindings::kunit_suite =
         unsafe { core::mem::MaybeUninit::zeroed().assume_init() };
     let mut i = 0;
@@ -101,13 +103,24 @@ pub const fn suite(name: &'static [u8], cases: *mut bindings::kunit_case) -> bin
     suite
 }
 
-/// Registers a KUnit suite named `$name` whose cases are the listed functions, each a
-/// [`Case`] defined in the invoking module and named in the results after itself.
+/// Registers a KUnit suite named `$name` whose cases are the listed functions of module
+/// `$module`, each a [`Case`], named in the results after itself.
+///
+/// Invoke it outside the modules that forbid `unsafe` code (the registration is a static in
+/// the `.kunit_test_suites` section and an `extern "C"` trampoline per case); the cases
+/// themselves stay safe Rust in their own module.
+///
+/// # Examples
+///
+/// ```ignore
+/// kunit_suite!("extmap", crate::extmap::tests, [test_case_1, map_size]);
+/// ```
 #[macro_export]
 macro_rules! kunit_suite {
-    ($name:literal, [$($case:ident),+ $(,)?]) => {
+    ($name:literal, $module:path, [$($case:ident),+ $(,)?]) => {
         #[allow(non_snake_case)]
         mod __kunit_suite {
+            use $module as cases;
             use ::kernel::bindings;
             use $crate::kernel_ext::kunit;
 
@@ -115,7 +128,7 @@ macro_rules! kunit_suite {
                 extern "C" fn $case(test: *mut bindings::kunit) {
                     // SAFETY: KUnit calls `run_case` callbacks with the running test, valid
                     // until the callback returns.
-                    unsafe { kunit::run_case(test, super::$case) }
+                    unsafe { kunit::run_case(test, cases::$case) }
                 }
             )+
 

@@ -20,7 +20,7 @@ use core::{
     marker::PhantomData,
     mem::offset_of,
     ptr::{self, NonNull},
-    sync::atomic::{AtomicU32, Ordering},
+    sync::atomic::{AtomicU32, AtomicU64, Ordering},
 };
 use kernel::{bindings, prelude::*, types::Opaque};
 
@@ -36,8 +36,6 @@ pub trait Range: Copy + Send + Sync {
 pub trait NodeKind: Sized + 'static {
     /// The fields that only an [`Exclusive`] view may rewrite once the node is shared.
     type Fields: Range;
-    /// Fields shared by all holders; they must synchronise themselves (atomics).
-    type Extra: Send + Sync;
     /// The slab cache nodes of this kind are allocated from.
     fn cache() -> &'static KmemCache<Node<Self>>;
 }
@@ -48,7 +46,7 @@ const ON_LIST: u32 = 1 << 30;
 /// The bits of the flags word that belong to the node's owner.
 pub const OWNER_FLAGS: u32 = !(LINKED | ON_LIST);
 
-/// A node: the tree linkage, the range fields, the shared fields, a flags word and the count.
+/// A node: the tree linkage, the range fields, a generation, a flags word and the count.
 ///
 /// # Invariants
 ///
@@ -59,14 +57,18 @@ pub const OWNER_FLAGS: u32 = !(LINKED | ON_LIST);
 ///   links it or gives it back. `ON_LIST` is set iff `list` is on that tree's list (so `ON_LIST`
 ///   implies `LINKED`). `rb`, `list` and both bits change only through a mutable borrow of that
 ///   tree, and `rb`/`list` are read only through a borrow of it.
-/// - `fields` is written only through `NodeRef::get_mut` (one reference, not linked) or an
+/// - `fields` is written only through an [`Unshared`] view (one reference, not linked) or an
 ///   [`Exclusive`] view (the tree mutably borrowed, at most the tree's and the caller's
 ///   references).
+/// - `generation` and the owner bits of `flags` are written only through an [`Unshared`] view,
+///   a [`NodeMut`] (the node linked in a mutably borrowed tree: extmap's write lock, where btrfs
+///   writes them) or an [`Exclusive`] view. They are atomics because holders read them without
+///   the lock.
 #[repr(C)]
 pub struct Node<K: NodeKind> {
     rb: Opaque<bindings::rb_node>,
     fields: UnsafeCell<K::Fields>,
-    extra: K::Extra,
+    generation: AtomicU64,
     flags: AtomicU32,
     refs: Refcount,
     list: Opaque<bindings::list_head>,
@@ -75,7 +77,7 @@ pub struct Node<K: NodeKind> {
 impl<K: NodeKind> Node<K> {
     fn fields(&self) -> K::Fields {
         // SAFETY: Callers reach a node only through a `NodeRef` (a counted reference) or a borrow
-        // of the tree that links it. A writer needs either `get_mut` (one reference, unlinked:
+        // of the tree that links it. A writer needs either `Unshared` (one reference, unlinked:
         // not the case while another reference or a tree borrow exists) or an `Exclusive` view,
         // which needs the tree mutably borrowed (excluding every tree borrow) and at most two
         // references, the tree's and the writer's own, which it borrows mutably (excluding every
@@ -85,6 +87,25 @@ impl<K: NodeKind> Node<K> {
 
     fn state(&self) -> u32 {
         self.flags.load(Ordering::Acquire)
+    }
+
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    // The three writers below are private: the views that may write (see the type invariant)
+    // call them.
+    fn set_generation(&self, generation: u64) {
+        self.generation.store(generation, Ordering::Release)
+    }
+
+    fn set_flags(&self, bits: u32) {
+        self.flags.fetch_or(bits & OWNER_FLAGS, Ordering::AcqRel);
+    }
+
+    fn clear_flags(&self, bits: u32) {
+        self.flags
+            .fetch_and(!(bits & OWNER_FLAGS), Ordering::AcqRel);
     }
 
     /// # Safety
@@ -121,15 +142,18 @@ pub struct NodeRef<K: NodeKind> {
     ptr: NonNull<Node<K>>,
 }
 
-// SAFETY: A `NodeRef` gives shared access to `Fields` (copied out) and `Extra`, and the count is
-// atomic; the bounds on `Fields` and `Extra` make sharing and sending them sound.
+// SAFETY: A `NodeRef` gives shared access to `Fields` (copied out, and `Fields: Send + Sync`)
+// and to atomics; the node is freed by whichever thread drops the last reference, which the
+// slab allocator allows from any thread.
 unsafe impl<K: NodeKind> Send for NodeRef<K> {}
-// SAFETY: As for `Send`: all access through `&NodeRef` is shared and synchronised.
+// SAFETY: `&NodeRef` only reads: `fields` (no writer can run while a second reference exists,
+// see `Node::fields`), and atomics (`generation`, `flags`, `refs`); cloning increments the
+// atomic count.
 unsafe impl<K: NodeKind> Sync for NodeRef<K> {}
 
 impl<K: NodeKind> NodeRef<K> {
     /// Allocates a node (`GFP_NOFS`, as file-system paths need) with one reference, unlinked.
-    pub fn new(fields: K::Fields, extra: K::Extra, flags: u32) -> Result<Self> {
+    pub fn new(fields: K::Fields, generation: u64, flags: u32) -> Result<Self> {
         let ptr = K::cache().alloc_raw()?;
         // SAFETY: `ptr` is fresh memory sized and aligned for a `Node<K>`.
         unsafe {
@@ -138,7 +162,7 @@ impl<K: NodeKind> NodeRef<K> {
                 Node {
                     rb: Opaque::uninit(),
                     fields: UnsafeCell::new(fields),
-                    extra,
+                    generation: AtomicU64::new(generation),
                     flags: AtomicU32::new(flags & OWNER_FLAGS),
                     refs: Refcount::new(1),
                     list: Opaque::uninit(),
@@ -177,28 +201,15 @@ impl<K: NodeKind> NodeRef<K> {
         self.node().fields()
     }
 
-    /// The shared fields.
-    pub fn extra(&self) -> &K::Extra {
-        &self.node().extra
+    /// The generation.
+    pub fn generation(&self) -> u64 {
+        self.node().generation()
     }
 
-    /// The owner's flag bits.
+    /// The owner's flag bits. Holders read them; only the views that prove the tree is
+    /// mutably borrowed, or that nobody else can see the node, write them.
     pub fn flags(&self) -> u32 {
         self.node().state() & OWNER_FLAGS
-    }
-
-    /// Sets owner flag bits (atomically; other bits are ignored).
-    pub fn set_flags(&self, bits: u32) {
-        self.node()
-            .flags
-            .fetch_or(bits & OWNER_FLAGS, Ordering::AcqRel);
-    }
-
-    /// Clears owner flag bits (atomically; other bits are ignored).
-    pub fn clear_flags(&self, bits: u32) {
-        self.node()
-            .flags
-            .fetch_and(!(bits & OWNER_FLAGS), Ordering::AcqRel);
     }
 
     /// Whether the node is linked in a tree. A holder of a stale reference uses this to learn
@@ -228,17 +239,62 @@ impl<K: NodeKind> NodeRef<K> {
         self.ptr.as_ptr() as usize
     }
 
-    /// Mutable access to the fields of a node nobody else can see: one reference, not linked.
-    pub fn get_mut(&mut self) -> Option<&mut K::Fields> {
+    /// Sets the owner flag bits `set` and clears `clear` of a node in no tree, in one atomic
+    /// update that does nothing if a tree has claimed the node: a linked node's flags are
+    /// written only under a [`NodeMut`]. Returns whether the update was made (`false` if the
+    /// node is linked).
+    pub fn update_flags_unlinked(&self, set: u32, clear: u32) -> bool {
+        self.node()
+            .flags
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |f| {
+                (f & LINKED == 0).then_some((f | (set & OWNER_FLAGS)) & !(clear & OWNER_FLAGS))
+            })
+            .is_ok()
+    }
+
+    /// Write access to a node nobody else can see: one reference, not linked. `None` otherwise.
+    pub fn get_mut(&mut self) -> Option<Unshared<'_, K>> {
         let node = self.node();
         // Acquire: a holder that dropped its reference is done with the fields before we write.
         if node.refs.read_acquire() != 1 || node.state() & LINKED != 0 {
             return None;
         }
-        // SAFETY: This is the only reference (the acquire load orders every access of former
-        // holders before ours) and the node is in no tree, so nobody else can reach it;
-        // `&mut self` makes this borrow unique.
-        Some(unsafe { &mut *node.fields.get() })
+        // INVARIANT: One reference, this one, borrowed mutably for the view's life; not linked.
+        Some(Unshared { node: self })
+    }
+}
+
+/// Write access to every field of a node nobody else can see (a new map being filled in).
+///
+/// # Invariants
+///
+/// `node` is the only reference to its node, which is in no tree. `node` is mutably borrowed
+/// for `'a`, so no reference can be cloned from it and no tree can link it meanwhile.
+pub struct Unshared<'a, K: NodeKind> {
+    node: &'a mut NodeRef<K>,
+}
+
+impl<K: NodeKind> Unshared<'_, K> {
+    /// The range fields, writable.
+    pub fn fields_mut(&mut self) -> &mut K::Fields {
+        // SAFETY: By the type invariant nobody else can reach the node; the returned borrow is
+        // tied to `&mut self`, so it is unique.
+        unsafe { &mut *self.node.node().fields.get() }
+    }
+
+    /// Sets owner flag bits (other bits are ignored).
+    pub fn set_flags(&mut self, bits: u32) {
+        self.node.node().set_flags(bits)
+    }
+
+    /// Clears owner flag bits (other bits are ignored).
+    pub fn clear_flags(&mut self, bits: u32) {
+        self.node.node().clear_flags(bits)
+    }
+
+    /// Sets the generation.
+    pub fn set_generation(&mut self, generation: u64) {
+        self.node.node().set_generation(generation)
     }
 }
 
@@ -269,11 +325,20 @@ impl<K: NodeKind> Drop for NodeRef<K> {
 ///
 /// # Invariants
 ///
-/// `node` is linked in a tree borrowed for `'a`, so it stays linked and alive, and its links
-/// do not change, for `'a`.
+/// `node` is linked in `tree`, which is borrowed for `'a`, so the node stays linked and alive,
+/// and its links do not change, for `'a`.
 pub struct NodeView<'a, K: NodeKind> {
+    tree: &'a Tree<K>,
     node: &'a Node<K>,
 }
+
+impl<K: NodeKind> Clone for NodeView<'_, K> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<K: NodeKind> Copy for NodeView<'_, K> {}
 
 impl<'a, K: NodeKind> NodeView<'a, K> {
     /// A copy of the range fields.
@@ -281,9 +346,9 @@ impl<'a, K: NodeKind> NodeView<'a, K> {
         self.node.fields()
     }
 
-    /// The shared fields.
-    pub fn extra(&self) -> &'a K::Extra {
-        &self.node.extra
+    /// The generation.
+    pub fn generation(&self) -> u64 {
+        self.node.generation()
     }
 
     /// The owner's flag bits.
@@ -329,25 +394,39 @@ impl<'a, K: NodeKind> NodeView<'a, K> {
         &self,
         walk: unsafe extern "C" fn(*const bindings::rb_node) -> *mut bindings::rb_node,
     ) -> Option<NodeView<'a, K>> {
-        // SAFETY: The tree is borrowed for `'a`, so the node's links are stable and valid;
-        // `walk` is `rb_next` or `rb_prev`.
+        // SAFETY: By the type invariant the node is linked in `tree`, borrowed for `'a`, so its
+        // links are valid and stable; `walk` is `rb_next` or `rb_prev`, which only read them.
         let rb = unsafe { walk(self.node.rb.get()) };
-        if rb.is_null() {
-            return None;
-        }
-        // SAFETY: Every `rb_node` in the tree is embedded in a `Node<K>`.
-        let node = unsafe { Node::from_rb(rb) };
-        Some(NodeView { node })
+        self.tree.view(rb)
     }
 }
 
 /// The tree.
+///
+/// The tree must not move once initialised (the list's entries point at `list`), so every
+/// method that changes it takes `Pin<&mut Self>`; shared methods take `&self`.
 ///
 /// # Invariants
 ///
 /// Every `rb_node` reachable from `root` is the `rb` of a `Node<K>` with `LINKED` set whose
 /// count includes one reference owned by this tree; every entry of `list` is the `list` of such
 /// a node with `ON_LIST` set. `count` is the number of linked nodes.
+///
+/// # Examples
+///
+/// ```ignore
+/// // `tree: Pin<&mut Tree<K>>`, under the owner's write lock.
+/// let a = NodeRef::<K>::new(fields, 0, 0)?;
+/// let mut m = tree.as_mut().insert(a.clone(), true).map_err(|_| EEXIST)?;
+/// m.set_flags(1); // written under the lock, as btrfs does
+/// let mut a = a;
+/// // Refused: besides the tree and `a`, nobody holds the node, but a second holder would be.
+/// let b = a.clone();
+/// assert!(tree.as_mut().exclusive(&mut a).is_none());
+/// drop(b);
+/// let mut x = tree.as_mut().exclusive(&mut a).ok_or(EBUSY)?;
+/// x.fields_mut(); // the only holder besides the tree: the range may be rewritten
+/// ```
 #[pin_data(PinnedDrop)]
 pub struct Tree<K: NodeKind> {
     root: bindings::rb_root,
@@ -360,7 +439,7 @@ pub struct Tree<K: NodeKind> {
 // SAFETY: The tree owns references to its nodes, which are `Send` (see `NodeRef`).
 unsafe impl<K: NodeKind> Send for Tree<K> {}
 // SAFETY: `&Tree` only reads the links and hands out views and counted references, all of
-// which are safe to share; every write needs `&mut Tree`.
+// which are safe to share; every write needs `Pin<&mut Tree>`.
 unsafe impl<K: NodeKind> Sync for Tree<K> {}
 
 impl<K: NodeKind> Tree<K> {
@@ -378,6 +457,13 @@ impl<K: NodeKind> Tree<K> {
         })
     }
 
+    /// The tree itself, for the methods below that change it in place.
+    fn inner(self: Pin<&mut Self>) -> &mut Self {
+        // SAFETY: Callers only rewrite `root`, `count` and the links of nodes and of `list` in
+        // place; nothing moves the tree or replaces it, so the pinning guarantee holds.
+        unsafe { self.get_unchecked_mut() }
+    }
+
     /// The number of nodes.
     pub fn len(&self) -> usize {
         self.count
@@ -392,9 +478,11 @@ impl<K: NodeKind> Tree<K> {
         if rb.is_null() {
             return None;
         }
-        // SAFETY: By the type invariant every `rb_node` in the tree is a `Node<K>`'s.
+        // SAFETY: Callers pass a node reachable from `root` (or null); by the type invariant
+        // every such `rb_node` is a `Node<K>`'s.
         let node = unsafe { Node::from_rb(rb) };
-        Some(NodeView { node })
+        // INVARIANT: The node is linked in this tree, borrowed for the view's life.
+        Some(NodeView { tree: self, node })
     }
 
     /// The first node in key order.
@@ -403,22 +491,16 @@ impl<K: NodeKind> Tree<K> {
         self.view(unsafe { bindings::rb_first(&self.root) })
     }
 
-    /// The last node in key order.
-    pub fn last(&self) -> Option<NodeView<'_, K>> {
-        // SAFETY: `root` is a valid tree, borrowed for the call.
-        self.view(unsafe { bindings::rb_last(&self.root) })
-    }
-
     /// The node containing `pos`; else the first node after it; else the last before it.
     pub fn search(&self, pos: u64) -> Option<NodeView<'_, K>> {
         let mut n = self.root.rb_node;
         let mut last: Option<NodeView<'_, K>> = None;
         while let Some(v) = self.view(n) {
             let f = v.fields();
-            // SAFETY: `n` is a valid node of this tree; its child links are stable while the
-            // tree is borrowed.
+            // SAFETY: `view` returned `n`, so it is a node of this tree; its child links are
+            // stable while the tree is borrowed.
             let (left, right) = unsafe { ((*n).rb_left, (*n).rb_right) };
-            last = Some(NodeView { node: v.node });
+            last = Some(v);
             if pos < f.start() {
                 n = left;
             } else if pos >= f.end() {
@@ -431,7 +513,7 @@ impl<K: NodeKind> Tree<K> {
         // (walking forward from the last node visited), else the last node visited, which then
         // lies before it.
         let last = last?;
-        let mut cur = Some(NodeView { node: last.node });
+        let mut cur = Some(last);
         while let Some(c) = cur {
             if pos < c.fields().end() {
                 return Some(c);
@@ -458,8 +540,8 @@ impl<K: NodeKind> Tree<K> {
             if v.is(node) {
                 return Some(v);
             }
-            // SAFETY: `n` is a valid node of this tree (`view` returned it); its child links
-            // are stable while the tree is borrowed.
+            // SAFETY: `view` returned `n`, so it is a node of this tree; its child links are
+            // stable while the tree is borrowed.
             let (left, right) = unsafe { ((*n).rb_left, (*n).rb_right) };
             n = if key < v.fields().start() {
                 left
@@ -470,16 +552,42 @@ impl<K: NodeKind> Tree<K> {
         None
     }
 
+    /// The node `find` picks, with the tree still mutably borrowed: its flags and generation
+    /// may then be written, and it may be removed or rewritten, with no second descent to find
+    /// it. `None` if `find` finds nothing or picks a node of another tree.
+    pub fn find_mut(
+        self: Pin<&mut Self>,
+        find: impl FnOnce(&Self) -> Option<NodeView<'_, K>>,
+    ) -> Option<NodeMut<'_, K>> {
+        let node: *const Node<K> = {
+            let v = find(&self)?;
+            if !ptr::eq(v.tree, &*self) {
+                return None;
+            }
+            v.node
+        };
+        // SAFETY: `node` was linked in this tree when the view was made (the view's invariant,
+        // and the view was of this tree), and the tree has been mutably borrowed since, so it
+        // is still linked, and alive: the tree holds a reference.
+        let node = unsafe { &*node };
+        // INVARIANT: `node` is linked in this tree, borrowed mutably for the result's life.
+        Some(NodeMut { tree: self, node })
+    }
+
+    /// [`Tree::find_mut`] of the node `node` refers to (one descent).
+    pub fn node_mut(self: Pin<&mut Self>, node: &NodeRef<K>) -> Option<NodeMut<'_, K>> {
+        self.find_mut(|t| t.view_of(node))
+    }
+
     /// Links `node`, taking over its reference as the tree's, and with `on_list` also puts it
     /// on the list (at the tail). Gives it back if it is already linked (here or in another
     /// tree), empty, or overlaps a node of the tree (the caller maps that to `EEXIST`). Returns
-    /// the linked node's view, so that its neighbours are one step away without a second
-    /// descent.
+    /// the linked node, so that its neighbours are one step away without a second descent.
     pub fn insert(
-        &mut self,
+        self: Pin<&mut Self>,
         node: NodeRef<K>,
         on_list: bool,
-    ) -> core::result::Result<NodeView<'_, K>, NodeRef<K>> {
+    ) -> core::result::Result<NodeMut<'_, K>, NodeRef<K>> {
         let f = node.fields();
         let (start, end) = (f.start(), f.end());
         if end <= start {
@@ -494,31 +602,32 @@ impl<K: NodeKind> Tree<K> {
             node.node().flags.fetch_and(!LINKED, Ordering::AcqRel);
             Err(node)
         };
-        let mut link: *mut *mut bindings::rb_node = &mut self.root.rb_node;
+        let this = self.inner();
+        let mut link: *mut *mut bindings::rb_node = &mut this.root.rb_node;
         let mut parent: *mut bindings::rb_node = ptr::null_mut();
         // SAFETY: `link` points at the root pointer or a child pointer of a node of this tree,
-        // all valid and exclusively ours while `self` is mutably borrowed.
-        while let Some(v) = self.view(unsafe { *link }) {
+        // all valid and exclusively ours while `this` is mutably borrowed.
+        while let Some(v) = this.view(unsafe { *link }) {
             let ef = v.fields();
             // SAFETY: `link` points at the root pointer or a child pointer of a node of this
-            // tree, valid and exclusively ours while `self` is mutably borrowed.
+            // tree, valid and exclusively ours while `this` is mutably borrowed.
             parent = unsafe { *link };
             if start < ef.start() {
-                // SAFETY: `parent` is a valid node of this tree.
+                // SAFETY: `parent` is a node of this tree (`view` returned it).
                 link = unsafe { ptr::addr_of_mut!((*parent).rb_left) };
             } else if start >= ef.end() {
-                // SAFETY: `parent` is a valid node of this tree.
+                // SAFETY: `parent` is a node of this tree (`view` returned it).
                 link = unsafe { ptr::addr_of_mut!((*parent).rb_right) };
             } else {
                 return unclaim(node);
             }
         }
         // The descent only compared starts: check the in-order neighbours for overlap.
-        if let Some(p) = self.view(parent) {
+        if let Some(p) = this.view(parent) {
             let (prev, next) = if start < p.fields().start() {
-                (p.prev(), Some(NodeView { node: p.node }))
+                (p.prev(), Some(p))
             } else {
-                (Some(NodeView { node: p.node }), p.next())
+                (Some(p), p.next())
             };
             let overlaps =
                 |v: &NodeView<'_, K>| end > v.fields().start() && start < v.fields().end();
@@ -528,55 +637,34 @@ impl<K: NodeKind> Tree<K> {
         }
         let rb = node.node().rb.get();
         // SAFETY: `rb` is the unlinked node's `rb_node`; `parent`/`link` are the insertion
-        // point found above; the tree is exclusively ours.
+        // point found above, unchanged since; the tree is exclusively ours.
         unsafe {
             bindings::rb_link_node(rb, parent, link);
-            bindings::rb_insert_color(rb, &mut self.root);
+            bindings::rb_insert_color(rb, &mut this.root);
         }
-        self.count += 1;
+        this.count += 1;
         if on_list {
             // SAFETY: The node was just linked here and was off every list (an unlinked node is
-            // never on a list); the list head is pinned and valid.
-            unsafe { ffi::emfs_list_add_tail(node.node().list.get(), self.list.get()) };
+            // never on a list); the list head is initialised and pinned.
+            unsafe { ffi::emfs_list_add_tail(node.node().list.get(), this.list.get()) };
             node.node().flags.fetch_or(ON_LIST, Ordering::AcqRel);
         }
+        let linked: *const Node<K> = node.node();
         // INVARIANT: The node is linked (and `LINKED` was claimed above), on the list with
         // `ON_LIST` set if asked, and its reference now belongs to the tree.
         core::mem::forget(node);
-        // SAFETY: `rb` is the `rb_node` of a `Node<K>` (the one just linked, which the tree's
-        // reference keeps alive while the view borrows the tree).
-        let node = unsafe { Node::from_rb(rb) };
-        Ok(NodeView { node })
+        // SAFETY: The node was just linked in this tree, whose reference keeps it alive.
+        let node = unsafe { &*linked };
+        // SAFETY: `this` came from `self` and is only used in place; see `Tree::inner`.
+        let tree = unsafe { Pin::new_unchecked(this) };
+        // INVARIANT: `node` is linked in `tree`, mutably borrowed for the result's life.
+        Ok(NodeMut { tree, node })
     }
 
     /// Unlinks `node` (and takes it off the list) and returns the tree's reference; `None` if
     /// the node is not in this tree.
-    pub fn remove(&mut self, node: &NodeRef<K>) -> Option<NodeRef<K>> {
-        self.remove_with(node, false).map(|(tree_ref, _)| tree_ref)
-    }
-
-    /// [`Tree::remove`], also returning (with a reference) the node that followed `node`: a
-    /// walk that removes nodes as it goes needs no second walk from the root to carry on.
-    pub fn remove_and_next(
-        &mut self,
-        node: &NodeRef<K>,
-    ) -> Option<(NodeRef<K>, Option<NodeRef<K>>)> {
-        self.remove_with(node, true)
-    }
-
-    fn remove_with(
-        &mut self,
-        node: &NodeRef<K>,
-        want_next: bool,
-    ) -> Option<(NodeRef<K>, Option<NodeRef<K>>)> {
-        let v = self.view_of(node)?;
-        let next = if want_next {
-            v.next().map(|v| v.to_ref())
-        } else {
-            None
-        };
-        // SAFETY: `view_of` found the node linked in this tree.
-        Some((unsafe { self.unlink(node.node()) }, next))
+    pub fn remove(self: Pin<&mut Self>, node: &NodeRef<K>) -> Option<NodeRef<K>> {
+        Some(self.node_mut(node)?.remove())
     }
 
     /// Unlinks `n` and returns the tree's reference to it.
@@ -602,53 +690,38 @@ impl<K: NodeKind> Tree<K> {
     }
 
     /// Unlinks every node, dropping the tree's references.
-    pub fn clear(&mut self) {
-        while let Some(first) = self.first().map(|v| v.to_ref()) {
-            drop(self.remove(&first));
+    pub fn clear(mut self: Pin<&mut Self>) {
+        while let Some(first) = self.as_mut().find_mut(|t| t.first()) {
+            drop(first.remove());
         }
     }
 
     /// An exclusive view of `node`'s fields: only if `node` is linked in this tree and nobody
     /// but the tree and the caller holds a reference. This is the only way to rewrite the range
-    /// fields of a node in a tree.
-    pub fn exclusive<'a>(&'a mut self, node: &'a mut NodeRef<K>) -> Option<Exclusive<'a, K>> {
-        // The tree's reference and the caller's: anything above means another holder may be
-        // reading the fields right now (btrfs: "refs > 2 => don't merge").
-        // Acquire: readers that dropped their reference are done with the fields before the
-        // view writes them (the release is in `refcount_dec_and_test`).
-        if !self.contains(node) || node.node().refs.read_acquire() > 2 {
-            return None;
-        }
-        // INVARIANT: see `Exclusive`.
-        Some(Exclusive { tree: self, node })
+    /// fields of a node in a tree. [`NodeMut::exclusive`] does the same without the descent.
+    pub fn exclusive<'a>(
+        self: Pin<&'a mut Self>,
+        node: &'a mut NodeRef<K>,
+    ) -> Option<Exclusive<'a, K>> {
+        self.node_mut(node)?.exclusive(node)
     }
 
-    /// Takes a node of this tree off the list. `false` if it was not on it.
-    pub fn list_del(&mut self, node: &NodeRef<K>) -> bool {
-        if !self.contains(node) || !node.on_list() {
-            return false;
-        }
-        // SAFETY: The node is on this tree's list, which is exclusively ours.
-        unsafe { ffi::emfs_list_del_init(node.node().list.get()) };
-        node.node().flags.fetch_and(!ON_LIST, Ordering::AcqRel);
-        true
-    }
-
-    /// Takes the first node off the list and returns a reference to it (it stays in the tree).
-    pub fn list_pop(&mut self) -> Option<NodeRef<K>> {
+    /// Takes the first node off the list; it stays in the tree.
+    pub fn list_pop(self: Pin<&mut Self>) -> Option<NodeMut<'_, K>> {
         let head = self.list.get();
         // SAFETY: The list head is initialised and pinned.
         if unsafe { ffi::emfs_list_empty(head) } {
             return None;
         }
         // SAFETY: The list is not empty, so `next` is an entry, and by the type invariant every
-        // entry is the `list` of a linked `Node<K>`.
+        // entry is the `list` of a `Node<K>` linked in this tree, which keeps it alive.
         let node = unsafe { Node::<K>::from_list((*head).next) };
-        let r = NodeView { node }.to_ref();
-        // SAFETY: The node is on this tree's list, which is exclusively ours.
+        // SAFETY: The node is on this tree's list, which is exclusively ours (`self` is a
+        // mutable borrow).
         unsafe { ffi::emfs_list_del_init(node.list.get()) };
         node.flags.fetch_and(!ON_LIST, Ordering::AcqRel);
-        Some(r)
+        // INVARIANT: `node` is linked in this tree, mutably borrowed for the result's life.
+        Some(NodeMut { tree: self, node })
     }
 
     /// Whether the list is empty.
@@ -661,8 +734,100 @@ impl<K: NodeKind> Tree<K> {
 #[pinned_drop]
 impl<K: NodeKind> PinnedDrop for Tree<K> {
     fn drop(self: Pin<&mut Self>) {
-        // SAFETY: `clear` does not move the tree.
-        unsafe { self.get_unchecked_mut() }.clear();
+        self.clear();
+    }
+}
+
+/// A node linked in a tree that is mutably borrowed (its owner's write lock is held): it may be
+/// removed, its flags and generation written (btrfs writes them under the tree's write lock),
+/// and, through [`NodeMut::exclusive`], its range rewritten if nobody else holds it.
+///
+/// # Invariants
+///
+/// `node` is linked in `tree`, which is mutably borrowed for `'a`.
+pub struct NodeMut<'a, K: NodeKind> {
+    tree: Pin<&'a mut Tree<K>>,
+    node: &'a Node<K>,
+}
+
+impl<'a, K: NodeKind> NodeMut<'a, K> {
+    /// The node seen through the tree, to look at its neighbours.
+    pub fn view(&self) -> NodeView<'_, K> {
+        // INVARIANT: By the type invariant the node is linked in `tree`.
+        NodeView {
+            tree: &self.tree,
+            node: self.node,
+        }
+    }
+
+    /// A copy of the range fields.
+    pub fn fields(&self) -> K::Fields {
+        self.node.fields()
+    }
+
+    /// The owner's flag bits.
+    pub fn flags(&self) -> u32 {
+        self.node.state() & OWNER_FLAGS
+    }
+
+    /// The generation.
+    pub fn generation(&self) -> u64 {
+        self.node.generation()
+    }
+
+    /// Whether the node is on the tree's list.
+    pub fn on_list(&self) -> bool {
+        self.node.state() & ON_LIST != 0
+    }
+
+    /// Takes a counted reference.
+    pub fn to_ref(&self) -> NodeRef<K> {
+        self.view().to_ref()
+    }
+
+    /// Sets owner flag bits (other bits are ignored).
+    pub fn set_flags(&mut self, bits: u32) {
+        self.node.set_flags(bits)
+    }
+
+    /// Clears owner flag bits (other bits are ignored).
+    pub fn clear_flags(&mut self, bits: u32) {
+        self.node.clear_flags(bits)
+    }
+
+    /// Sets the generation.
+    pub fn set_generation(&mut self, generation: u64) {
+        self.node.set_generation(generation)
+    }
+
+    /// Unlinks the node (and takes it off the list) and returns the tree's reference.
+    pub fn remove(self) -> NodeRef<K> {
+        // SAFETY: By the type invariant the node is linked in this tree.
+        unsafe { self.tree.inner().unlink(self.node) }
+    }
+
+    /// [`NodeMut::remove`], also returning (with a reference) the node that followed: a walk
+    /// that removes nodes as it goes needs no second descent to carry on.
+    pub fn remove_and_next(self) -> (NodeRef<K>, Option<NodeRef<K>>) {
+        let next = self.view().next().map(|v| v.to_ref());
+        (self.remove(), next)
+    }
+
+    /// Write access to the range fields, only if `node` refers to this node and nobody but the
+    /// tree and `node` holds a reference: another holder may be reading the fields right now
+    /// (btrfs: "refs > 2 => don't merge").
+    pub fn exclusive(self, node: &'a mut NodeRef<K>) -> Option<Exclusive<'a, K>> {
+        // Acquire: holders that dropped their reference are done with the fields before the
+        // view writes them (the release is in `refcount_dec_and_test`).
+        if !ptr::eq(self.node, node.node()) || node.node().refs.read_acquire() > 2 {
+            return None;
+        }
+        // INVARIANT: The node is linked in `tree` (our invariant) and its count is the tree's
+        // reference and `node`; both are mutably borrowed for `'a`.
+        Some(Exclusive {
+            tree: self.tree,
+            node,
+        })
     }
 }
 
@@ -674,7 +839,7 @@ impl<K: NodeKind> PinnedDrop for Tree<K> {
 /// itself. Both are mutably borrowed for `'a`, so no other reference exists and none can be
 /// taken: new references come from a tree borrow or from cloning an existing reference.
 pub struct Exclusive<'a, K: NodeKind> {
-    tree: &'a mut Tree<K>,
+    tree: Pin<&'a mut Tree<K>>,
     node: &'a mut NodeRef<K>,
 }
 
@@ -686,33 +851,43 @@ impl<K: NodeKind> Exclusive<'_, K> {
 
     /// The fields, writable.
     pub fn fields_mut(&mut self) -> &mut K::Fields {
-        // SAFETY: By the type invariant nobody else can reach the node's fields.
+        // SAFETY: By the type invariant nobody else can reach the node's fields; the borrow is
+        // tied to `&mut self`, so it is unique.
         unsafe { &mut *self.node.node().fields.get() }
     }
 
-    /// The shared fields.
-    pub fn extra(&self) -> &K::Extra {
-        self.node.extra()
+    /// The generation.
+    pub fn generation(&self) -> u64 {
+        self.node.generation()
+    }
+
+    /// Sets the generation.
+    pub fn set_generation(&mut self, generation: u64) {
+        self.node.node().set_generation(generation)
     }
 
     /// Sets owner flag bits.
-    pub fn set_flags(&self, bits: u32) {
-        self.node.set_flags(bits)
+    pub fn set_flags(&mut self, bits: u32) {
+        self.node.node().set_flags(bits)
     }
 
     fn own_view(&self) -> NodeView<'_, K> {
+        // INVARIANT: By the type invariant the node is linked in `tree`.
         NodeView {
+            tree: &self.tree,
             node: self.node.node(),
         }
     }
 
     /// The previous node of the tree (never this one).
     pub fn prev(&self) -> Option<Neighbour<'_, K>> {
+        // INVARIANT: The in-order neighbour of a node is another node of the same tree.
         self.own_view().prev().map(|view| Neighbour { view })
     }
 
     /// The next node of the tree (never this one).
     pub fn next(&self) -> Option<Neighbour<'_, K>> {
+        // INVARIANT: The in-order neighbour of a node is another node of the same tree.
         self.own_view().next().map(|view| Neighbour { view })
     }
 
@@ -723,7 +898,7 @@ impl<K: NodeKind> Exclusive<'_, K> {
         let n: *const Node<K> = if prev { own.prev() } else { own.next() }?.node;
         // SAFETY: `n` is the in-order neighbour of a node linked in `self.tree` (the type
         // invariant), so it is linked there too, and alive: the tree holds a reference.
-        Some(unsafe { self.tree.unlink(&*n) })
+        Some(unsafe { self.tree.as_mut().inner().unlink(&*n) })
     }
 }
 
@@ -744,9 +919,9 @@ impl<K: NodeKind> Neighbour<'_, K> {
         self.view.fields()
     }
 
-    /// The shared fields.
-    pub fn extra(&self) -> &K::Extra {
-        self.view.extra()
+    /// The generation.
+    pub fn generation(&self) -> u64 {
+        self.view.generation()
     }
 
     /// The owner's flag bits.

@@ -164,10 +164,24 @@ impl<T> Deref for WriteGuard<'_, T> {
     }
 }
 
-impl<T> DerefMut for WriteGuard<'_, T> {
+impl<T> WriteGuard<'_, T> {
+    /// The data, pinned: it never moves while the lock exists (the lock is only ever
+    /// initialised in place, see [`RwLock::new`]). Data that must not move, such as a tree whose
+    /// nodes point back into it, is reached only this way.
+    pub fn as_mut(&mut self) -> Pin<&mut T> {
+        // SAFETY: By the type invariant the write lock is held, and `&mut self` makes this the
+        // only access through the guard. `data` is structurally pinned: `RwLock` is `!Unpin`
+        // and built only by a `PinInit`, so it is never moved, and neither is `data`.
+        unsafe { Pin::new_unchecked(&mut *self.lock.data.get()) }
+    }
+}
+
+/// Plain `&mut T` only for data that may move: a `swap` of two guards' data would otherwise
+/// move pinned data (the kernel crate's own lock guards of 6.12 allow it for every `T`).
+impl<T: Unpin> DerefMut for WriteGuard<'_, T> {
     fn deref_mut(&mut self) -> &mut T {
         // SAFETY: By the type invariant the write lock is held, and `&mut self` makes this the
-        // only access through the guard.
+        // only access through the guard; `T: Unpin`, so moving it out is fine.
         unsafe { &mut *self.lock.data.get() }
     }
 }

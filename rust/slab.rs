@@ -7,41 +7,59 @@
 use core::{
     marker::PhantomData,
     ptr::{self, NonNull},
-    sync::atomic::{AtomicPtr, AtomicUsize, Ordering},
+    sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering},
 };
 use kernel::{bindings, prelude::*, str::CStr};
 
 /// A slab cache for `T`, meant to live in a `static`: [`KmemCache::create`] at module init,
 /// [`KmemCache::destroy`] at module exit.
 ///
+/// Destruction cannot race with an allocation: an allocation counts itself in `live` *before*
+/// it looks at the cache, and [`KmemCache::destroy`] closes the cache to new allocations
+/// *before* it looks at `live` (all sequentially consistent), so at least one of the two sees
+/// the other: either the allocation backs off, or the destruction is refused.
+///
 /// # Invariants
 ///
 /// `cache` is null or a cache created by `kmem_cache_create` for objects of `size_of::<T>()`
 /// bytes aligned for `T`, not yet destroyed. `live` counts the objects allocated from it and not
-/// yet freed.
+/// yet freed, plus allocations in progress. While `closed` is set no allocation starts using
+/// `cache`.
+///
+/// # Examples
+///
+/// ```ignore
+/// static CACHE: KmemCache<Foo> = KmemCache::new();
+/// CACHE.create(c_str!("foo"))?; // module init
+/// let p = CACHE.alloc_raw()?;
+/// // ... `ptr::write` a `Foo` into `p`, use it, drop it in place ...
+/// // SAFETY: `p` came from this cache and its `Foo` was dropped.
+/// unsafe { CACHE.free_raw(p) };
+/// CACHE.destroy()?; // module exit: `EBUSY` while an object is alive
+/// ```
 pub struct KmemCache<T> {
     cache: AtomicPtr<bindings::kmem_cache>,
     live: AtomicUsize,
+    closed: AtomicBool,
     _p: PhantomData<T>,
 }
 
-// SAFETY: The slab allocator is thread-safe, and the fields are atomics.
+// SAFETY: The slab allocator is thread-safe, every field is an atomic, and no `T` is stored:
+// sharing the cache between threads shares only those.
 unsafe impl<T> Sync for KmemCache<T> {}
-// SAFETY: As above; the cache is not bound to a thread.
+// SAFETY: The cache holds no `T` and is not bound to the thread that created it.
 unsafe impl<T> Send for KmemCache<T> {}
-
-impl<T> Default for KmemCache<T> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
 
 impl<T> KmemCache<T> {
     /// An empty slot; allocations fail with `ENOMEM` until [`KmemCache::create`].
+    // A cache lives in a `static`, which needs this `const fn`; a `Default` would be a second,
+    // unused way to make one.
+    #[allow(clippy::new_without_default)]
     pub const fn new() -> Self {
         Self {
             cache: AtomicPtr::new(ptr::null_mut()),
             live: AtomicUsize::new(0),
+            closed: AtomicBool::new(false),
             _p: PhantomData,
         }
     }
@@ -75,18 +93,27 @@ impl<T> KmemCache<T> {
         Ok(())
     }
 
-    /// Destroys the cache. Refused (`EBUSY`, and the cache is leaked rather than freed under
-    /// live objects) while objects allocated from it are alive.
+    /// Destroys the cache. Refused (`EBUSY`, and the cache stays usable) while objects
+    /// allocated from it are alive or being allocated.
     pub fn destroy(&self) -> Result {
-        if self.live.load(Ordering::Acquire) != 0 {
+        // Close first, then look at `live`: see the type's documentation.
+        if self.closed.swap(true, Ordering::SeqCst) {
+            // Another destruction is running.
             return Err(EBUSY);
         }
-        let cache = self.cache.swap(ptr::null_mut(), Ordering::AcqRel);
+        if self.live.load(Ordering::SeqCst) != 0 {
+            self.closed.store(false, Ordering::SeqCst);
+            return Err(EBUSY);
+        }
+        let cache = self.cache.swap(ptr::null_mut(), Ordering::SeqCst);
         if !cache.is_null() {
-            // SAFETY: By the type invariant `cache` is a live cache, and no object allocated
-            // from it is alive (`live` is 0 and allocation needs the pointer we just cleared).
+            // SAFETY: By the type invariant `cache` is a live cache. No object allocated from
+            // it is alive and no allocation uses it: `live` was 0 after `closed` was set, so
+            // any allocation that counted itself later sees `closed` and backs off, and `cache`
+            // is null for everyone from now on.
             unsafe { bindings::kmem_cache_destroy(cache) };
         }
+        self.closed.store(false, Ordering::SeqCst);
         Ok(())
     }
 
@@ -103,17 +130,22 @@ impl<T> KmemCache<T> {
     /// Allocates room for one `T` with `GFP_NOFS`: objects of a file system's caches are
     /// allocated on paths that reclaim may enter through the file system.
     pub fn alloc_raw(&self) -> Result<NonNull<T>> {
-        let cache = self.cache.load(Ordering::Acquire);
-        if cache.is_null() {
+        // Count first, then look: see the type's documentation.
+        self.live.fetch_add(1, Ordering::SeqCst);
+        let cache = self.cache.load(Ordering::SeqCst);
+        if cache.is_null() || self.closed.load(Ordering::SeqCst) {
+            self.live.fetch_sub(1, Ordering::SeqCst);
             return Err(ENOMEM);
         }
         // SAFETY: `emfs_gfp_nofs` only returns a constant.
         let gfp = unsafe { super::ffi::emfs_gfp_nofs() };
-        // SAFETY: By the type invariant `cache` is a live cache.
+        // SAFETY: By the type invariant `cache` is a live cache, and it stays so: this
+        // allocation is counted in `live` and found the cache open, so `destroy` refuses.
         let p = unsafe { bindings::kmem_cache_alloc_noprof(cache, gfp) };
-        let p = NonNull::new(p.cast::<T>()).ok_or(ENOMEM)?;
-        self.live.fetch_add(1, Ordering::Relaxed);
-        Ok(p)
+        NonNull::new(p.cast::<T>()).ok_or_else(|| {
+            self.live.fetch_sub(1, Ordering::SeqCst);
+            ENOMEM
+        })
     }
 
     /// Returns an object's memory to the cache.
@@ -127,6 +159,6 @@ impl<T> KmemCache<T> {
         // SAFETY: The caller guarantees `p` came from this cache, which cannot have been
         // destroyed while `p` was alive (`destroy` refuses while `live` is not 0).
         unsafe { bindings::kmem_cache_free(cache, p.as_ptr().cast()) };
-        self.live.fetch_sub(1, Ordering::Release);
+        self.live.fetch_sub(1, Ordering::SeqCst);
     }
 }

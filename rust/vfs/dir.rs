@@ -35,7 +35,8 @@ impl DirEmitter<'_> {
         // SAFETY: `ctx` is valid; `name` is valid for `len` bytes during the call.
         let ok = unsafe { ffi::emfs_dir_emit(self.ctx, name.as_ptr(), len, ino, dt) };
         if ok {
-            // SAFETY: As above.
+            // SAFETY: By the type invariant `ctx` is the running call's `dir_context`, valid for
+            // writes and used by nobody else during the call.
             unsafe { (*self.ctx).pos = next_pos };
         }
         ok
@@ -48,7 +49,8 @@ impl DirEmitter<'_> {
 ///
 /// `dentry` must be valid and its name stable for `'a`.
 pub(super) unsafe fn dentry_name<'a>(dentry: *mut bindings::dentry) -> &'a [u8] {
-    // SAFETY: As the caller guarantees.
+    // SAFETY: The caller guarantees `dentry` is valid and its name stable for `'a` (this
+    // function's `# Safety`): `d_name.name` points to `len` bytes that do not change meanwhile.
     unsafe {
         let q = &(*dentry).d_name;
         let len = q.__bindgen_anon_1.__bindgen_anon_1.len as usize;
@@ -60,17 +62,20 @@ pub(super) unsafe fn dentry_name<'a>(dentry: *mut bindings::dentry) -> &'a [u8] 
 ///
 /// # Safety
 ///
-/// `inode` must be live.
+/// `inode` must be live, and its lock held (the VFS holds it in every caller).
 pub(super) unsafe fn touch(inode: *mut bindings::inode, mtime: bool) {
-    // SAFETY: As the caller guarantees.
-    unsafe {
-        let ts = bindings::inode_set_ctime_current(inode);
-        if mtime {
+    // SAFETY: The caller guarantees `inode` is live and locked (this function's `# Safety`).
+    let ts = unsafe { bindings::inode_set_ctime_current(inode) };
+    if mtime {
+        // SAFETY: The caller guarantees `inode` is live and its lock, which serialises changes
+        // of its times, held.
+        unsafe {
             (*inode).i_mtime_sec = ts.tv_sec;
             (*inode).i_mtime_nsec = ts.tv_nsec as u32;
         }
-        ffi::emfs_mark_inode_dirty(inode);
     }
+    // SAFETY: The caller guarantees `inode` is live.
+    unsafe { ffi::emfs_mark_inode_dirty(inode) };
 }
 
 /// # Safety
@@ -96,7 +101,8 @@ pub(super) unsafe extern "C" fn create_callback<T: Type>(
             // The name must not stay behind without the dentry the caller was told failed.
             T::create_aborted(dir_ref, ino);
         })?;
-        // SAFETY: `d_instantiate` takes the inode reference; the directory is live and locked.
+        // SAFETY: `dentry` is the negative dentry the VFS holds for the call; `d_instantiate`
+        // takes the inode reference. The directory is live and locked, as `touch` needs.
         unsafe {
             bindings::d_instantiate(dentry, ARef::into_raw(inode).as_ptr().cast());
             touch(dir, true);
@@ -114,11 +120,13 @@ pub(super) unsafe extern "C" fn unlink_callback<T: Type>(
 ) -> core::ffi::c_int {
     // SAFETY: The VFS holds the directory and the dentry, whose inode is a `T` one, locked.
     let (dir_ref, inode) = unsafe { (Inode::<T>::from_raw(dir), ffi::emfs_d_inode(dentry)) };
-    // SAFETY: As above.
+    // SAFETY: `inode` is the inode of the positive dentry the VFS holds, so live for the call,
+    // and a `T` inode set up by `iget` (our `lookup` or `create` instantiated the dentry).
     let inode_ref = unsafe { Inode::<T>::from_raw(inode) };
     from_result(|| {
         T::unlink(dir_ref, inode_ref)?;
-        // SAFETY: Both inodes are live and locked.
+        // SAFETY: Both inodes are live (held by the VFS) and locked by `vfs_unlink`, as
+        // `drop_nlink` and `touch` need; `inode` had this name, so it has a link to drop.
         unsafe {
             bindings::drop_nlink(inode);
             touch(inode, false);
@@ -153,18 +161,25 @@ pub(super) unsafe extern "C" fn rename_callback<T: Type>(
             dentry_name(new_dentry),
         )
     };
-    // SAFETY: As above.
+    // SAFETY: `inode` is the inode of `old_dentry`, positive and held by the VFS, so live for
+    // the call, and a `T` inode set up by `iget` (our `lookup` or `create` instantiated it).
     let inode_ref = unsafe { Inode::<T>::from_raw(inode) };
-    // SAFETY: As above.
+    // SAFETY: Called only if `target` is not null: then it is the inode of `new_dentry`, held
+    // by the VFS, so live for the call, and a `T` inode set up by `iget`.
     let target_ref = (!target.is_null()).then(|| unsafe { Inode::<T>::from_raw(target) });
     from_result(|| {
         T::rename(dir_ref, inode_ref, new_name, target_ref)?;
-        // SAFETY: The inodes are live and locked by the VFS for the rename.
-        unsafe {
-            if !target.is_null() {
+        if !target.is_null() {
+            // SAFETY: `target` is live (held by the VFS) and locked by `vfs_rename`, as
+            // `drop_nlink` and `touch` need; it had the new name, so it has a link to drop.
+            unsafe {
                 bindings::drop_nlink(target);
                 touch(target, false);
             }
+        }
+        // SAFETY: `inode` (a regular file, the only kind in a directory here) and `old_dir` are
+        // live (held by the VFS) and locked by `vfs_rename`, as `touch` needs.
+        unsafe {
             touch(inode, false);
             touch(old_dir, true);
         }
@@ -181,18 +196,25 @@ pub(super) unsafe extern "C" fn setattr_callback<T: Type>(
     attr: *mut bindings::iattr,
 ) -> core::ffi::c_int {
     from_result(|| {
-        // SAFETY: The VFS holds the dentry and its inode, locked, for the call.
-        unsafe {
-            to_result(bindings::setattr_prepare(idmap, dentry, attr))?;
-            let inode = ffi::emfs_d_inode(dentry);
-            let inode_ref = Inode::<T>::from_raw(inode);
-            if (*attr).ia_valid & bindings::ATTR_SIZE != 0 && (*attr).ia_size != inode_ref.size() {
-                let size = u64::try_from((*attr).ia_size).map_err(|_| EINVAL)?;
-                T::set_size(inode_ref, size)?;
-            }
-            bindings::setattr_copy(idmap, inode, attr);
-            ffi::emfs_mark_inode_dirty(inode);
+        // SAFETY: `notify_change` passes a valid idmap, a dentry it holds and a valid `iattr`.
+        to_result(unsafe { bindings::setattr_prepare(idmap, dentry, attr) })?;
+        // SAFETY: The dentry is held, and positive: it is the one being changed.
+        let inode = unsafe { ffi::emfs_d_inode(dentry) };
+        // SAFETY: `notify_change` holds the inode lock for writing for the whole call, and the
+        // inode is a live `T` inode (its dentry is held).
+        let locked = unsafe { LockedInode::<T>::from_raw(inode) };
+        // SAFETY: `attr` is valid for the call and only read here.
+        let (valid, new_size) = unsafe { ((*attr).ia_valid, (*attr).ia_size) };
+        if valid & bindings::ATTR_SIZE != 0 && new_size != locked.size() {
+            let size = u64::try_from(new_size).map_err(|_| EINVAL)?;
+            T::set_size(locked, size)?;
         }
+        // SAFETY: `idmap` and `attr` are what `notify_change` passed, valid for the call;
+        // `inode` is the live inode of the held dentry, whose lock `notify_change` holds, as
+        // `setattr_copy` needs.
+        unsafe { bindings::setattr_copy(idmap, inode, attr) };
+        // SAFETY: The inode is live (see above).
+        unsafe { ffi::emfs_mark_inode_dirty(inode) };
         Ok(0)
     })
 }

@@ -23,7 +23,7 @@
 //! [`include/linux/bio.h`](srctree/include/linux/bio.h)
 
 use super::ffi;
-use core::{marker::PhantomData, ptr};
+use core::{marker::PhantomData, ops::Deref, ptr};
 use kernel::{
     bindings, c_str,
     error::{from_result, to_result},
@@ -42,6 +42,7 @@ mod write;
 pub use dir::DirEmitter;
 use ops::Tables;
 pub use read::{LockedFolio, ReadBatch, Readahead, ReadaheadFolio};
+pub use write::Reserved;
 use write::{write_begin, write_end};
 
 /// Block size: the only one supported.
@@ -84,12 +85,13 @@ pub trait FileSystem: Sized + Send + Sync + 'static {
 
     /// The in-memory inode changed (size, times, link count, owner, mode): take a copy for the
     /// next commit.
-    fn dirty_inode(inode: &Inode<Self>) {
+    fn dirty_inode(inode: &UnheldInode<Self>) {
         let _ = inode;
     }
 
     /// The inode is being evicted, its page cache already gone. One without links is deleted.
-    fn evict(inode: &Inode<Self>) {
+    /// Its count is zero: no reference may be taken ([`UnheldInode`]).
+    fn evict(inode: &UnheldInode<Self>) {
         let _ = inode;
     }
 
@@ -142,7 +144,7 @@ pub trait InodeOperations: FileSystem {
     }
 
     /// `truncate`: changes the size of `inode` (called with the inode locked).
-    fn set_size(inode: &Inode<Self>, size: u64) -> Result {
+    fn set_size(inode: &LockedInode<Self>, size: u64) -> Result {
         let _ = (inode, size);
         Err(EROFS)
     }
@@ -163,7 +165,7 @@ pub trait FileOperations: FileSystem {
     }
 
     /// `fallocate` (called with the inode locked).
-    fn fallocate(inode: &Inode<Self>, mode: u32, offset: u64, len: u64) -> Result {
+    fn fallocate(inode: &LockedInode<Self>, mode: u32, offset: u64, len: u64) -> Result {
         let _ = (inode, mode, offset, len);
         Err(super::errno::eopnotsupp())
     }
@@ -187,8 +189,9 @@ pub trait AddressSpaceOperations: FileSystem {
 
     /// The page cache is about to drop the clean folio at `[pos, pos + len)` of `inode`
     /// (reclaim, `drop_caches`, `fadvise(DONTNEED)`): release what is cached for it. Returns
-    /// whether the folio may go. Dirty folios and folios under writeback never get here.
-    fn release_folio(inode: &Inode<Self>, pos: u64, len: u64) -> bool {
+    /// whether the folio may go. Dirty folios and folios under writeback never get here. The
+    /// inode may have no reference (reclaim of an unused cached inode).
+    fn release_folio(inode: &UnheldInode<Self>, pos: u64, len: u64) -> bool {
         let _ = (inode, pos, len);
         true
     }
@@ -204,22 +207,26 @@ pub trait AddressSpaceOperations: FileSystem {
         let _ = (sb, blocks);
     }
 
-    /// Writeback of the dirty range `[pos, pos + len)` of `inode`, `reserved` of whose blocks
-    /// were reserved: allocates disk space for a prefix of it. Returns the first block, the
-    /// length granted (a multiple of the block size, not zero) and what the completion needs.
+    /// Writeback of the dirty range `[pos, pos + len)` of `inode`: allocates disk space for a
+    /// prefix of it. Returns the first block, the length granted (a multiple of the block size,
+    /// not zero) and what the completion needs. `reserved` tells how many blocks of the prefix
+    /// granted were reserved when dirtied ([`Reserved::in_prefix`]): those reservations, and
+    /// only those, become the allocation; the rest of the range keeps its own. Nobody may hold
+    /// the inode (`write_inode_now` of an inode being freed): no reference may be taken.
     fn writeback_alloc(
-        inode: &Inode<Self>,
+        inode: &UnheldInode<Self>,
         pos: u64,
         len: u64,
-        reserved: u64,
+        reserved: &Reserved<'_>,
     ) -> Result<(u64, u64, Self::WriteCtx)> {
         let _ = (inode, pos, len, reserved);
         Err(EROFS)
     }
 
     /// A write bio completed (in process context, on the superblock's workqueue), before its
-    /// folios end their writeback.
-    fn writeback_done(inode: &Inode<Self>, ctx: Self::WriteCtx, result: Result) {
+    /// folios end their writeback. Nobody may hold the inode: no reference may be taken
+    /// ([`UnheldInode`]).
+    fn writeback_done(inode: &UnheldInode<Self>, ctx: Self::WriteCtx, result: Result) {
         let _ = (inode, ctx, result);
     }
 }
@@ -324,11 +331,20 @@ pub struct BlockReader {
 }
 
 impl BlockReader {
+    fn bdev(&self) -> Bdev<'_> {
+        // SAFETY: By the type invariant `sb` is live.
+        let ptr = unsafe { (*self.sb).s_bdev };
+        // INVARIANT: By the type invariant `s_bdev` is open while the mount is being set up,
+        // which outlives this borrow.
+        Bdev {
+            ptr,
+            _p: PhantomData,
+        }
+    }
+
     /// Reads block `blk` (4 KiB) into a new buffer.
     pub fn read_block(&self, blk: u64) -> Result<KBox<[u8; BLOCK_SIZE]>> {
-        // SAFETY: By the type invariant `sb` and its `s_bdev` are valid.
-        let bdev = unsafe { (*self.sb).s_bdev };
-        read_block(bdev, blk)
+        read_block(self.bdev(), blk)
     }
 
     /// Whether the mount is read-only (`mount -o ro`).
@@ -347,15 +363,27 @@ impl BlockReader {
     }
 }
 
+/// An open block device, borrowed from the superblock (or the mount being set up) that holds
+/// it open.
+///
+/// # Invariants
+///
+/// `ptr` is an open block device for `'a`.
+#[derive(Clone, Copy)]
+struct Bdev<'a> {
+    ptr: *mut bindings::block_device,
+    _p: PhantomData<&'a ()>,
+}
+
 /// Reads block `blk` of `bdev` with a bio.
-fn read_block(bdev: *mut bindings::block_device, blk: u64) -> Result<KBox<[u8; BLOCK_SIZE]>> {
+fn read_block(bdev: Bdev<'_>, blk: u64) -> Result<KBox<[u8; BLOCK_SIZE]>> {
     let buf = KBox::new([0u8; BLOCK_SIZE], GFP_KERNEL)?;
     let addr: *const [u8; BLOCK_SIZE] = &*buf;
     // SAFETY: A 4096-byte kmalloc buffer is naturally aligned (guaranteed since 5.4), so it
     // is exactly one page of the linear map.
     let page = unsafe { ffi::emfs_virt_to_page(addr.cast()) };
-    // SAFETY: `bdev` is open; `page` stays allocated (owned by `buf`) until the bio completed,
-    // since `submit_read` waits.
+    // SAFETY: `page` stays allocated (owned by `buf`) until the bio completed, since
+    // `submit_read` waits.
     submit_read(bdev, blk, |bio| unsafe {
         bindings::bio_add_page(bio, page, BLOCK_SIZE as u32, 0) == BLOCK_SIZE as i32
     })?;
@@ -365,18 +393,18 @@ fn read_block(bdev: *mut bindings::block_device, blk: u64) -> Result<KBox<[u8; B
 /// Allocates a bio with operation `opf` for up to `nr_vecs` segments, starting at block `blk`
 /// of `bdev`.
 fn alloc_bio(
-    bdev: *mut bindings::block_device,
+    bdev: Bdev<'_>,
     blk: u64,
     nr_vecs: u16,
     opf: bindings::blk_opf_t,
 ) -> Result<*mut bindings::bio> {
     let sector = blk.checked_mul(BLOCK_SIZE as u64 / 512).ok_or(EINVAL)?;
-    // SAFETY: `bdev` is an open device (callers hold its superblock); `fs_bio_set` is the
+    // SAFETY: `bdev.ptr` is an open device (the `Bdev` invariant); `fs_bio_set` is the
     // kernel's bio set for file systems, and with a sleeping GFP mask the allocation comes
     // from its mempool.
     let bio = unsafe {
         bindings::bio_alloc_bioset(
-            bdev,
+            bdev.ptr,
             nr_vecs,
             opf,
             ffi::emfs_gfp_nofs(),
@@ -392,55 +420,41 @@ fn alloc_bio(
 }
 
 /// Allocates a read bio for up to `nr_vecs` segments, starting at block `blk` of `bdev`.
-fn alloc_read_bio(
-    bdev: *mut bindings::block_device,
-    blk: u64,
-    nr_vecs: u16,
-) -> Result<*mut bindings::bio> {
+fn alloc_read_bio(bdev: Bdev<'_>, blk: u64, nr_vecs: u16) -> Result<*mut bindings::bio> {
     alloc_bio(bdev, blk, nr_vecs, bindings::req_op_REQ_OP_READ)
 }
 
 /// Allocates a read bio at block `blk` of `bdev`, lets `add` attach memory, submits and waits.
-fn submit_read(
-    bdev: *mut bindings::block_device,
-    blk: u64,
-    add: impl FnOnce(*mut bindings::bio) -> bool,
-) -> Result {
+fn submit_read(bdev: Bdev<'_>, blk: u64, add: impl FnOnce(*mut bindings::bio) -> bool) -> Result {
     submit_wait(bdev, blk, bindings::req_op_REQ_OP_READ, add)
 }
 
 /// Allocates a bio with operation `opf` at block `blk` of `bdev`, lets `add` attach memory,
 /// submits and waits.
 fn submit_wait(
-    bdev: *mut bindings::block_device,
+    bdev: Bdev<'_>,
     blk: u64,
     opf: bindings::blk_opf_t,
     add: impl FnOnce(*mut bindings::bio) -> bool,
 ) -> Result {
     let bio = alloc_bio(bdev, blk, 1, opf)?;
     let added = add(bio);
-    // SAFETY: `bio` is ours; `submit_bio_wait` returns when the I/O completed, after which
-    // nothing refers to the memory attached to it. `bio_put` drops our reference.
-    let ret = unsafe {
-        let ret = if added {
-            bindings::submit_bio_wait(bio)
-        } else {
-            -(bindings::EIO as i32)
-        };
-        bindings::bio_put(bio);
-        ret
+    let ret = if added {
+        // SAFETY: `bio` is ours, unsubmitted, with its memory attached by `add`;
+        // `submit_bio_wait` returns when the I/O completed.
+        unsafe { bindings::submit_bio_wait(bio) }
+    } else {
+        -(bindings::EIO as i32)
     };
+    // SAFETY: `bio` is ours and not in flight (its I/O, if submitted, completed above), so
+    // nothing refers to the memory attached to it; this drops our reference.
+    unsafe { bindings::bio_put(bio) };
     to_result(ret)
 }
 
 /// Writes one block from `buf` to block `blk` of `bdev` and waits; with `fua`, the cache is
 /// flushed first and the block is on stable storage when this returns.
-fn write_block(
-    bdev: *mut bindings::block_device,
-    blk: u64,
-    buf: &[u8; BLOCK_SIZE],
-    fua: bool,
-) -> Result {
+fn write_block(bdev: Bdev<'_>, blk: u64, buf: &[u8; BLOCK_SIZE], fua: bool) -> Result {
     let addr: *const [u8; BLOCK_SIZE] = buf;
     if addr as usize % BLOCK_SIZE != 0 {
         return Err(EINVAL);
@@ -449,7 +463,7 @@ fn write_block(
     let page = unsafe { ffi::emfs_virt_to_page(addr.cast()) };
     // SAFETY: A pure function of its argument.
     let opf = unsafe { ffi::emfs_write_opf(fua) };
-    // SAFETY: `bdev` is open; `buf` is borrowed until `submit_wait` returned, after the I/O.
+    // SAFETY: `buf` is borrowed until `submit_wait` returned, after the I/O.
     submit_wait(bdev, blk, opf, |bio| unsafe {
         bindings::bio_add_page(bio, page, BLOCK_SIZE as u32, 0) == BLOCK_SIZE as i32
     })
@@ -495,9 +509,15 @@ impl<T: FileSystem> SuperBlock<T> {
         unsafe { &*(*self.0.get()).s_fs_info.cast::<SbInfo<T>>() }
     }
 
-    fn bdev(&self) -> *mut bindings::block_device {
-        // SAFETY: By the type invariant the superblock and its device are live.
-        unsafe { (*self.0.get()).s_bdev }
+    fn bdev(&self) -> Bdev<'_> {
+        // SAFETY: By the type invariant the superblock is live.
+        let ptr = unsafe { (*self.0.get()).s_bdev };
+        // INVARIANT: A mounted superblock holds its device open until it goes, which outlives
+        // this borrow.
+        Bdev {
+            ptr,
+            _p: PhantomData,
+        }
     }
 
     /// Writes block `blk` and waits; with `fua` the device cache is flushed first and the block
@@ -509,7 +529,7 @@ impl<T: FileSystem> SuperBlock<T> {
     /// Flushes the device's volatile write cache.
     pub fn flush(&self) -> Result {
         // SAFETY: The device is live.
-        to_result(unsafe { bindings::blkdev_issue_flush(self.bdev()) })
+        to_result(unsafe { bindings::blkdev_issue_flush(self.bdev().ptr) })
     }
 
     /// Whether the file system is mounted read-only.
@@ -520,8 +540,7 @@ impl<T: FileSystem> SuperBlock<T> {
 
     /// Reads block `blk`.
     pub fn read_block(&self, blk: u64) -> Result<KBox<[u8; BLOCK_SIZE]>> {
-        // SAFETY: By the type invariant the superblock and its device are live.
-        read_block(unsafe { (*self.0.get()).s_bdev }, blk)
+        read_block(self.bdev(), blk)
     }
 
     /// Reads `len` bytes from block `blk` on into `folio` at byte `offset`.
@@ -536,12 +555,10 @@ impl<T: FileSystem> SuperBlock<T> {
         {
             return Err(EINVAL);
         }
-        // SAFETY: By the type invariant the device is live.
-        let bdev = unsafe { (*self.0.get()).s_bdev };
         let f = folio.folio;
         // SAFETY: The folio is locked by the caller of `read_folio` and stays so until we end
         // the read; the range is inside it (checked above).
-        submit_read(bdev, blk, |bio| unsafe {
+        submit_read(self.bdev(), blk, |bio| unsafe {
             bindings::bio_add_folio(bio, f, len, offset)
         })
     }
@@ -568,7 +585,8 @@ impl<T: Type> SuperBlock<T> {
         });
         match set_up {
             Ok(()) => {
-                // SAFETY: As above; the inode is fully set up.
+                // SAFETY: `inode` is the new (`I_NEW`, locked) inode `iget_locked` returned, still
+                // referenced by us, and `init_inode` set it up completely: it may be unlocked.
                 unsafe { bindings::unlock_new_inode(inode) };
                 // SAFETY: The inode is a `T` inode now; the reference becomes the `ARef`'s.
                 Ok(unsafe { ARef::from_raw(ptr::NonNull::new_unchecked(inode.cast())) })
@@ -589,39 +607,55 @@ impl<T: Type> SuperBlock<T> {
 /// `inode` must be a new (`I_NEW`, locked) inode of a `T` superblock.
 unsafe fn init_inode<T: Type>(inode: *mut bindings::inode, p: InodeParams<T::InodeData>) -> Result {
     let data = KBox::new(p.data, GFP_KERNEL);
-    // SAFETY: The caller guarantees the inode is new and ours to initialise.
+    // Fields are written one by one through the raw pointer, never through a `&mut` to the
+    // whole inode: it is already in the inode hash, where others may look at `i_state` and
+    // take `i_lock` while it is `I_NEW`.
+    let (mode, iop, fop) = match p.ty {
+        InodeType::Dir => (
+            bindings::S_IFDIR as u16,
+            &Tables::<T>::DIR_INODE_OPS,
+            &Tables::<T>::DIR_FILE_OPS,
+        ),
+        InodeType::Reg => (
+            bindings::S_IFREG as u16,
+            &Tables::<T>::FILE_INODE_OPS,
+            &Tables::<T>::FILE_OPS,
+        ),
+    };
+    // SAFETY: The caller guarantees the inode is new (`I_NEW`) and locked: until
+    // `unlock_new_inode` these fields are ours alone to write, and nobody reads them.
     unsafe {
-        let i = &mut *inode;
-        match p.ty {
-            InodeType::Dir => {
-                i.i_mode = (bindings::S_IFDIR as u16) | (p.perm & 0o7777);
-                i.i_op = &Tables::<T>::DIR_INODE_OPS;
-                i.__bindgen_anon_3.i_fop = &Tables::<T>::DIR_FILE_OPS;
-            }
-            InodeType::Reg => {
-                i.i_mode = (bindings::S_IFREG as u16) | (p.perm & 0o7777);
-                i.i_op = &Tables::<T>::FILE_INODE_OPS;
-                i.__bindgen_anon_3.i_fop = &Tables::<T>::FILE_OPS;
-                (*i.i_mapping).a_ops = &Tables::<T>::AOPS;
-                // Clean folios carry no private data: ask for `release_folio` anyway.
-                if T::HAS_RELEASE_FOLIO {
-                    ffi::emfs_mapping_set_release_always(i.i_mapping);
-                }
-            }
-        }
-        i.i_size = p.size;
-        i.i_uid = bindings::kuid_t { val: p.uid };
-        i.i_gid = bindings::kgid_t { val: p.gid };
-        i.i_atime_sec = p.atime.0;
-        i.i_atime_nsec = p.atime.1;
-        i.i_mtime_sec = p.mtime.0;
-        i.i_mtime_nsec = p.mtime.1;
-        i.i_ctime_sec = p.ctime.0;
-        i.i_ctime_nsec = p.ctime.1;
-        bindings::set_nlink(inode, p.nlink);
+        (*inode).i_mode = mode | (p.perm & 0o7777);
+        (*inode).i_op = iop;
+        (*inode).__bindgen_anon_3.i_fop = fop;
+        (*inode).i_size = p.size;
+        (*inode).i_uid = bindings::kuid_t { val: p.uid };
+        (*inode).i_gid = bindings::kgid_t { val: p.gid };
+        (*inode).i_atime_sec = p.atime.0;
+        (*inode).i_atime_nsec = p.atime.1;
+        (*inode).i_mtime_sec = p.mtime.0;
+        (*inode).i_mtime_nsec = p.mtime.1;
+        (*inode).i_ctime_sec = p.ctime.0;
+        (*inode).i_ctime_nsec = p.ctime.1;
     }
+    if let InodeType::Reg = p.ty {
+        // SAFETY: A new inode's `i_mapping` is its own `i_data`, live with it and, like the
+        // inode, not used by anyone else yet; the table is static.
+        let mapping = unsafe { (*inode).i_mapping };
+        // SAFETY: `mapping` is the new inode's live mapping, not used by anyone else yet.
+        unsafe { (*mapping).a_ops = &Tables::<T>::AOPS };
+        // Clean folios carry no private data: ask for `release_folio` anyway.
+        if T::HAS_RELEASE_FOLIO {
+            // SAFETY: `mapping` is the new inode's live mapping.
+            unsafe { ffi::emfs_mapping_set_release_always(mapping) };
+        }
+    }
+    // SAFETY: The caller guarantees `inode` is a live, new inode, ours to initialise, as
+    // `set_nlink` needs.
+    unsafe { bindings::set_nlink(inode, p.nlink) };
     let data = data?;
-    // SAFETY: As above; `i_private` is released in `evict_inode`.
+    // SAFETY: The caller guarantees the inode is new and locked, so nobody reads `i_private`
+    // yet; the leaked `KBox` is taken back in `evict_inode_callback`.
     unsafe { (*inode).i_private = KBox::into_raw(data).cast() };
     Ok(())
 }
@@ -685,29 +719,73 @@ impl<T: FileSystem> Inode<T> {
         self.0.get()
     }
 
-    /// The attributes as the VFS holds them now.
+    /// The attributes as the VFS holds them now, each field read once (`READ_ONCE`): without
+    /// the inode lock ([`LockedInode::attrs`]) a `setattr` may run meanwhile, so the fields are
+    /// not necessarily one consistent set.
     pub fn attrs(&self) -> InodeAttrs {
-        // SAFETY: The fields are plain words; callers that need a consistent set hold the inode
-        // lock or run where the VFS serialises changes (`dirty_inode`).
+        let i = self.raw();
+        // SAFETY: `i` is a live inode (the type invariant); every field is an aligned word read
+        // with one volatile load, the kernel's `READ_ONCE`, so a concurrent writer (`setattr`
+        // under the inode lock) makes the set inconsistent but no read torn.
         unsafe {
-            let i = &*self.raw();
             InodeAttrs {
-                mode: i.i_mode,
-                nlink: ptr::read_volatile(ptr::addr_of!(i.__bindgen_anon_1.i_nlink)),
+                mode: ptr::read_volatile(ptr::addr_of!((*i).i_mode)),
+                nlink: ptr::read_volatile(ptr::addr_of!((*i).__bindgen_anon_1.i_nlink)),
                 size: self.size(),
-                uid: i.i_uid.val,
-                gid: i.i_gid.val,
-                atime: (i.i_atime_sec, i.i_atime_nsec),
-                mtime: (i.i_mtime_sec, i.i_mtime_nsec),
-                ctime: (i.i_ctime_sec, i.i_ctime_nsec),
+                uid: ptr::read_volatile(ptr::addr_of!((*i).i_uid.val)),
+                gid: ptr::read_volatile(ptr::addr_of!((*i).i_gid.val)),
+                atime: (
+                    ptr::read_volatile(ptr::addr_of!((*i).i_atime_sec)),
+                    ptr::read_volatile(ptr::addr_of!((*i).i_atime_nsec)),
+                ),
+                mtime: (
+                    ptr::read_volatile(ptr::addr_of!((*i).i_mtime_sec)),
+                    ptr::read_volatile(ptr::addr_of!((*i).i_mtime_nsec)),
+                ),
+                ctime: (
+                    ptr::read_volatile(ptr::addr_of!((*i).i_ctime_sec)),
+                    ptr::read_volatile(ptr::addr_of!((*i).i_ctime_nsec)),
+                ),
             }
         }
     }
+}
 
-    /// Sets the size (`i_size_write`) and marks the inode dirty. Callers hold the inode lock.
+/// An inode whose lock (`inode_lock`, `i_rwsem` for writing) the caller holds: what changing
+/// its size or dropping its page cache needs. Only the VFS glue makes one, in the callbacks the
+/// VFS calls with the lock held ([`InodeOperations::set_size`], [`FileOperations::fallocate`]).
+///
+/// # Invariants
+///
+/// The wrapped inode satisfies the [`Inode`] invariant and its lock is held for writing for as
+/// long as a reference to this exists.
+#[repr(transparent)]
+pub struct LockedInode<T: FileSystem>(Inode<T>);
+
+impl<T: FileSystem> Deref for LockedInode<T> {
+    type Target = Inode<T>;
+
+    fn deref(&self) -> &Inode<T> {
+        &self.0
+    }
+}
+
+impl<T: FileSystem> LockedInode<T> {
+    /// # Safety
+    ///
+    /// `inode` must satisfy the [`Inode`] invariant, and its lock must be held for writing
+    /// while the reference is used.
+    unsafe fn from_raw<'a>(inode: *mut bindings::inode) -> &'a Self {
+        // SAFETY: `LockedInode` is a transparent wrapper of `Inode`, itself of `bindings::inode`;
+        // the caller guarantees the invariant.
+        unsafe { &*inode.cast::<Self>() }
+    }
+
+    /// Sets the size (`i_size_write`, which needs the lock) and marks the inode dirty.
     pub fn set_size(&self, size: u64) -> Result {
         let size = i64::try_from(size).map_err(|_| EFBIG)?;
-        // SAFETY: The inode is live; the caller holds its lock, which `i_size_write` needs.
+        // SAFETY: The inode is live and its lock held (the type invariant), as `i_size_write`
+        // requires.
         unsafe {
             ffi::emfs_i_size_write(self.raw(), size);
             ffi::emfs_mark_inode_dirty(self.raw());
@@ -716,10 +794,11 @@ impl<T: FileSystem> Inode<T> {
     }
 
     /// Sets the size and drops the page cache beyond it (`truncate_setsize`), waiting for
-    /// writeback of what is dropped. Callers hold the inode lock.
+    /// writeback of what is dropped.
     pub fn truncate_setsize(&self, size: u64) -> Result {
         let size = i64::try_from(size).map_err(|_| EFBIG)?;
-        // SAFETY: The inode is live and locked by the caller.
+        // SAFETY: The inode is live and its lock held (the type invariant), as
+        // `truncate_setsize` requires.
         unsafe { bindings::truncate_setsize(self.raw(), size) };
         Ok(())
     }
@@ -729,23 +808,14 @@ impl<T: FileSystem> Inode<T> {
     pub fn truncate_pagecache_range(&self, start: u64, end: u64) -> Result {
         let start = i64::try_from(start).map_err(|_| EINVAL)?;
         let end = i64::try_from(end).map_err(|_| EINVAL)?;
-        // SAFETY: The inode is live and locked by the caller.
+        // SAFETY: The inode is live and its lock held (the type invariant), which keeps new
+        // writes out of the range while it is dropped.
         unsafe { bindings::truncate_pagecache_range(self.raw(), start, end) };
         Ok(())
     }
-
-    /// Writes the dirty page cache of `[start, end]` (inclusive) and waits for it.
-    pub fn write_and_wait(&self, start: u64, end: u64) -> Result {
-        let start = i64::try_from(start).map_err(|_| EINVAL)?;
-        let end = i64::try_from(end.min(i64::MAX as u64)).map_err(|_| EINVAL)?;
-        // SAFETY: The inode and its mapping are live.
-        to_result(unsafe {
-            ffi::emfs_filemap_write_and_wait_range((*self.raw()).i_mapping, start, end)
-        })
-    }
 }
 
-impl<T: Type> Inode<T> {
+impl<T: Type> LockedInode<T> {
     /// Writes zeros over `[pos, pos + len)`, which must lie inside one block, through the page
     /// cache as a `write` would (space reserved, folio dirtied). Does not change the size.
     pub fn zero_range(&self, pos: u64, len: u64) -> Result {
@@ -757,14 +827,78 @@ impl<T: Type> Inode<T> {
             return Err(EINVAL);
         }
         let ipos = i64::try_from(pos).map_err(|_| EINVAL)?;
-        // SAFETY: The inode and its mapping are live; the caller holds the inode lock as the
-        // write path does.
-        let mapping = unsafe { (*self.raw()).i_mapping };
-        let folio = write_begin::<T>(mapping, ipos, len as usize)?;
+        let folio = write_begin::<T>(self, ipos, len as usize)?;
         // SAFETY: `write_begin` returned the locked folio containing the range.
         unsafe { ffi::emfs_folio_zero_range(folio, (pos % bs) as usize, len as usize) };
-        write_end::<T>(mapping, ipos, len as usize, len as usize, folio, false);
+        // SAFETY: `folio` is the locked, referenced folio `write_begin` returned for this range
+        // of this inode, whose lock is still held.
+        unsafe { write_end::<T>(self, ipos, len as usize, len as usize, folio, false) };
         Ok(())
+    }
+
+    /// Before the size grows to `new_size`: zeros over the rest of the old last block, which
+    /// becomes part of the file and which a shared mapping may have written past the end
+    /// (what xfs does with `xfs_zero_range` from the old size). Every path that grows the size
+    /// (truncate up, fallocate, a write past the end) calls this first.
+    pub fn zero_eof_tail(&self, new_size: u64) -> Result {
+        let bs = BLOCK_SIZE as u64;
+        let old = self.size().max(0) as u64;
+        if new_size <= old || old % bs == 0 {
+            return Ok(());
+        }
+        self.zero_range(old, (old - old % bs + bs).min(new_size) - old)
+    }
+}
+
+/// An inode a callback may use but must not take a reference to: at eviction its count is
+/// already zero, and at writeback completion it may be (the writeback of its folios keeps it
+/// alive, not a count), where `ihold` is not allowed. Unlike [`Inode`] it has no
+/// `AlwaysRefCounted` and no way to reach one, so no [`ARef`] can be made from it.
+///
+/// # Invariants
+///
+/// The wrapped inode satisfies the [`Inode`] invariant for as long as a reference to this
+/// exists.
+#[repr(transparent)]
+pub struct UnheldInode<T: FileSystem>(Inode<T>);
+
+impl<T: FileSystem> UnheldInode<T> {
+    /// # Safety
+    ///
+    /// `inode` must satisfy the [`Inode`] invariant while the reference is used.
+    unsafe fn from_raw<'a>(inode: *mut bindings::inode) -> &'a Self {
+        // SAFETY: `UnheldInode` is a transparent wrapper of `Inode`, itself of
+        // `bindings::inode`; the caller guarantees the invariant.
+        unsafe { &*inode.cast::<Self>() }
+    }
+
+    fn raw(&self) -> *mut bindings::inode {
+        self.0.raw()
+    }
+
+    /// The inode number.
+    pub fn ino(&self) -> u64 {
+        self.0.ino()
+    }
+
+    /// The size in bytes.
+    pub fn size(&self) -> i64 {
+        self.0.size()
+    }
+
+    /// The file system's state for the inode.
+    pub fn data(&self) -> &T::InodeData {
+        self.0.data()
+    }
+
+    /// The superblock.
+    pub fn super_block(&self) -> &SuperBlock<T> {
+        self.0.super_block()
+    }
+
+    /// The attributes ([`Inode::attrs`]).
+    pub fn attrs(&self) -> InodeAttrs {
+        self.0.attrs()
     }
 }
 
@@ -777,11 +911,14 @@ unsafe extern "C" fn fill_super_callback<T: Type>(
     _silent: core::ffi::c_int,
 ) -> core::ffi::c_int {
     from_result(|| {
-        // SAFETY: The superblock is new and ours to set up until we return.
+        // SAFETY: `mount_bdev` passes a live, new superblock on an open block device, with
+        // `s_umount` held for writing, as `sb_set_blocksize` needs.
+        if unsafe { bindings::sb_set_blocksize(sb, BLOCK_SIZE as i32) } == 0 {
+            return Err(EINVAL);
+        }
+        // SAFETY: `sb` is live and new: `mount_bdev` holds `s_umount` and it is not yet
+        // `SB_BORN`, so its fields are ours to set until we return. The table is static.
         unsafe {
-            if bindings::sb_set_blocksize(sb, BLOCK_SIZE as i32) == 0 {
-                return Err(EINVAL);
-            }
             (*sb).s_magic = T::MAGIC as _;
             (*sb).s_op = &Tables::<T>::SUPER_OPS;
             (*sb).s_maxbytes = i64::MAX;
@@ -790,7 +927,8 @@ unsafe extern "C" fn fill_super_callback<T: Type>(
         // INVARIANT: `sb` is being filled by `mount_bdev`.
         let data = T::fill_super(&BlockReader { sb })?;
         if data.read_only() {
-            // SAFETY: As above.
+            // SAFETY: `sb` is live and new (`s_umount` held, not `SB_BORN`): its flags are ours
+            // to set until we return.
             unsafe { ffi::emfs_sb_set_rdonly(sb) };
         }
         // SAFETY: The name is a C string.
@@ -803,7 +941,8 @@ unsafe extern "C" fn fill_super_callback<T: Type>(
             // SAFETY: Nothing was queued on it.
             unsafe { bindings::destroy_workqueue(wq) };
         })?;
-        // SAFETY: As above; `kill_sb_callback` frees it.
+        // SAFETY: `sb` is live and new (`s_umount` held, not `SB_BORN`): its fields are ours to
+        // set until we return. The leaked `KBox` is taken back by `kill_sb_callback`.
         unsafe { (*sb).s_fs_info = KBox::into_raw(info).cast() };
         // SAFETY: The superblock now satisfies the `SuperBlock` invariant.
         let root = unsafe { SuperBlock::<T>::from_raw(sb) }.iget(T::ROOT_INO)?;
@@ -812,7 +951,8 @@ unsafe extern "C" fn fill_super_callback<T: Type>(
         if dentry.is_null() {
             return Err(ENOMEM);
         }
-        // SAFETY: As above.
+        // SAFETY: `sb` is live and new (`s_umount` held, not `SB_BORN`): its fields are ours to
+        // set until we return. `s_root` keeps the dentry's reference, dropped at unmount.
         unsafe { (*sb).s_root = dentry };
         Ok(0)
     })
@@ -843,17 +983,21 @@ unsafe extern "C" fn mount_callback<T: Type>(
 ///
 /// Called by the VFS when the last reference to a `T` superblock goes.
 unsafe extern "C" fn kill_sb_callback<T: Type>(sb: *mut bindings::super_block) {
-    // SAFETY: The superblock is going away. `kill_block_super` evicts every inode (dropping
-    // their data) before we free the per-mount state, which nothing can reach any more.
-    unsafe {
-        let info = (*sb).s_fs_info;
-        bindings::kill_block_super(sb);
-        if !info.is_null() {
-            let info = KBox::from_raw(info.cast::<SbInfo<T>>());
-            // `put_super` flushed it; nothing queues work after that.
-            bindings::destroy_workqueue(info.wq);
-            drop(info);
-        }
+    // SAFETY: The VFS passes the live superblock being killed; it stays live until
+    // `kill_block_super`.
+    let info = unsafe { (*sb).s_fs_info };
+    // SAFETY: `sb` is a live superblock of a `FS_REQUIRES_DEV` type, set up by `mount_bdev`,
+    // whose last reference went: what `kill_block_super` takes. It evicts every inode
+    // (dropping their data) and calls `put_super`.
+    unsafe { bindings::kill_block_super(sb) };
+    if !info.is_null() {
+        // SAFETY: A non-null `s_fs_info` is the `KBox<SbInfo<T>>` `fill_super_callback`
+        // leaked, taken back once here; the superblock is gone, so nothing can reach it any more.
+        let info = unsafe { KBox::from_raw(info.cast::<SbInfo<T>>()) };
+        // SAFETY: By the `SbInfo` invariant `wq` is live, and it is idle: `put_super` flushed it
+        // and nothing queues work after that (or the mount failed before any write).
+        unsafe { bindings::destroy_workqueue(info.wq) };
+        drop(info);
     }
 }
 
@@ -879,23 +1023,31 @@ impl<T: Type> Registration<T> {
     pub fn new(module: &'static ThisModule) -> impl PinInit<Self, Error> {
         let fs = move |slot: *mut Opaque<bindings::file_system_type>| -> Result {
             let ft = Opaque::raw_get(slot);
-            // SAFETY: `slot` is valid, pinned memory for the type; it is fully written before
-            // registration, and stays put until `drop` unregisters it.
+            // SAFETY: `slot` is valid, pinned memory for a `file_system_type`, ours to
+            // initialise; all-zero is a valid one (null pointers, `None` function pointers, zero
+            // integers, and lockdep keys registered below before any use).
+            unsafe { ft.write(core::mem::zeroed()) };
+            // SAFETY: `ft` is initialised and nothing else knows it until it is registered
+            // below: its fields are ours to write. The name and the module are `'static`.
             unsafe {
-                ft.write(core::mem::zeroed());
                 (*ft).name = T::NAME.as_char_ptr();
                 (*ft).fs_flags = bindings::FS_REQUIRES_DEV as i32;
                 (*ft).mount = Some(mount_callback::<T>);
                 (*ft).kill_sb = Some(kill_sb_callback::<T>);
                 (*ft).owner = module.as_ptr();
-                // The type is not static memory: lockdep must know its keys.
-                ffi::emfs_fs_type_register_keys(ft);
-                let ret = to_result(bindings::register_filesystem(ft));
-                if ret.is_err() {
-                    ffi::emfs_fs_type_unregister_keys(ft);
-                }
-                ret
             }
+            // The type is not static memory: lockdep must know its keys.
+            // SAFETY: `ft` is initialised, not registered yet, and pinned: its keys stay put
+            // until `drop` (or the failure path below) unregisters them.
+            unsafe { ffi::emfs_fs_type_register_keys(ft) };
+            // SAFETY: `ft` is fully initialised with its lockdep keys registered, and pinned:
+            // it stays put until `drop` unregisters it.
+            let ret = to_result(unsafe { bindings::register_filesystem(ft) });
+            if ret.is_err() {
+                // SAFETY: The registration failed, so nothing uses the keys registered above.
+                unsafe { ffi::emfs_fs_type_unregister_keys(ft) };
+            }
+            ret
         };
         // SAFETY: The closure initialises the slot completely or fails without registering.
         let fs = unsafe { kernel::init::pin_init_from_closure(fs) };

@@ -26,7 +26,8 @@ impl<T: Type> Tables<T> {
         } else {
             None
         },
-        // SAFETY: All-zero is a valid `super_operations`: no other operation.
+        // SAFETY: `super_operations` holds only `Option` function pointers, for which all-zero
+        // is `None`: the other operations are absent, and the VFS uses its default for them.
         ..unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
     };
 
@@ -52,7 +53,9 @@ impl<T: Type> Tables<T> {
         } else {
             None
         },
-        // SAFETY: As above.
+        // SAFETY: `inode_operations` holds only `Option` function pointers, for which all-zero
+        // is `None`: the other operations are absent (generic `getattr` and `permission`, and
+        // `EPERM` for `mkdir`, `link` and the like).
         ..unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
     };
 
@@ -66,7 +69,9 @@ impl<T: Type> Tables<T> {
         } else {
             Some(bindings::noop_fsync)
         },
-        // SAFETY: As above.
+        // SAFETY: `file_operations` holds `Option` function pointers, the `owner` pointer and the
+        // integer `fop_flags`, for which all-zero is `None`, null (no module reference taken)
+        // and no flags: the other operations are absent.
         ..unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
     };
 
@@ -76,7 +81,8 @@ impl<T: Type> Tables<T> {
         } else {
             None
         },
-        // SAFETY: As above: the defaults (generic getattr and permission checks).
+        // SAFETY: `inode_operations` holds only `Option` function pointers, for which all-zero
+        // is `None`: the other operations are absent (generic `getattr` and `permission`).
         ..unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
     };
 
@@ -110,7 +116,9 @@ impl<T: Type> Tables<T> {
         } else {
             None
         },
-        // SAFETY: As above.
+        // SAFETY: `file_operations` holds `Option` function pointers, the `owner` pointer and the
+        // integer `fop_flags`, for which all-zero is `None`, null (no module reference taken)
+        // and no flags: the other operations are absent.
         ..unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
     };
 
@@ -118,7 +126,9 @@ impl<T: Type> Tables<T> {
         fault: Some(bindings::filemap_fault),
         map_pages: Some(bindings::filemap_map_pages),
         page_mkwrite: Some(page_mkwrite_callback::<T>),
-        // SAFETY: As above.
+        // SAFETY: `vm_operations_struct` holds only `Option` function pointers, for which
+        // all-zero is `None`: the other operations are absent (no `open`/`close`, and the
+        // default behaviour for the rest).
         ..unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
     };
 
@@ -165,7 +175,8 @@ impl<T: Type> Tables<T> {
             } else {
                 None
             },
-            // SAFETY: As above.
+            // SAFETY: `address_space_operations` holds only `Option` function pointers, for which
+            // all-zero is `None`: the other operations are absent (no `bmap`, no swap file).
             ..unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
         };
 }
@@ -177,13 +188,15 @@ pub(super) unsafe extern "C" fn dirty_inode_callback<T: Type>(
     inode: *mut bindings::inode,
     _flags: core::ffi::c_int,
 ) {
-    // SAFETY: The inode is live for the call and set up (only set-up inodes are dirtied).
-    let inode = unsafe { Inode::<T>::from_raw(inode) };
     // A new inode being set up has no data yet.
-    // SAFETY: As above.
-    if !unsafe { (*inode.raw()).i_private.is_null() } {
-        T::dirty_inode(inode);
+    // SAFETY: The VFS passes an inode live for the call. Its `i_private` is written only before
+    // `unlock_new_inode` (`init_inode`) and at eviction, so this read does not race a write.
+    if unsafe { (*inode).i_private.is_null() } {
+        return;
     }
+    // SAFETY: The inode is live for the call and set up (its data is set, checked above). It may
+    // be dirtied by someone who holds no reference (`UnheldInode`).
+    T::dirty_inode(unsafe { UnheldInode::<T>::from_raw(inode) });
 }
 
 /// # Safety
@@ -215,17 +228,23 @@ pub(super) unsafe extern "C" fn put_super_callback<T: Type>(sb: *mut bindings::s
 ///
 /// Called by the VFS with an inode of a `T` superblock being evicted.
 pub(super) unsafe extern "C" fn evict_inode_callback<T: Type>(inode: *mut bindings::inode) {
-    // SAFETY: The inode is being evicted: nobody else uses it. Its page cache goes first, then
-    // the file system's record of it (deleted if it has no link), then the inode, then our
-    // state (which nothing can reach any more).
-    unsafe {
-        bindings::truncate_inode_pages_final(ptr::addr_of_mut!((*inode).i_data));
-        let data = (*inode).i_private;
-        if !data.is_null() {
-            T::evict(Inode::<T>::from_raw(inode));
-        }
-        bindings::clear_inode(inode);
-        if !data.is_null() {
+    // Its page cache goes first, then the file system's record of it (deleted if it has no
+    // link), then the inode, then our state (which nothing can reach any more).
+    // SAFETY: The VFS passes a live inode being evicted, whose `i_data` is its page cache.
+    unsafe { bindings::truncate_inode_pages_final(ptr::addr_of_mut!((*inode).i_data)) };
+    // SAFETY: The inode is live; nobody else uses it while it is evicted.
+    let data = unsafe { (*inode).i_private };
+    if !data.is_null() {
+        // SAFETY: A `T` inode with its `i_private` set satisfies the `Inode` invariant until
+        // the `KBox` is dropped below, after this call. Its count is 0: `UnheldInode`.
+        T::evict(unsafe { UnheldInode::<T>::from_raw(inode) });
+    }
+    // SAFETY: The inode is live, its page cache gone (above), as `clear_inode` requires.
+    unsafe { bindings::clear_inode(inode) };
+    if !data.is_null() {
+        // SAFETY: Nobody else uses the evicted inode; `i_private` was set by `iget` to a
+        // leaked `KBox<T::InodeData>`, taken back once here (the field is cleared first).
+        unsafe {
             (*inode).i_private = ptr::null_mut();
             drop(KBox::from_raw(data.cast::<T::InodeData>()));
         }

@@ -24,7 +24,8 @@ impl LockedFolio<'_> {
 
     /// The folio's size in bytes.
     pub fn size(&self) -> usize {
-        // SAFETY: As in `pos`.
+        // SAFETY: By the type invariant the folio is locked (and so referenced), so its size
+        // is stable.
         unsafe { ffi::emfs_folio_size(self.folio) }
     }
 
@@ -83,7 +84,8 @@ impl ReadaheadFolio {
 
     /// The folio's size in bytes.
     pub fn size(&self) -> usize {
-        // SAFETY: As in `pos`.
+        // SAFETY: By the type invariant the folio is locked (and so referenced), so its size
+        // is stable.
         unsafe { ffi::emfs_folio_size(self.folio) }
     }
 
@@ -158,9 +160,7 @@ impl<'a, T: Type> ReadBatch<'a, T> {
             }
         }
         self.submit();
-        // SAFETY: By the `SuperBlock` invariant its device is live.
-        let bdev = unsafe { (*self.sb.0.get()).s_bdev };
-        let bio = alloc_read_bio(bdev, blk, bindings::BIO_MAX_VECS as u16)?;
+        let bio = alloc_read_bio(self.sb.bdev(), blk, bindings::BIO_MAX_VECS as u16)?;
         // SAFETY: `bio` is new and ours; the folio is locked, and once added its read is ended
         // by the bio's completion.
         let added = unsafe {
@@ -244,10 +244,11 @@ pub(super) unsafe extern "C" fn release_folio_callback<T: Type>(
     folio: *mut bindings::folio,
     _gfp: bindings::gfp_t,
 ) -> bool {
-    // SAFETY: The folio is locked, so its mapping and host inode are stable and live.
+    // SAFETY: The folio is locked, so its mapping and host inode are stable and live; the inode
+    // may have no reference (reclaim of an unused cached inode): `UnheldInode`.
     let (inode, pos, len, busy) = unsafe {
         (
-            Inode::<T>::from_raw(ffi::emfs_folio_inode(folio)),
+            UnheldInode::<T>::from_raw(ffi::emfs_folio_inode(folio)),
             ffi::emfs_folio_pos(folio),
             ffi::emfs_folio_size(folio),
             ffi::emfs_folio_test_dirty(folio) || ffi::emfs_folio_test_writeback(folio),
@@ -257,7 +258,8 @@ pub(super) unsafe extern "C" fn release_folio_callback<T: Type>(
     if busy {
         return false;
     }
-    // SAFETY: As above. A clean folio holds no reservation; drop a stray one with it.
+    // SAFETY: The page cache passes the folio locked, as detaching its private marker needs. A
+    // clean folio holds no reservation; drop a stray one with it.
     if unsafe { ffi::emfs_folio_clear_reserved(folio) } {
         T::unreserve(inode.super_block(), 1);
     }

@@ -9,29 +9,25 @@ use super::*;
 /// Gets the folio at `pos` locked for a write of `len` bytes in it, with a block reserved for
 /// it and, if the write does not cover it, its old data read (or zeros past the end).
 pub(super) fn write_begin<T: Type>(
-    mapping: *mut bindings::address_space,
+    inode: &LockedInode<T>,
     pos: i64,
     len: usize,
 ) -> Result<*mut bindings::folio> {
-    // SAFETY: `mapping` is the live mapping of a `T` regular file (callers hold the inode).
-    let inode = unsafe { Inode::<T>::from_raw((*mapping).host) };
-    // A write past the end makes the rest of the old last block part of the file, and a
-    // shared mapping may have written there past the end: zeros first (what xfs does with
-    // `xfs_zero_range` from the old size). The same block is handled below.
-    let bs = BLOCK_SIZE as i64;
-    let isize = inode.size();
-    if pos > isize && isize % bs != 0 && pos / bs != isize / bs {
-        inode.zero_range(isize as u64, (bs - isize % bs) as u64)?;
-    }
+    // A write past the end makes the rest of the old last block part of the file: zeros first.
+    inode.zero_eof_tail(u64::try_from(pos).map_err(|_| EINVAL)?)?;
+    // SAFETY: The inode is live (the `LockedInode` invariant), and so is its mapping.
+    let mapping = unsafe { (*inode.raw()).i_mapping };
     let mut err = 0;
-    // SAFETY: As above.
+    // SAFETY: `mapping` is live; the inode lock is held, as `write_begin_get_folio` needs.
     let folio = unsafe { ffi::emfs_write_begin_folio(mapping, pos, &mut err) };
     if folio.is_null() {
         return Err(Error::from_errno(err));
     }
+    // The folio is now locked and referenced by us: every `unsafe` call below on it relies on
+    // that, until `give_up` or the caller's `write_end` lets it go.
     let give_up = |e: Error, reserved_here: bool| {
-        // SAFETY: The folio is locked and referenced by us; a reservation taken here is
-        // returned with its marker.
+        // SAFETY: The folio is locked and referenced by us (see above); a reservation taken
+        // here is returned with its marker.
         unsafe {
             if reserved_here && ffi::emfs_folio_clear_reserved(folio) {
                 T::unreserve(inode.super_block(), 1);
@@ -42,14 +38,14 @@ pub(super) fn write_begin<T: Type>(
         e
     };
     let mut reserved_here = false;
-    // SAFETY: The folio is locked.
+    // SAFETY: The folio is locked, which the marker's test needs.
     if !unsafe { ffi::emfs_folio_reserved(folio) } {
         T::reserve(inode.super_block(), 1).map_err(|e| give_up(e, false))?;
-        // SAFETY: As above.
+        // SAFETY: The folio is locked, which setting the marker needs.
         unsafe { ffi::emfs_folio_set_reserved(folio) };
         reserved_here = true;
     }
-    // SAFETY: As above.
+    // SAFETY: The folio is referenced, so these reads of its state are of a live folio.
     let (uptodate, fpos, fsize) = unsafe {
         (
             ffi::emfs_folio_test_uptodate(folio),
@@ -59,7 +55,8 @@ pub(super) fn write_begin<T: Type>(
     };
     if !uptodate && len != fsize {
         if fpos >= inode.size() {
-            // SAFETY: As above; nothing past the end is on disk.
+            // SAFETY: The folio is locked and referenced; nothing past the end is on disk, so
+            // zeros are its data.
             unsafe {
                 ffi::emfs_folio_zero_range(folio, 0, fsize);
                 ffi::emfs_folio_mark_uptodate(folio);
@@ -71,57 +68,67 @@ pub(super) fn write_begin<T: Type>(
                 _p: PhantomData,
             };
             T::read_folio(inode, &mut locked).map_err(|e| give_up(e, reserved_here))?;
-            // SAFETY: As above; its data is read.
+            // SAFETY: The folio is locked and referenced, and its data was just read.
             unsafe { ffi::emfs_folio_mark_uptodate(folio) };
         }
-    }
-    if pos > isize && isize > fpos && isize % bs != 0 {
-        // The write starts past the end inside the old last block: what lies between the
-        // old end and the write was never part of the file.
-        // SAFETY: As above; `[isize, pos)` is inside the folio.
-        unsafe {
-            ffi::emfs_folio_zero_range(folio, (isize - fpos) as usize, (pos - isize) as usize)
-        };
     }
     Ok(folio)
 }
 
 /// Ends a write into a folio from [`write_begin`]: dirties it and, with `grow`, extends the
 /// size. Returns `copied`.
-pub(super) fn write_end<T: Type>(
-    mapping: *mut bindings::address_space,
+///
+/// # Safety
+///
+/// `folio` is the locked, referenced folio [`write_begin`] returned for `pos` and `len` of
+/// `inode`; this gives up both the lock and the reference.
+pub(super) unsafe fn write_end<T: Type>(
+    inode: &LockedInode<T>,
     pos: i64,
     len: usize,
     copied: usize,
     folio: *mut bindings::folio,
     grow: bool,
 ) -> usize {
-    // SAFETY: `mapping` is the live mapping of a `T` regular file and `folio` the locked,
-    // referenced folio `write_begin` returned; both references end here.
+    // SAFETY: The caller guarantees `folio` is locked and referenced by us.
+    if !unsafe { ffi::emfs_folio_test_uptodate(folio) } {
+        if copied < len {
+            // SAFETY: The caller guarantees `folio` is locked and referenced by us.
+            let from = (pos as usize) % unsafe { ffi::emfs_folio_size(folio) };
+            // SAFETY: The caller guarantees `folio` is locked and referenced by us, and that
+            // `[pos, pos + len)` is inside it (this function's `# Safety`), so the uncopied rest
+            // `[from + copied, from + len)` is too.
+            unsafe { ffi::emfs_folio_zero_range(folio, from + copied, len - copied) };
+        }
+        // SAFETY: The caller guarantees `folio` is locked and referenced by us. `write_begin`
+        // leaves it not uptodate only for a write covering all of it, whose uncopied part was
+        // zeroed just above: all its data is valid.
+        unsafe { ffi::emfs_folio_mark_uptodate(folio) };
+    }
+    let end = pos + copied as i64;
+    let grew = grow && copied > 0 && end > inode.size();
+    if copied > 0 {
+        if grew {
+            // SAFETY: The inode lock is held (the `LockedInode` invariant), as `i_size_write`
+            // requires.
+            unsafe { ffi::emfs_i_size_write(inode.raw(), end) };
+        }
+        // SAFETY: The folio is locked and referenced (the caller's guarantee).
+        unsafe { bindings::folio_mark_dirty(folio) };
+    // SAFETY: The folio is locked and referenced (the caller's guarantee).
+    } else if unsafe { !ffi::emfs_folio_test_dirty(folio) && ffi::emfs_folio_clear_reserved(folio) }
+    {
+        T::unreserve(inode.super_block(), 1);
+    }
+    // SAFETY: The caller handed over the lock and the reference, given up here; the folio is
+    // not touched after this.
     unsafe {
-        let inode = Inode::<T>::from_raw((*mapping).host);
-        if !ffi::emfs_folio_test_uptodate(folio) {
-            if copied < len {
-                let from = (pos as usize) % ffi::emfs_folio_size(folio);
-                ffi::emfs_folio_zero_range(folio, from + copied, len - copied);
-            }
-            ffi::emfs_folio_mark_uptodate(folio);
-        }
-        let end = pos + copied as i64;
-        let grew = grow && copied > 0 && end > inode.size();
-        if copied > 0 {
-            if grew {
-                ffi::emfs_i_size_write(inode.raw(), end);
-            }
-            bindings::folio_mark_dirty(folio);
-        } else if !ffi::emfs_folio_test_dirty(folio) && ffi::emfs_folio_clear_reserved(folio) {
-            T::unreserve(inode.super_block(), 1);
-        }
         ffi::emfs_folio_unlock(folio);
         ffi::emfs_folio_put(folio);
-        if grew {
-            ffi::emfs_mark_inode_dirty(inode.raw());
-        }
+    }
+    if grew {
+        // SAFETY: The inode is live (the `LockedInode` invariant).
+        unsafe { ffi::emfs_mark_inode_dirty(inode.raw()) };
     }
     copied
 }
@@ -137,7 +144,10 @@ pub(super) unsafe extern "C" fn write_begin_callback<T: Type>(
     foliop: *mut *mut bindings::folio,
     _fsdata: *mut *mut core::ffi::c_void,
 ) -> core::ffi::c_int {
-    match write_begin::<T>(mapping, pos, len as usize) {
+    // SAFETY: `generic_perform_write` runs under the inode lock (taken by `write_iter`), on
+    // the live mapping of a `T` regular file, so its host satisfies the `LockedInode` invariant.
+    let inode = unsafe { LockedInode::<T>::from_raw((*mapping).host) };
+    match write_begin::<T>(inode, pos, len as usize) {
         Ok(folio) => {
             // SAFETY: `foliop` is valid for writes.
             unsafe { *foliop = folio };
@@ -159,7 +169,12 @@ pub(super) unsafe extern "C" fn write_end_callback<T: Type>(
     folio: *mut bindings::folio,
     _fsdata: *mut core::ffi::c_void,
 ) -> core::ffi::c_int {
-    write_end::<T>(mapping, pos, len as usize, copied as usize, folio, true) as i32
+    // SAFETY: `generic_perform_write` runs under the inode lock (taken by `write_iter`), on
+    // the live mapping of a `T` regular file, so its host satisfies the `LockedInode` invariant.
+    let inode = unsafe { LockedInode::<T>::from_raw((*mapping).host) };
+    // SAFETY: `folio` is what `write_begin_callback` returned for this write (the caller's
+    // contract), locked and referenced.
+    unsafe { write_end::<T>(inode, pos, len as usize, copied as usize, folio, true) as i32 }
 }
 
 /// # Safety
@@ -170,16 +185,17 @@ pub(super) unsafe extern "C" fn invalidate_folio_callback<T: Type>(
     offset: usize,
     len: usize,
 ) {
-    // SAFETY: The folio is locked, so its mapping and host are stable and live.
-    unsafe {
-        if offset == 0
-            && len == ffi::emfs_folio_size(folio)
-            && ffi::emfs_folio_clear_reserved(folio)
-        {
-            // Its dirty data is thrown away: the block it reserved will not be written.
-            let inode = Inode::<T>::from_raw(ffi::emfs_folio_inode(folio));
-            T::unreserve(inode.super_block(), 1);
-        }
+    // SAFETY: The page cache passes a locked folio, live for the call.
+    let whole = offset == 0 && len == unsafe { ffi::emfs_folio_size(folio) };
+    // SAFETY: The folio is locked, as detaching its private marker needs.
+    if whole && unsafe { ffi::emfs_folio_clear_reserved(folio) } {
+        // Its dirty data is thrown away: the block it reserved will not be written.
+        // SAFETY: The folio is locked, so its mapping and host are stable and live; the host is
+        // a `T` regular file set up by `iget` (these are its address space operations), whose
+        // `i_private` lives until after its page cache is gone. At eviction its count is 0:
+        // `UnheldInode`.
+        let inode = unsafe { UnheldInode::<T>::from_raw(ffi::emfs_folio_inode(folio)) };
+        T::unreserve(inode.super_block(), 1);
     }
 }
 
@@ -189,37 +205,59 @@ pub(super) unsafe extern "C" fn invalidate_folio_callback<T: Type>(
 pub(super) unsafe extern "C" fn page_mkwrite_callback<T: Type>(
     vmf: *mut bindings::vm_fault,
 ) -> bindings::vm_fault_t {
-    // SAFETY: The mapped file keeps its inode live; the folio is referenced by the fault.
-    unsafe {
-        let inode = ffi::emfs_vmf_inode(vmf);
-        let inode_ref = Inode::<T>::from_raw(inode);
-        let folio = ffi::emfs_vmf_folio(vmf);
-        let sb = (*inode).i_sb;
-        ffi::emfs_sb_start_pagefault(sb);
-        bindings::file_update_time((*(*vmf).__bindgen_anon_1.vma).vm_file);
-        ffi::emfs_folio_lock(folio);
-        let ret = if ffi::emfs_folio_mapping(folio) != (*inode).i_mapping
-            || ffi::emfs_folio_pos(folio) >= inode_ref.size()
-        {
-            // Truncated meanwhile: let the fault retry.
-            ffi::emfs_folio_unlock(folio);
-            bindings::vm_fault_reason_VM_FAULT_NOPAGE
-        } else if !ffi::emfs_folio_reserved(folio)
-            && T::reserve(inode_ref.super_block(), 1).is_err()
-        {
-            ffi::emfs_folio_unlock(folio);
+    // SAFETY: The fault handler passes a `vmf` valid for the call, whose vma maps a file (a
+    // `T` regular file: these are its vm operations).
+    let inode = unsafe { ffi::emfs_vmf_inode(vmf) };
+    // SAFETY: The mapped file keeps its inode live for the call; it is a `T` regular file set
+    // up by `iget`.
+    let inode_ref = unsafe { Inode::<T>::from_raw(inode) };
+    // SAFETY: `vmf` is valid for the call; its `page` is the faulting page, which the fault
+    // holds a reference to.
+    let folio = unsafe { ffi::emfs_vmf_folio(vmf) };
+    // SAFETY: `inode` is live (see above).
+    let sb = unsafe { (*inode).i_sb };
+    // SAFETY: `sb` is the live superblock of the mapped file; the matching
+    // `sb_end_pagefault` is below, on every path.
+    unsafe { ffi::emfs_sb_start_pagefault(sb) };
+    // SAFETY: `vmf` and its vma are valid for the call, and the vma maps a file, so `vm_file`
+    // is an open file.
+    unsafe { bindings::file_update_time((*(*vmf).__bindgen_anon_1.vma).vm_file) };
+    // SAFETY: The folio is referenced by the fault, which holds no folio lock here.
+    unsafe { ffi::emfs_folio_lock(folio) };
+    // SAFETY: The folio is locked (just above), so its mapping is stable; `inode` is live.
+    let moved = unsafe { ffi::emfs_folio_mapping(folio) != (*inode).i_mapping };
+    // SAFETY: The folio is referenced and locked, so its index is stable.
+    let ret = if moved || unsafe { ffi::emfs_folio_pos(folio) } >= inode_ref.size() {
+        // Truncated meanwhile: let the fault retry.
+        // SAFETY: Locked above by this function; the fault keeps its own reference.
+        unsafe { ffi::emfs_folio_unlock(folio) };
+        bindings::vm_fault_reason_VM_FAULT_NOPAGE
+    } else {
+        // SAFETY: The folio is locked, as reading its private marker needs.
+        let reserved = unsafe { ffi::emfs_folio_reserved(folio) };
+        if !reserved && T::reserve(inode_ref.super_block(), 1).is_err() {
+            // SAFETY: Locked above by this function; the fault keeps its own reference.
+            unsafe { ffi::emfs_folio_unlock(folio) };
             bindings::vm_fault_reason_VM_FAULT_SIGBUS
         } else {
-            if !ffi::emfs_folio_reserved(folio) {
-                ffi::emfs_folio_set_reserved(folio);
+            // SAFETY: The folio is locked, as testing and attaching its private marker need.
+            unsafe {
+                if !ffi::emfs_folio_reserved(folio) {
+                    ffi::emfs_folio_set_reserved(folio);
+                }
             }
-            bindings::folio_mark_dirty(folio);
-            ffi::emfs_folio_wait_stable(folio);
+            // SAFETY: The folio is locked, referenced, and still in `inode`'s mapping (checked
+            // above), as `folio_mark_dirty` needs.
+            unsafe { bindings::folio_mark_dirty(folio) };
+            // SAFETY: The folio is locked and referenced. It stays locked on return
+            // (`VM_FAULT_LOCKED`): the fault handler unlocks it.
+            unsafe { ffi::emfs_folio_wait_stable(folio) };
             bindings::vm_fault_reason_VM_FAULT_LOCKED
-        };
-        ffi::emfs_sb_end_pagefault(sb);
-        ret as bindings::vm_fault_t
-    }
+        }
+    };
+    // SAFETY: Ends the `sb_start_pagefault` above; `sb` is still live (the mapped file).
+    unsafe { ffi::emfs_sb_end_pagefault(sb) };
+    ret as bindings::vm_fault_t
 }
 
 /// # Safety
@@ -280,8 +318,14 @@ pub(super) unsafe extern "C" fn write_work<T: Type>(work: *mut bindings::work_st
     // SAFETY: The bio completed. By the `WriteIo` invariant the inode is live while its folios
     // are under writeback, which they are until below.
     let status = unsafe { ffi::emfs_bio_status(bio) };
-    // SAFETY: As above.
-    T::writeback_done(unsafe { Inode::from_raw(inode) }, ctx, to_result(status));
+    // SAFETY: By the `WriteIo` invariant `inode` is a live `T` inode, set up by `iget`, while
+    // the bio's folios are under writeback, which they are until after this call; its count
+    // may be zero, hence `UnheldInode`.
+    T::writeback_done(
+        unsafe { UnheldInode::from_raw(inode) },
+        ctx,
+        to_result(status),
+    );
     // SAFETY: The bio is ours; its folios end their writeback (after the file system recorded
     // it), then the bio goes. The inode is not touched after this.
     unsafe {
@@ -297,7 +341,7 @@ pub(super) unsafe extern "C" fn write_work<T: Type>(work: *mut bindings::work_st
 ///
 /// The folios must be locked, dirty-cleared for I/O by `writeback_iter`, of `inode`.
 pub(super) unsafe fn submit_write<T: Type>(
-    inode: &Inode<T>,
+    inode: &UnheldInode<T>,
     folios: &[*mut bindings::folio],
     blk: u64,
     ctx: T::WriteCtx,
@@ -340,14 +384,21 @@ pub(super) unsafe fn submit_write<T: Type>(
         };
         return Err(KBox::into_inner(io).ctx);
     }
-    // SAFETY: `io` and `bio` are ours; the folios are locked (caller) and in the bio. From
-    // `submit_bio` on, the completion owns `io`.
-    unsafe {
-        ffi::emfs_init_work(ptr::addr_of_mut!((*io).work), Some(write_work::<T>));
-        for &folio in folios {
+    // SAFETY: `io` is ours (nothing submitted yet) and live; its zeroed `work` is initialised
+    // here to run `write_work::<T>`, as the `WriteIo` invariant says.
+    unsafe { ffi::emfs_init_work(ptr::addr_of_mut!((*io).work), Some(write_work::<T>)) };
+    for &folio in folios {
+        // SAFETY: The caller guarantees the folio is locked, cleared for I/O by
+        // `writeback_iter` and of `inode`: its writeback starts (ended by the bio's completion)
+        // and it is unlocked, as for any folio under writeback.
+        unsafe {
             ffi::emfs_folio_start_writeback(folio);
             ffi::emfs_folio_unlock(folio);
         }
+    }
+    // SAFETY: `bio` is ours, unsubmitted, and holds the folios; `io` is its `WriteIo`. From
+    // `submit_bio` on, the completion (`write_end_io`) owns `io` and the bio.
+    unsafe {
         (*bio).bi_private = io.cast();
         (*bio).bi_end_io = Some(write_end_io::<T>);
         bindings::submit_bio(bio);
@@ -358,6 +409,30 @@ pub(super) unsafe fn submit_write<T: Type>(
 /// Most folios written by one bio: 256 KiB.
 pub(super) const WRITE_BATCH: usize = 64;
 
+/// The folios of a writeback batch, as [`AddressSpaceOperations::writeback_alloc`] sees them:
+/// which hold a reservation (made when they were dirtied).
+///
+/// # Invariants
+///
+/// `folios` are locked by the running writeback for as long as this exists, so their
+/// reservation markers do not change.
+pub struct Reserved<'a> {
+    folios: &'a [*mut bindings::folio],
+}
+
+impl Reserved<'_> {
+    /// How many of the first `blocks` folios hold a reservation.
+    pub fn in_prefix(&self, blocks: u64) -> u64 {
+        let n = usize::try_from(blocks).unwrap_or(usize::MAX);
+        self.folios
+            .iter()
+            .take(n)
+            // SAFETY: By the type invariant the folio is locked, as reading its marker needs.
+            .filter(|&&f| unsafe { ffi::emfs_folio_reserved(f) })
+            .count() as u64
+    }
+}
+
 /// Writes `folios` (locked, contiguous from `pos`): space from the file system, a bio per
 /// contiguous allocation. Folios that cannot be written are redirtied and unlocked.
 ///
@@ -365,7 +440,7 @@ pub(super) const WRITE_BATCH: usize = 64;
 ///
 /// As [`submit_write`]; `wbc` is the running writeback control.
 pub(super) unsafe fn write_batch<T: Type>(
-    inode: &Inode<T>,
+    inode: &UnheldInode<T>,
     wbc: *mut bindings::writeback_control,
     pos: u64,
     folios: &[*mut bindings::folio],
@@ -375,14 +450,10 @@ pub(super) unsafe fn write_batch<T: Type>(
     let mut result = Ok(());
     while done < folios.len() {
         let rest = &folios[done..];
-        // The reservations of these folios become the allocation.
-        // SAFETY: The folios are locked.
-        let reserved = rest
-            .iter()
-            .filter(|&&f| unsafe { ffi::emfs_folio_clear_reserved(f) })
-            .count() as u64;
         let at = pos + done as u64 * bs;
-        let granted = T::writeback_alloc(inode, at, rest.len() as u64 * bs, reserved);
+        // INVARIANT: The caller guarantees the folios are locked.
+        let reserved = Reserved { folios: rest };
+        let granted = T::writeback_alloc(inode, at, rest.len() as u64 * bs, &reserved);
         let (blk, len, ctx) = match granted {
             Ok(g) => g,
             Err(e) => {
@@ -391,7 +462,14 @@ pub(super) unsafe fn write_batch<T: Type>(
             }
         };
         let n = ((len / bs) as usize).clamp(1, rest.len());
-        // SAFETY: As the caller guarantees.
+        // The reservations of the granted prefix became the allocation: their markers go.
+        // Folios past it keep theirs (they may be redirtied below, still promised space).
+        for &f in &rest[..n] {
+            // SAFETY: The caller guarantees the folios are locked, as clearing needs.
+            unsafe { ffi::emfs_folio_clear_reserved(f) };
+        }
+        // SAFETY: The caller guarantees `folios` are locked, cleared for I/O by
+        // `writeback_iter` and of `inode` (this function's `# Safety`), so `rest[..n]` are too.
         if let Err(ctx) = unsafe { submit_write(inode, &rest[..n], blk, ctx) } {
             T::writeback_done(inode, ctx, Err(ENOMEM));
             result = Err(ENOMEM);
@@ -400,7 +478,9 @@ pub(super) unsafe fn write_batch<T: Type>(
         done += n;
     }
     for &folio in &folios[done..] {
-        // SAFETY: Locked folios we did not write: dirty again, for a later writeback.
+        // Folios we did not write: dirty again, for a later writeback.
+        // SAFETY: The caller guarantees these folios are locked by the running writeback and
+        // `wbc` is its control; not submitted, they are still ours to redirty and unlock.
         unsafe {
             bindings::folio_redirty_for_writepage(wbc, folio);
             ffi::emfs_folio_unlock(folio);
@@ -416,8 +496,9 @@ pub(super) unsafe extern "C" fn writepages_callback<T: Type>(
     mapping: *mut bindings::address_space,
     wbc: *mut bindings::writeback_control,
 ) -> core::ffi::c_int {
-    // SAFETY: Writeback holds the inode live.
-    let inode = unsafe { Inode::<T>::from_raw((*mapping).host) };
+    // SAFETY: Writeback holds the inode live while it runs (`I_SYNC`), though perhaps with no
+    // reference at all (`write_inode_now` from `iput_final`): hence `UnheldInode`.
+    let inode = unsafe { UnheldInode::<T>::from_raw((*mapping).host) };
     let bs = BLOCK_SIZE as u64;
     let mut batch = [ptr::null_mut::<bindings::folio>(); WRITE_BATCH];
     let mut n = 0usize;
@@ -437,19 +518,22 @@ pub(super) unsafe extern "C" fn writepages_callback<T: Type>(
         let isize = inode.size();
         if fpos >= isize {
             // Past the end (a truncate is dropping it): nothing to write.
-            // SAFETY: As above.
+            // SAFETY: `writeback_iter` returned the folio locked, and it is not in the batch:
+            // unlocking it is ours to do.
             unsafe { ffi::emfs_folio_unlock(folio) };
             continue;
         }
         if fpos + fsize as i64 > isize {
             // The part past the end must reach the disk as zeros: a later extension reads it.
             let from = (isize - fpos) as usize;
-            // SAFETY: As above.
+            // SAFETY: The folio is locked (from `writeback_iter`), and `[from, fsize)` is inside
+            // it: `fpos < isize < fpos + fsize` gives `0 < from < fsize`.
             unsafe { ffi::emfs_folio_zero_range(folio, from, fsize - from) };
         }
         let fpos = fpos as u64;
         if n > 0 && (n == WRITE_BATCH || fpos != batch_pos + n as u64 * bs) {
-            // SAFETY: The batch holds locked folios of this inode, contiguous from `batch_pos`.
+            // SAFETY: The batch holds folios of this inode that `writeback_iter` returned locked
+            // and cleared for I/O, contiguous from `batch_pos`; `wbc` is the running control.
             let r = unsafe { write_batch(inode, wbc, batch_pos, &batch[..n]) };
             result = result.and(r);
             n = 0;
@@ -461,7 +545,8 @@ pub(super) unsafe extern "C" fn writepages_callback<T: Type>(
         n += 1;
     }
     if n > 0 {
-        // SAFETY: As above.
+        // SAFETY: The batch holds folios of this inode that `writeback_iter` returned locked
+        // and cleared for I/O, contiguous from `batch_pos`; `wbc` is the running control.
         let r = unsafe { write_batch(inode, wbc, batch_pos, &batch[..n]) };
         result = result.and(r);
     }
@@ -481,11 +566,10 @@ pub(super) unsafe extern "C" fn fsync_callback<T: Type>(
     datasync: core::ffi::c_int,
 ) -> core::ffi::c_int {
     from_result(|| {
-        // SAFETY: The open file keeps its inode live.
-        let inode = unsafe {
-            to_result(bindings::file_write_and_wait_range(file, start, end))?;
-            Inode::<T>::from_raw(ffi::emfs_file_inode(file))
-        };
+        // SAFETY: `vfs_fsync_range` passes an open file, valid for the call.
+        to_result(unsafe { bindings::file_write_and_wait_range(file, start, end) })?;
+        // SAFETY: The open file keeps its inode live for the call, a `T` inode set up by `iget`.
+        let inode = unsafe { Inode::<T>::from_raw(ffi::emfs_file_inode(file)) };
         let start = u64::try_from(start).map_err(|_| EINVAL)?;
         let end = u64::try_from(end).unwrap_or(u64::MAX);
         T::fsync(inode, start, end, datasync != 0)?;
@@ -502,17 +586,19 @@ pub(super) unsafe extern "C" fn fallocate_callback<T: Type>(
     offset: bindings::loff_t,
     len: bindings::loff_t,
 ) -> kernel::ffi::c_long {
-    // SAFETY: The open file keeps its inode live.
+    // SAFETY: `vfs_fallocate` passes an open file, which keeps its inode live.
     let inode = unsafe { ffi::emfs_file_inode(file) };
-    // SAFETY: As above.
-    let inode_ref = unsafe { Inode::<T>::from_raw(inode) };
     let (Ok(offset), Ok(len)) = (u64::try_from(offset), u64::try_from(len)) else {
         return EINVAL.to_errno() as kernel::ffi::c_long;
     };
-    // SAFETY: The inode is live; `fallocate` runs under its lock, as `truncate` does.
+    // SAFETY: The inode is live (see above); `fallocate` runs under its lock, as `truncate`
+    // does, released below.
     unsafe { ffi::emfs_inode_lock(inode) };
-    let r = T::fallocate(inode_ref, mode as u32, offset, len);
-    // SAFETY: Locked above.
+    // SAFETY: The inode is a live `T` inode (its file is open), locked for writing until the
+    // unlock below, after the last use of this reference.
+    let locked = unsafe { LockedInode::<T>::from_raw(inode) };
+    let r = T::fallocate(locked, mode as u32, offset, len);
+    // SAFETY: Locked above by this function.
     unsafe { ffi::emfs_inode_unlock(inode) };
     match r {
         Ok(()) => 0,
