@@ -1,0 +1,65 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Compile-fail proofs: each snippet in selftests/compile_fail/ is appended to the file its
+# `// target:` line names, in a scratch copy of the crate, and type-checked with the exact
+# rustc command Kbuild used for emfs_main.o (metadata only: no code generation). A snippet
+# passes if the first error rustc reports contains its `// expect:` text, or, for
+# `// expect: builds` (the control), if it builds. One line per snippet on stdout:
+# "pass NAME" or "fail NAME"; the reason on stderr.
+#
+#   scripts/compile_fail.sh KSRC OUT      (after scripts/module.sh KSRC)
+
+source "$(dirname "$0")/common.sh"
+
+KSRC=$1
+OUT=$2/compile-fail
+cmdfile=$SRCTREE/.emfs_main.o.cmd
+[ -f "$cmdfile" ] || die "$cmdfile is missing: build the module first"
+# Kbuild lets the stable compiler take the kernel's unstable options; so must we.
+export RUSTC_BOOTSTRAP=1
+cmd=$(sed -n 's/^savedcmd_[^ ]* := //p' "$cmdfile")
+[ -n "$cmd" ] || die "no command in $cmdfile"
+# The object and dependency outputs become one metadata output in the scratch directory.
+cmd=$(printf '%s' "$cmd" | sed -E 's/ --emit=[^ ]+//g; s/ --out-dir [^ ]+//')
+rm -rf "$OUT"
+mkdir -p "$OUT"
+
+for snippet in "$SRCTREE"/selftests/compile_fail/*.rs; do
+	name=compile-fail:$(basename "$snippet" .rs)
+	target=$(sed -n 's|^// target: ||p' "$snippet")
+	expect=$(sed -n 's|^// expect: ||p' "$snippet")
+	if [ -z "$target" ] || [ -z "$expect" ] || [ ! -f "$SRCTREE/$target" ]; then
+		echo "$name: no valid '// target:' and '// expect:' lines" >&2
+		echo "fail $name"
+		continue
+	fi
+	scratch=$OUT/$(basename "$snippet" .rs)
+	mkdir -p "$scratch"
+	rsync -a --include='*/' --include='*.rs' --exclude='*' --exclude=/host --exclude=/build \
+		"$SRCTREE/" "$scratch/"
+	{ echo; cat "$snippet"; } >>"$scratch/$target"
+	c=${cmd//"$SRCTREE/emfs_main.rs"/"$scratch/emfs_main.rs"}
+	c="$c --out-dir $scratch --emit=metadata=$scratch/emfs_main.rmeta"
+	if (cd "$KSRC" && eval "$c") >"$scratch/rustc.log" 2>&1; then
+		rc=0
+	else
+		rc=1
+	fi
+	first=$(grep -m1 -E '^error' "$scratch/rustc.log" || true)
+	if [ "$expect" = builds ]; then
+		if [ $rc = 0 ]; then
+			echo "pass $name"
+		else
+			echo "$name: the control does not build: $first (see $scratch/rustc.log)" >&2
+			echo "fail $name"
+		fi
+	elif [ $rc = 0 ]; then
+		echo "$name: builds, but must not ($expect)" >&2
+		echo "fail $name"
+	elif [[ "$first" == *"$expect"* ]]; then
+		echo "pass $name"
+	else
+		echo "$name: fails for another reason: $first (expected: $expect)" >&2
+		echo "fail $name"
+	fi
+done
