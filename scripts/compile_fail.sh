@@ -35,8 +35,10 @@ for snippet in "$SRCTREE"/selftests/compile_fail/*.rs; do
 	fi
 	scratch=$OUT/$(basename "$snippet" .rs)
 	mkdir -p "$scratch"
-	rsync -a --include='*/' --include='*.rs' --exclude='*' --exclude=/host --exclude=/build \
-		"$SRCTREE/" "$scratch/"
+	# The crate: its root and the three directories of its modules.
+	cp "$SRCTREE/emfs_main.rs" "$scratch/"
+	(cd "$SRCTREE" && rsync -a --include='*/' --include='*.rs' --exclude='*' \
+		rust extmap emfs "$scratch/")
 	{ echo; cat "$snippet"; } >>"$scratch/$target"
 	c=${cmd//"$SRCTREE/emfs_main.rs"/"$scratch/emfs_main.rs"}
 	c="$c --out-dir $scratch --emit=metadata=$scratch/emfs_main.rmeta"
