@@ -413,6 +413,22 @@ pub struct ExtentRecord {
 }
 
 impl ExtentRecord {
+    /// The record of a new extent used whole: `len` bytes of the file from `file_offset`,
+    /// stored uncompressed at disk byte `disk_bytenr`, written in transaction `generation`;
+    /// `kind` is [`EXTENT_REGULAR`] or [`EXTENT_PREALLOC`].
+    pub fn whole(file_offset: u64, len: u64, disk_bytenr: u64, generation: u64, kind: u32) -> Self {
+        Self {
+            file_offset,
+            len,
+            disk_bytenr,
+            disk_num_bytes: len,
+            offset: 0,
+            ram_bytes: len,
+            generation,
+            kind,
+        }
+    }
+
     /// One past the last file byte.
     pub fn end(&self) -> u64 {
         self.file_offset.saturating_add(self.len)

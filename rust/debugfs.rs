@@ -25,6 +25,15 @@ use kernel::{
 /// # Invariants
 ///
 /// `dentry` is what `debugfs_create_dir` returned: a directory dentry or an error pointer.
+///
+/// # Examples
+///
+/// ```ignore
+/// static HITS: AtomicU64 = AtomicU64::new(0);
+/// let dir = Dir::new(c_str!("mymod")); // /sys/kernel/debug/mymod/
+/// dir.add_u64(c_str!("hits"), &HITS); // read-only file showing the counter
+/// // Dropping `dir` removes the directory and its files.
+/// ```
 pub struct Dir {
     dentry: *mut core::ffi::c_void,
 }

@@ -40,8 +40,6 @@ extern "C" {
     pub fn emfs_refcount_read(r: *const bindings::refcount_t) -> c_uint;
     /// `atomic_read_acquire()` of the count.
     pub fn emfs_refcount_read_acquire(r: *const bindings::refcount_t) -> c_uint;
-    /// `refcount_set()`.
-    pub fn emfs_refcount_set(r: *mut bindings::refcount_t, n: c_int);
     /// `refcount_inc()`.
     pub fn emfs_refcount_inc(r: *mut bindings::refcount_t);
     /// `refcount_dec_and_test()`.
@@ -58,8 +56,6 @@ extern "C" {
 
     /// `RB_CLEAR_NODE()`.
     pub fn emfs_rb_clear_node(node: *mut bindings::rb_node);
-    /// `RB_EMPTY_NODE()`.
-    pub fn emfs_rb_empty_node(node: *const bindings::rb_node) -> bool;
 
     /// `GFP_NOFS`, which bindgen cannot evaluate.
     pub fn emfs_gfp_nofs() -> bindings::gfp_t;
@@ -218,8 +214,8 @@ extern "C" {
         src: *mut bindings::folio,
         mode: bindings::migrate_mode,
     ) -> c_int;
-    /// `alloc_workqueue("%s", WQ_MEM_RECLAIM | WQ_UNBOUND, 0, name)`.
-    pub fn emfs_alloc_workqueue(name: *const c_char) -> *mut bindings::workqueue_struct;
+    /// `alloc_workqueue("%s-endio", WQ_MEM_RECLAIM | WQ_UNBOUND, 0, fs_name)`.
+    pub fn emfs_alloc_workqueue(fs_name: *const c_char) -> *mut bindings::workqueue_struct;
     /// `INIT_WORK()`.
     pub fn emfs_init_work(work: *mut bindings::work_struct, f: bindings::work_func_t);
     /// `queue_work()`.

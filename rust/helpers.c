@@ -82,11 +82,6 @@ unsigned int emfs_refcount_read(const refcount_t *r)
 	return refcount_read(r);
 }
 
-void emfs_refcount_set(refcount_t *r, int n)
-{
-	refcount_set(r, n);
-}
-
 void emfs_refcount_inc(refcount_t *r)
 {
 	refcount_inc(r);
@@ -122,11 +117,6 @@ bool emfs_list_empty(const struct list_head *head)
 void emfs_rb_clear_node(struct rb_node *node)
 {
 	RB_CLEAR_NODE(node);
-}
-
-bool emfs_rb_empty_node(const struct rb_node *node)
-{
-	return RB_EMPTY_NODE(node);
 }
 
 /* GFP_NOFS is built with __force casts bindgen cannot evaluate. */
@@ -460,9 +450,9 @@ int emfs_migrate_folio(struct address_space *mapping, struct folio *dst,
 }
 
 /* Write bios: completion ends the writeback of every folio, after the work */
-struct workqueue_struct *emfs_alloc_workqueue(const char *name)
+struct workqueue_struct *emfs_alloc_workqueue(const char *fs_name)
 {
-	return alloc_workqueue("%s", WQ_MEM_RECLAIM | WQ_UNBOUND, 0, name);
+	return alloc_workqueue("%s-endio", WQ_MEM_RECLAIM | WQ_UNBOUND, 0, fs_name);
 }
 
 void emfs_init_work(struct work_struct *work, work_func_t fn)

@@ -42,7 +42,6 @@ void emfs_write_unlock(rwlock_t *lock);
 void emfs_lockdep_assert_write_held(rwlock_t *lock);
 unsigned int emfs_refcount_read(const refcount_t *r);
 unsigned int emfs_refcount_read_acquire(const refcount_t *r);
-void emfs_refcount_set(refcount_t *r, int n);
 void emfs_refcount_inc(refcount_t *r);
 bool emfs_refcount_dec_and_test(refcount_t *r);
 void emfs_init_list_head(struct list_head *list);
@@ -50,7 +49,6 @@ void emfs_list_add_tail(struct list_head *entry, struct list_head *head);
 void emfs_list_del_init(struct list_head *entry);
 bool emfs_list_empty(const struct list_head *head);
 void emfs_rb_clear_node(struct rb_node *node);
-bool emfs_rb_empty_node(const struct rb_node *node);
 gfp_t emfs_gfp_nofs(void);
 loff_t emfs_folio_pos(struct folio *folio);
 size_t emfs_folio_size(struct folio *folio);
@@ -108,7 +106,7 @@ int emfs_filemap_write_and_wait_range(struct address_space *mapping,
 				      loff_t start, loff_t end);
 int emfs_migrate_folio(struct address_space *mapping, struct folio *dst,
 		       struct folio *src, enum migrate_mode mode);
-struct workqueue_struct *emfs_alloc_workqueue(const char *name);
+struct workqueue_struct *emfs_alloc_workqueue(const char *fs_name);
 void emfs_init_work(struct work_struct *work, work_func_t fn);
 bool emfs_queue_work(struct workqueue_struct *wq, struct work_struct *work);
 void emfs_flush_workqueue(struct workqueue_struct *wq);

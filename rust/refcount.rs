@@ -12,6 +12,15 @@ use kernel::{bindings, types::Opaque};
 /// # Invariants
 ///
 /// The wrapped `refcount_t` is always initialised.
+///
+/// # Examples
+///
+/// ```ignore
+/// let count = Refcount::new(1);
+/// count.inc();
+/// assert!(!count.dec_and_test());
+/// assert!(count.dec_and_test()); // the last reference: free the object now
+/// ```
 #[repr(transparent)]
 pub struct Refcount(Opaque<bindings::refcount_t>);
 
@@ -44,12 +53,6 @@ impl Refcount {
     pub fn read_acquire(&self) -> u32 {
         // SAFETY: By the type invariant the count is initialised; the load is atomic.
         unsafe { ffi::emfs_refcount_read_acquire(self.0.get()) }
-    }
-
-    /// Sets the value. Meant for objects nobody else can see yet.
-    pub fn set(&self, n: i32) {
-        // SAFETY: By the type invariant the count is initialised; `refcount_set` is atomic.
-        unsafe { ffi::emfs_refcount_set(self.0.get(), n) }
     }
 
     /// Increments the count (saturating, with a warning, on overflow).

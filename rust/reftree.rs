@@ -138,6 +138,16 @@ impl<K: NodeKind> Node<K> {
 ///
 /// `ptr` points to a live node allocated from `K::cache()`, and this reference is counted in the
 /// node's `refs`.
+///
+/// # Examples
+///
+/// ```ignore
+/// let mut a = NodeRef::<K>::new(fields, 0, 0)?;
+/// a.get_mut().ok_or(EBUSY)?.set_generation(3); // alone: everything may be written
+/// let b = a.clone(); // shared now: only reads
+/// assert!(a.get_mut().is_none());
+/// assert_eq!((b.generation(), b.refcount()), (3, 2));
+/// ```
 pub struct NodeRef<K: NodeKind> {
     ptr: NonNull<Node<K>>,
 }

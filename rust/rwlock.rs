@@ -39,6 +39,16 @@ pub use new_rwlock;
 /// `lock` is an initialised `rwlock_t`. `data` is only accessed through a [`ReadGuard`]
 /// (shared) or a [`WriteGuard`] (exclusive), which exist only while `lock` is held in the
 /// matching mode.
+///
+/// # Examples
+///
+/// ```ignore
+/// let lock = KBox::pin_init(new_rwlock!(0u64, "counter"), GFP_KERNEL)?;
+/// *lock.write() += 1; // `u64: Unpin`: the write guard gives `&mut`
+/// assert_eq!(*lock.read(), 1);
+/// // A pinned `T` (say an extmap `Tree`) is reached as `Pin<&mut T>` only:
+/// // `lock.write().as_mut()`.
+/// ```
 #[pin_data]
 pub struct RwLock<T> {
     #[pin]

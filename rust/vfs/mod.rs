@@ -25,7 +25,7 @@
 use super::ffi;
 use core::{marker::PhantomData, ops::Deref, ptr};
 use kernel::{
-    bindings, c_str,
+    bindings,
     error::{from_result, to_result},
     init::PinInit,
     prelude::*,
@@ -317,8 +317,9 @@ pub struct InodeParams<D> {
     pub mtime: (i64, u32),
     /// Change time.
     pub ctime: (i64, u32),
-    /// The file system's own state for the inode.
-    pub data: D,
+    /// The file system's own state for the inode, allocated and pinned by the file system
+    /// (its only allocation: the inode keeps this box until it is evicted).
+    pub data: Pin<KBox<D>>,
 }
 
 /// Reads blocks of the device being mounted (before the superblock is set up).
@@ -579,7 +580,7 @@ impl<T: Type> SuperBlock<T> {
             // reference from `iget_locked` becomes the `ARef`'s.
             return Ok(unsafe { ARef::from_raw(ptr::NonNull::new_unchecked(inode.cast())) });
         }
-        let set_up = T::read_inode(self, ino).and_then(|params| {
+        let set_up = T::read_inode(self, ino).map(|params| {
             // SAFETY: A new, locked inode is ours to initialise until `unlock_new_inode`.
             unsafe { init_inode::<T>(inode, params) }
         });
@@ -592,9 +593,9 @@ impl<T: Type> SuperBlock<T> {
                 Ok(unsafe { ARef::from_raw(ptr::NonNull::new_unchecked(inode.cast())) })
             }
             Err(e) => {
-                // SAFETY: A new inode that could not be read or set up (out of memory: no
-                // `i_private`, which eviction accepts) is unhashed and released; leaking it
-                // would leave a busy inode at unmount.
+                // SAFETY: A new inode that could not be read (no `i_private`, which eviction
+                // accepts) is unhashed and released; leaking it would leave a busy inode at
+                // unmount.
                 unsafe { bindings::iget_failed(inode) };
                 Err(e)
             }
@@ -605,8 +606,7 @@ impl<T: Type> SuperBlock<T> {
 /// # Safety
 ///
 /// `inode` must be a new (`I_NEW`, locked) inode of a `T` superblock.
-unsafe fn init_inode<T: Type>(inode: *mut bindings::inode, p: InodeParams<T::InodeData>) -> Result {
-    let data = KBox::new(p.data, GFP_KERNEL);
+unsafe fn init_inode<T: Type>(inode: *mut bindings::inode, p: InodeParams<T::InodeData>) {
     // Fields are written one by one through the raw pointer, never through a `&mut` to the
     // whole inode: it is already in the inode hash, where others may look at `i_state` and
     // take `i_lock` while it is `I_NEW`.
@@ -653,11 +653,12 @@ unsafe fn init_inode<T: Type>(inode: *mut bindings::inode, p: InodeParams<T::Ino
     // SAFETY: The caller guarantees `inode` is a live, new inode, ours to initialise, as
     // `set_nlink` needs.
     unsafe { bindings::set_nlink(inode, p.nlink) };
-    let data = data?;
+    // SAFETY: The box is leaked into `i_private`, never moved out of: it is taken back (and
+    // dropped in place) in `evict_inode_callback`, so the pinning guarantee holds.
+    let data = KBox::into_raw(unsafe { Pin::into_inner_unchecked(p.data) });
     // SAFETY: The caller guarantees the inode is new and locked, so nobody reads `i_private`
-    // yet; the leaked `KBox` is taken back in `evict_inode_callback`.
-    unsafe { (*inode).i_private = KBox::into_raw(data).cast() };
-    Ok(())
+    // yet.
+    unsafe { (*inode).i_private = data.cast() };
 }
 
 /// An inode of file system `T`.
@@ -931,8 +932,9 @@ unsafe extern "C" fn fill_super_callback<T: Type>(
             // to set until we return.
             unsafe { ffi::emfs_sb_set_rdonly(sb) };
         }
-        // SAFETY: The name is a C string.
-        let wq = unsafe { ffi::emfs_alloc_workqueue(c_str!("emfs-endio").as_char_ptr()) };
+        // The completion workqueue is named after the type: "<name>-endio".
+        // SAFETY: `T::NAME` is a `'static` C string.
+        let wq = unsafe { ffi::emfs_alloc_workqueue(T::NAME.as_char_ptr()) };
         if wq.is_null() {
             return Err(ENOMEM);
         }
@@ -1006,6 +1008,15 @@ unsafe extern "C" fn kill_sb_callback<T: Type>(sb: *mut bindings::super_block) {
 /// # Invariants
 ///
 /// `fs` is registered with `register_filesystem` while this object lives.
+///
+/// # Examples
+///
+/// ```ignore
+/// // `MyFs` implements `FileSystem`, `InodeOperations`, `FileOperations` and
+/// // `AddressSpaceOperations` (each `#[vtable]`: what it leaves out keeps the VFS default).
+/// let reg = KBox::pin_init(Registration::<MyFs>::new(module), GFP_KERNEL)?;
+/// // `mount -t <MyFs::NAME>` works until `reg` is dropped.
+/// ```
 #[pin_data(PinnedDrop)]
 pub struct Registration<T: Type> {
     #[pin]

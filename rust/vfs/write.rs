@@ -38,8 +38,9 @@ pub(super) fn write_begin<T: Type>(
         e
     };
     let mut reserved_here = false;
+    // A file system without `reserve` has no reservations, and its folios carry no marker.
     // SAFETY: The folio is locked, which the marker's test needs.
-    if !unsafe { ffi::emfs_folio_reserved(folio) } {
+    if T::HAS_RESERVE && !unsafe { ffi::emfs_folio_reserved(folio) } {
         T::reserve(inode.super_block(), 1).map_err(|e| give_up(e, false))?;
         // SAFETY: The folio is locked, which setting the marker needs.
         unsafe { ffi::emfs_folio_set_reserved(folio) };
@@ -234,17 +235,16 @@ pub(super) unsafe extern "C" fn page_mkwrite_callback<T: Type>(
         bindings::vm_fault_reason_VM_FAULT_NOPAGE
     } else {
         // SAFETY: The folio is locked, as reading its private marker needs.
-        let reserved = unsafe { ffi::emfs_folio_reserved(folio) };
+        let reserved = !T::HAS_RESERVE || unsafe { ffi::emfs_folio_reserved(folio) };
         if !reserved && T::reserve(inode_ref.super_block(), 1).is_err() {
             // SAFETY: Locked above by this function; the fault keeps its own reference.
             unsafe { ffi::emfs_folio_unlock(folio) };
             bindings::vm_fault_reason_VM_FAULT_SIGBUS
         } else {
-            // SAFETY: The folio is locked, as testing and attaching its private marker need.
-            unsafe {
-                if !ffi::emfs_folio_reserved(folio) {
-                    ffi::emfs_folio_set_reserved(folio);
-                }
+            if !reserved {
+                // SAFETY: The folio is locked, as attaching its private marker needs; it has
+                // none (tested above, under the same lock).
+                unsafe { ffi::emfs_folio_set_reserved(folio) };
             }
             // SAFETY: The folio is locked, referenced, and still in `inode`'s mapping (checked
             // above), as `folio_mark_dirty` needs.

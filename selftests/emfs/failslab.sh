@@ -21,10 +21,9 @@ fi
 ktap_print_header
 ktap_set_plan 6
 
-mkdir -p $data $mnt
+mkdir -p $data
 for i in 0 1 2 3; do head -c $(( (i + 1) * 400000 )) /dev/urandom >$data/f$i; done
-modprobe emfs || ktap_exit_fail_msg "modprobe emfs failed"
-mkfs.emfs -d $data -e 2 -g $dev >/dev/null
+emfs_prepare $dev -d $data -e 2 -g
 mount -t emfs $dev $mnt || ktap_exit_fail_msg "mount failed"
 log_mark
 

@@ -29,9 +29,7 @@ failing() {
 	echo "$1" >/sys/block/vdb/make-it-fail
 }
 
-mkdir -p $mnt
-modprobe emfs || ktap_exit_fail_msg "modprobe emfs failed"
-mkfs.emfs $dev >/dev/null
+emfs_prepare $dev
 log_mark
 mount -t emfs $dev $mnt || ktap_exit_fail_msg "mount failed"
 head -c 1000000 /dev/urandom >/tmp/io-old

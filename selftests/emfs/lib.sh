@@ -17,7 +17,7 @@ log_since_mark() {
 }
 
 # The kernel's own reports of a problem: never expected.
-KERNEL_REPORTS='WARNING:|BUG:|Oops|KASAN|UBSAN|possible circular|possible recursive|inconsistent lock state|Call Trace|refcount_t:|list_add corruption|list_del corruption|kfence'
+KERNEL_REPORTS='WARNING:|BUG:|Oops|KASAN|UBSAN|possible circular|possible recursive|inconsistent lock state|Call Trace|refcount_t:|list_add corruption|list_del corruption'
 # The errors extmap and emfs print when the cache stops describing the file (an
 # unpin that finds no map, a map refused as inconsistent). A test of those error
 # paths provokes them on purpose between the two marker lines below, where they

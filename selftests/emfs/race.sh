@@ -16,9 +16,7 @@ here=$(dirname "$0")
 ktap_print_header
 ktap_set_plan 10
 
-mkdir -p $mnt
-modprobe emfs || ktap_exit_fail_msg "modprobe emfs failed"
-mkfs.emfs $dev >/dev/null
+emfs_prepare $dev
 log_mark
 mount -t emfs $dev $mnt || ktap_exit_fail_msg "mount failed"
 

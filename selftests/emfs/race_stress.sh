@@ -19,9 +19,7 @@ seconds=${STRESS_SECONDS:-60}
 ktap_print_header
 ktap_set_plan 5
 
-mkdir -p $mnt
-modprobe emfs || ktap_exit_fail_msg "modprobe emfs failed"
-mkfs.emfs $dev >/dev/null
+emfs_prepare $dev
 log_mark
 mount -t emfs $dev $mnt || ktap_exit_fail_msg "mount failed"
 

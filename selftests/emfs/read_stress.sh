@@ -15,13 +15,12 @@ seconds=${STRESS_SECONDS:-20}
 ktap_print_header
 ktap_set_plan 5
 
-mkdir -p $data $mnt
+mkdir -p $data
 for i in 0 1 2 3 4 5; do
 	head -c $(( (i + 1) * 700000 + i * 1111 )) /dev/urandom >$data/f$i
 done
-modprobe emfs || ktap_exit_fail_msg "modprobe emfs failed"
 # Contiguous extents of 2 blocks: neighbouring maps merge as they are loaded.
-mkfs.emfs -d $data -e 2 $dev | sed 's/^/# /'
+emfs_prepare $dev -d $data -e 2
 mount -t emfs $dev $mnt || ktap_exit_fail_msg "mount failed"
 log_mark
 merges=$(extmap_counter merges)

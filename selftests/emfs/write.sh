@@ -17,7 +17,7 @@ here=$(dirname "$0")
 ktap_print_header
 ktap_set_plan 21
 
-mkdir -p $ref $mnt
+mkdir -p $ref
 rm -rf "${ref:?}"/*
 
 remount() { umount $mnt && mount -t emfs $dev $mnt; }
@@ -37,8 +37,7 @@ put() {
 		dd if=/tmp/emfs-chunk of="$mnt/$1" bs=1 seek="$2" conv=notrunc 2>/dev/null
 }
 
-modprobe emfs || ktap_exit_fail_msg "modprobe emfs failed"
-mkfs.emfs $dev | sed 's/^/# /'
+emfs_prepare $dev
 log_mark
 ktap_test_result "emfs write: mount an empty file system" mount -t emfs $dev $mnt
 

@@ -179,16 +179,13 @@ pub fn populate(
                 block[..end - off].copy_from_slice(&f.data[off..end]);
                 write_block(dev, first + k, &block).map_err(io)?;
             }
-            records.push(ExtentRecord {
-                file_offset: b * bs,
-                len: n * bs,
-                disk_bytenr: first * bs,
-                disk_num_bytes: n * bs,
-                offset: 0,
-                ram_bytes: n * bs,
-                generation: 1,
-                kind: EXTENT_REGULAR,
-            });
+            records.push(ExtentRecord::whole(
+                b * bs,
+                n * bs,
+                first * bs,
+                1,
+                EXTENT_REGULAR,
+            ));
             b += n;
         }
         // The extent chain.
