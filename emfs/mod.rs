@@ -166,6 +166,7 @@ impl FileSystem for Emfs {
     const NAME: &'static CStr = c_str!("emfs");
     const MAGIC: u64 = SB_MAGIC;
     const ROOT_INO: u64 = ROOT_INO as u64;
+    const BLOCK_SIZE: usize = format::BLOCK_SIZE;
     type InodeData = EmfsInode;
     type WriteCtx = WriteCtx;
 

@@ -45,8 +45,8 @@ pub use read::{LockedFolio, ReadBatch, Readahead, ReadaheadFolio};
 pub use write::Reserved;
 use write::{write_begin, write_end};
 
-/// Block size: the only one supported.
-pub const BLOCK_SIZE: usize = 4096;
+/// The only block size the glue supports: the page size (one folio per block).
+pub const BLOCK_SIZE: usize = bindings::PAGE_SIZE;
 
 /// A file system type: its superblock operations (`super_operations`) and what the other
 /// tables share. Optional methods (those with a default body) leave their table entry empty
@@ -59,6 +59,10 @@ pub trait FileSystem: Sized + Send + Sync + 'static {
     const MAGIC: u64;
     /// Inode number of the root directory.
     const ROOT_INO: u64;
+    /// The file system's block size in bytes. This glue writes one folio per block and never
+    /// enables large folios, so it supports only [`BLOCK_SIZE`] (the page size); a type that
+    /// declares another does not build (checked in [`Registration::new`]).
+    const BLOCK_SIZE: usize;
     /// Per-inode state, kept in `i_private` and dropped when the inode is evicted.
     type InodeData: Send + Sync;
 
@@ -914,7 +918,7 @@ unsafe extern "C" fn fill_super_callback<T: Type>(
     from_result(|| {
         // SAFETY: `mount_bdev` passes a live, new superblock on an open block device, with
         // `s_umount` held for writing, as `sb_set_blocksize` needs.
-        if unsafe { bindings::sb_set_blocksize(sb, BLOCK_SIZE as i32) } == 0 {
+        if unsafe { bindings::sb_set_blocksize(sb, T::BLOCK_SIZE as i32) } == 0 {
             return Err(EINVAL);
         }
         // SAFETY: `sb` is live and new: `mount_bdev` holds `s_umount` and it is not yet
@@ -1032,6 +1036,12 @@ unsafe impl<T: Type> Sync for Registration<T> {}
 impl<T: Type> Registration<T> {
     /// Registers `T` as a file system type of `module`.
     pub fn new(module: &'static ThisModule) -> impl PinInit<Self, Error> {
+        const {
+            assert!(
+                T::BLOCK_SIZE == BLOCK_SIZE,
+                "the VFS glue supports only page-sized blocks"
+            )
+        };
         let fs = move |slot: *mut Opaque<bindings::file_system_type>| -> Result {
             let ft = Opaque::raw_get(slot);
             // SAFETY: `slot` is valid, pinned memory for a `file_system_type`, ours to
