@@ -61,7 +61,8 @@ module! {
 /// The module's state.
 struct EmfsModule {
     fs: Option<Pin<KBox<kernel_ext::vfs::Registration<emfs::Emfs>>>>,
-    _stats: kernel_ext::debugfs::Dir,
+    /// extmap's debugfs files; the script files allocate maps, so they go before the cache.
+    stats: Option<kernel_ext::debugfs::Dir>,
     _emfs_debug: kernel_ext::debugfs::Dir,
 }
 
@@ -110,7 +111,7 @@ impl kernel::Module for EmfsModule {
             })?;
         Ok(EmfsModule {
             fs: Some(fs),
-            _stats: extmap::stats::register_debugfs(),
+            stats: Some(extmap::stats::register_debugfs()),
             _emfs_debug: emfs::debug::register_debugfs(),
         })
     }
@@ -120,6 +121,9 @@ impl Drop for EmfsModule {
     fn drop(&mut self) {
         // No mount can exist (it would hold the module), so every map is gone with its inode.
         self.fs = None;
+        // Removing the debugfs files waits for their running handlers (a script allocating
+        // maps), so that no allocation can start while the cache is destroyed.
+        self.stats = None;
         if extmap::exit().is_err() {
             // Leaking the cache is better than freeing it under live maps.
             pr_err!(

@@ -20,12 +20,15 @@
 //!
 //! - the range fields: only a merge, through [`Exclusive`] (write lock and no other holder);
 //! - the generation and the flags (`PINNED` cleared by unpin and drops, `LOGGING` set and
-//!   cleared by fsync, `MERGED` set by a merge): only under the write lock, through a
-//!   [`NodeMut`], which [`MapsWrite`] alone can get. A holder of an [`ExtentMap`] reads them.
+//!   cleared by fsync, `MERGED` set by a merge): only under a mutable borrow of the tree that
+//!   links the map, through a [`NodeMut`]; for extmap's trees, which live inside their lock,
+//!   only [`MapsWrite`] (the write lock) has that borrow. A holder of an [`ExtentMap`] reads
+//!   them.
 //! - before a map is shared (one reference, in no tree) its creator writes everything, through
 //!   [`NodeRef::get_mut`]. A map that is in no tree but shared (it left its tree) has only
 //!   `LOGGING` set or cleared, by [`Maps::set_logging`] and [`Maps::clear_logging`], in one
-//!   atomic update that fails if a tree has claimed the map meanwhile.
+//!   atomic update that is not made if a tree has claimed the map meanwhile (also during an
+//!   insertion that then fails and gives the map back: the racing insertion wins).
 //!
 //! [`unpin`]: ExtentMapTree::unpin
 //! [`clear_logging`]: Maps::clear_logging

@@ -371,7 +371,7 @@ impl<'a, K: NodeKind> NodeView<'a, K> {
         self.node.state() & ON_LIST != 0
     }
 
-    /// The reference count (stable against new references while the tree is borrowed).
+    /// The reference count (a snapshot: holders clone and drop references without the tree).
     pub fn refcount(&self) -> u32 {
         self.node.refs.read()
     }
@@ -407,7 +407,8 @@ impl<'a, K: NodeKind> NodeView<'a, K> {
         // SAFETY: By the type invariant the node is linked in `tree`, borrowed for `'a`, so its
         // links are valid and stable; `walk` is `rb_next` or `rb_prev`, which only read them.
         let rb = unsafe { walk(self.node.rb.get()) };
-        self.tree.view(rb)
+        // SAFETY: The in-order neighbour of a node of the tree is null or a node of the tree.
+        unsafe { self.tree.view(rb) }
     }
 }
 
@@ -468,9 +469,13 @@ impl<K: NodeKind> Tree<K> {
     }
 
     /// The tree itself, for the methods below that change it in place.
-    fn inner(self: Pin<&mut Self>) -> &mut Self {
-        // SAFETY: Callers only rewrite `root`, `count` and the links of nodes and of `list` in
-        // place; nothing moves the tree or replaces it, so the pinning guarantee holds.
+    ///
+    /// # Safety
+    ///
+    /// The caller must not move the tree or replace it through the result: only rewrite
+    /// `root`, `count` and the links of nodes and of `list` in place.
+    unsafe fn inner(self: Pin<&mut Self>) -> &mut Self {
+        // SAFETY: The caller keeps the tree in place, so the pinning guarantee holds.
         unsafe { self.get_unchecked_mut() }
     }
 
@@ -484,12 +489,17 @@ impl<K: NodeKind> Tree<K> {
         self.count == 0
     }
 
-    fn view(&self, rb: *mut bindings::rb_node) -> Option<NodeView<'_, K>> {
+    /// The node `rb`, seen through this tree; `None` for null.
+    ///
+    /// # Safety
+    ///
+    /// `rb` must be null or an `rb_node` reachable from `root`.
+    unsafe fn view(&self, rb: *mut bindings::rb_node) -> Option<NodeView<'_, K>> {
         if rb.is_null() {
             return None;
         }
-        // SAFETY: Callers pass a node reachable from `root` (or null); by the type invariant
-        // every such `rb_node` is a `Node<K>`'s.
+        // SAFETY: The caller passes a node reachable from `root`; by the type invariant every
+        // such `rb_node` is a `Node<K>`'s.
         let node = unsafe { Node::from_rb(rb) };
         // INVARIANT: The node is linked in this tree, borrowed for the view's life.
         Some(NodeView { tree: self, node })
@@ -497,15 +507,18 @@ impl<K: NodeKind> Tree<K> {
 
     /// The first node in key order.
     pub fn first(&self) -> Option<NodeView<'_, K>> {
-        // SAFETY: `root` is a valid tree, borrowed for the call.
-        self.view(unsafe { bindings::rb_first(&self.root) })
+        // SAFETY: `root` is a valid tree, borrowed for the call; `rb_first` returns null or one
+        // of its nodes.
+        unsafe { self.view(bindings::rb_first(&self.root)) }
     }
 
     /// The node containing `pos`; else the first node after it; else the last before it.
     pub fn search(&self, pos: u64) -> Option<NodeView<'_, K>> {
         let mut n = self.root.rb_node;
         let mut last: Option<NodeView<'_, K>> = None;
-        while let Some(v) = self.view(n) {
+        // SAFETY: `n` starts at the root and follows child links of nodes of this tree, so it
+        // is null or one of its nodes.
+        while let Some(v) = unsafe { self.view(n) } {
             let f = v.fields();
             // SAFETY: `view` returned `n`, so it is a node of this tree; its child links are
             // stable while the tree is borrowed.
@@ -546,7 +559,9 @@ impl<K: NodeKind> Tree<K> {
         }
         let key = node.fields().start();
         let mut n = self.root.rb_node;
-        while let Some(v) = self.view(n) {
+        // SAFETY: `n` starts at the root and follows child links of nodes of this tree, so it
+        // is null or one of its nodes.
+        while let Some(v) = unsafe { self.view(n) } {
             if v.is(node) {
                 return Some(v);
             }
@@ -612,12 +627,15 @@ impl<K: NodeKind> Tree<K> {
             node.node().flags.fetch_and(!LINKED, Ordering::AcqRel);
             Err(node)
         };
-        let this = self.inner();
+        // SAFETY: Below, only `root`, `count`, the new node's links and the list are written in
+        // place; the tree does not move.
+        let this = unsafe { self.inner() };
         let mut link: *mut *mut bindings::rb_node = &mut this.root.rb_node;
         let mut parent: *mut bindings::rb_node = ptr::null_mut();
         // SAFETY: `link` points at the root pointer or a child pointer of a node of this tree,
-        // all valid and exclusively ours while `this` is mutably borrowed.
-        while let Some(v) = this.view(unsafe { *link }) {
+        // all valid and exclusively ours while `this` is mutably borrowed; what it points to is
+        // null or a node of this tree.
+        while let Some(v) = unsafe { this.view(*link) } {
             let ef = v.fields();
             // SAFETY: `link` points at the root pointer or a child pointer of a node of this
             // tree, valid and exclusively ours while `this` is mutably borrowed.
@@ -633,7 +651,8 @@ impl<K: NodeKind> Tree<K> {
             }
         }
         // The descent only compared starts: check the in-order neighbours for overlap.
-        if let Some(p) = this.view(parent) {
+        // SAFETY: `parent` is null or the last node of this tree the descent visited.
+        if let Some(p) = unsafe { this.view(parent) } {
             let (prev, next) = if start < p.fields().start() {
                 (p.prev(), Some(p))
             } else {
@@ -812,7 +831,8 @@ impl<'a, K: NodeKind> NodeMut<'a, K> {
 
     /// Unlinks the node (and takes it off the list) and returns the tree's reference.
     pub fn remove(self) -> NodeRef<K> {
-        // SAFETY: By the type invariant the node is linked in this tree.
+        // SAFETY: By the type invariant the node is linked in this tree; `unlink` only rewrites
+        // the tree in place (as `inner` requires).
         unsafe { self.tree.inner().unlink(self.node) }
     }
 
@@ -908,6 +928,7 @@ impl<K: NodeKind> Exclusive<'_, K> {
         let n: *const Node<K> = if prev { own.prev() } else { own.next() }?.node;
         // SAFETY: `n` is the in-order neighbour of a node linked in `self.tree` (the type
         // invariant), so it is linked there too, and alive: the tree holds a reference.
+        // `unlink` only rewrites the tree in place (as `inner` requires).
         Some(unsafe { self.tree.as_mut().inner().unlink(&*n) })
     }
 }

@@ -108,9 +108,10 @@ impl<T> KmemCache<T> {
         let cache = self.cache.swap(ptr::null_mut(), Ordering::SeqCst);
         if !cache.is_null() {
             // SAFETY: By the type invariant `cache` is a live cache. No object allocated from
-            // it is alive and no allocation uses it: `live` was 0 after `closed` was set, so
-            // any allocation that counted itself later sees `closed` and backs off, and `cache`
-            // is null for everyone from now on.
+            // it is alive and no allocation uses it: `live` was 0 after `closed` was set, so an
+            // allocation that counted itself later reads `closed` either set (and backs off) or
+            // clear again after this destruction, and then reads `cache` null (it reads
+            // `closed` first); `cache` is null for everyone from now on.
             unsafe { bindings::kmem_cache_destroy(cache) };
         }
         self.closed.store(false, Ordering::SeqCst);
@@ -130,10 +131,13 @@ impl<T> KmemCache<T> {
     /// Allocates room for one `T` with `GFP_NOFS`: objects of a file system's caches are
     /// allocated on paths that reclaim may enter through the file system.
     pub fn alloc_raw(&self) -> Result<NonNull<T>> {
-        // Count first, then look: see the type's documentation.
+        // Count first, then look at `closed`, then at `cache`: see the type's documentation.
+        // (`closed` before `cache`: a destruction that completed clears `closed` again, after
+        // it cleared `cache`, so seeing `closed` clear after it means seeing `cache` null.)
         self.live.fetch_add(1, Ordering::SeqCst);
+        let closed = self.closed.load(Ordering::SeqCst);
         let cache = self.cache.load(Ordering::SeqCst);
-        if cache.is_null() || self.closed.load(Ordering::SeqCst) {
+        if closed || cache.is_null() {
             self.live.fetch_sub(1, Ordering::SeqCst);
             return Err(ENOMEM);
         }

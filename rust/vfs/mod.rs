@@ -724,9 +724,9 @@ impl<T: FileSystem> Inode<T> {
         self.0.get()
     }
 
-    /// The attributes as the VFS holds them now, each field read once (`READ_ONCE`): without
-    /// the inode lock ([`LockedInode::attrs`]) a `setattr` may run meanwhile, so the fields are
-    /// not necessarily one consistent set.
+    /// The attributes as the VFS holds them now, each field read once (`READ_ONCE`): unless
+    /// the caller holds the inode lock (a [`LockedInode`]), a `setattr` may run meanwhile, so
+    /// the fields are not necessarily one consistent set.
     pub fn attrs(&self) -> InodeAttrs {
         let i = self.raw();
         // SAFETY: `i` is a live inode (the type invariant); every field is an aligned word read
@@ -858,7 +858,9 @@ impl<T: Type> LockedInode<T> {
 /// An inode a callback may use but must not take a reference to: at eviction its count is
 /// already zero, and at writeback completion it may be (the writeback of its folios keeps it
 /// alive, not a count), where `ihold` is not allowed. Unlike [`Inode`] it has no
-/// `AlwaysRefCounted` and no way to reach one, so no [`ARef`] can be made from it.
+/// `AlwaysRefCounted` and no way to reach one, so no [`ARef`] can be made from it. (Nor may
+/// the callback look its own number up with [`SuperBlock::iget`]: that waits for the inode
+/// being freed, or for the writeback that eviction waits for, and never returns.)
 ///
 /// # Invariants
 ///

@@ -267,7 +267,7 @@ pub(super) unsafe extern "C" fn statfs_callback<T: Type>(
             ffi::emfs_fill_statfs(
                 buf,
                 T::MAGIC as _,
-                BLOCK_SIZE as _,
+                T::BLOCK_SIZE as _,
                 st.blocks,
                 st.free_blocks,
                 st.files,

@@ -204,7 +204,10 @@ pub(super) unsafe extern "C" fn read_folio_callback<T: Type>(
     _file: *mut bindings::file,
     folio: *mut bindings::folio,
 ) -> core::ffi::c_int {
-    // SAFETY: The folio is locked, so its mapping and host inode are stable and live.
+    // SAFETY: The folio is locked, so its mapping and host inode are stable and live, and the
+    // host is a set-up `T` regular file. Its count is not 0: every caller of `read_folio` holds
+    // the file open (read, fault, fadvise, khugepaged) or the inode locked (`write_begin`), so
+    // `&Inode`, which allows `ihold`, is sound.
     let inode = unsafe { Inode::<T>::from_raw(ffi::emfs_folio_inode(folio)) };
     // INVARIANT: The folio is locked and not uptodate; we end the read below.
     let mut locked = LockedFolio {
@@ -225,7 +228,8 @@ pub(super) unsafe extern "C" fn read_folio_callback<T: Type>(
 /// Called by the page cache with a readahead request on a `T` regular file.
 pub(super) unsafe extern "C" fn readahead_callback<T: Type>(rac: *mut bindings::readahead_control) {
     // SAFETY: The request's mapping and host inode are live during the call, and the inode is
-    // a `T` regular file.
+    // a set-up `T` regular file. Readahead runs for a holder of the open file (read, fault,
+    // fadvise), so the count is not 0 and `&Inode`, which allows `ihold`, is sound.
     let inode = unsafe { Inode::<T>::from_raw(ffi::emfs_readahead_inode(rac)) };
     // INVARIANT: `rac` is the running request.
     let mut ra = Readahead {
