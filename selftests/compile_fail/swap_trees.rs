@@ -2,7 +2,8 @@
 // are pinned (their list's entries point into them); the write guard hands out `&mut` only
 // for `Unpin` data.
 // target: extmap/mod.rs
-// expect: error[E0596]: cannot borrow data in dereference of `WriteGuard<
+// expect: error[E0596]: cannot borrow data in dereference of `
+// expect: WriteGuard<
 
 fn swap_two_trees(a: &ExtentMapTree, b: &ExtentMapTree) {
     let mut x = a.lock.write();
