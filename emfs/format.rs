@@ -15,6 +15,8 @@ pub const SB_MAGIC: u64 = u64::from_le_bytes(*b"EmFsSb01");
 pub const VERSION: u32 = 1;
 /// The two superblock slots (block numbers). The valid one with the higher generation wins.
 pub const SB_SLOTS: [u64; 2] = [0, 1];
+/// The highest generation a valid superblock has.
+pub const MAX_GENERATION: u64 = 1 << 62;
 /// Inode-table blocks a superblock can point to.
 pub const MAX_INODE_TABLE_BLOCKS: usize = 64;
 /// Bitmap blocks a superblock can point to.
@@ -237,6 +239,11 @@ impl Superblock {
         }
         if self.free_blocks > self.total_blocks {
             return Err(FormatError::BadField("free_blocks"));
+        }
+        // Commits count generations up from here: leave them room (one a second would take
+        // billions of years to get there), so that the count can never overflow.
+        if self.generation > MAX_GENERATION {
+            return Err(FormatError::BadField("generation"));
         }
         let in_range = |blk: u64| blk >= 2 && blk < self.total_blocks;
         if !self.inode_table[..itb].iter().all(|&b| in_range(b))

@@ -196,7 +196,7 @@ impl FileSystem for Emfs {
             return Err(EINVAL);
         }
         let mut st = FsState::load(dev, sb)?;
-        let read_only = st.has_bad_slots();
+        let read_only = st.has_bad_slots() || st.check()? > 0;
         if read_only {
             pr_err!("metadata errors: mounting read-only\n");
         } else if !dev.is_read_only() {

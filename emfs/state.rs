@@ -22,6 +22,8 @@ use kernel::prelude::*;
 const BITMAP_BYTES: usize = CSUM_OFFSET;
 const BS: u64 = BLOCK_SIZE as u64;
 
+mod check;
+
 /// One inode slot.
 pub(crate) struct Slot {
     /// The inode as the next commit writes it.
@@ -103,6 +105,9 @@ fn read_chain(
         let h = decode_extent_header(&block).map_err(|_| bad("bad extent block"))?;
         if h.ino != ino {
             return Err(bad("extent block of another inode"));
+        }
+        if h.generation > sb.generation {
+            return Err(bad("extent block from a future generation"));
         }
         chain.push(blk, GFP_KERNEL)?;
         for n in 0..h.count as usize {

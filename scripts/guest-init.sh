@@ -31,6 +31,10 @@ verdict() {
 mode=$(sed -n 's/.*harness=\([a-z]*\).*/\1/p' /proc/cmdline)
 stress=$(sed -n 's/.*harness_stress=\([0-9]*\).*/\1/p' /proc/cmdline)
 [ -n "$stress" ] && export STRESS_SECONDS=$stress
+fuzz_images=$(sed -n 's/.*harness_fuzz_images=\([0-9]*\).*/\1/p' /proc/cmdline)
+[ -n "$fuzz_images" ] && export FUZZ_IMAGES=$fuzz_images
+fuzz_seeds=$(sed -n 's/.*harness_fuzz_seeds=\([0-9,]*\).*/\1/p' /proc/cmdline)
+[ -n "$fuzz_seeds" ] && export FUZZ_SEEDS="$(echo "$fuzz_seeds" | tr ',' ' ')"
 
 case "$mode" in
 check)

@@ -52,13 +52,14 @@ copy_bin "$(command -v btrfs)" /sbin/btrfs
 
 # The host tools, static so that they run in the VM.
 (cd "$SRCTREE/host" && RUSTFLAGS="-C target-feature=+crt-static" cargo build --quiet --release \
-	--locked --target x86_64-unknown-linux-gnu -p emfs-tools -p extmap-diff --target-dir "${HOST_STATIC_DIR:-$OUT/host-static}")
+	--locked --target x86_64-unknown-linux-gnu -p emfs-tools -p extmap-diff -p emfs-fuzz --target-dir "${HOST_STATIC_DIR:-$OUT/host-static}")
 static=${HOST_STATIC_DIR:-$OUT/host-static}/x86_64-unknown-linux-gnu/release
 for t in mkfs fsck; do
 	install -m 0755 "$static/$t-emfs" "$ROOT/sbin/$t.emfs"
 done
 install -m 0755 "$static/extmap-diff" "$ROOT/sbin/extmap-diff"
 install -m 0755 "$static/emfs-mutate" "$ROOT/sbin/emfs-mutate"
+install -m 0755 "$static/emfs-fuzz" "$ROOT/sbin/emfs-fuzz"
 
 # Kernel modules: the kernel's own, plus the project's under extra/.
 kver=$(cat "$KSRC/include/config/kernel.release")

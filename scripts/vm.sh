@@ -46,6 +46,8 @@ done
 APPEND="console=ttyS0 panic=-1 oops=panic panic_on_warn=1 harness=$MODE"
 [ -n "$TESTS" ] && APPEND+=" harness_tests=$TESTS"
 [ -n "${STRESS_SECONDS:-}" ] && APPEND+=" harness_stress=$STRESS_SECONDS"
+[ -n "${FUZZ_IMAGES:-}" ] && APPEND+=" harness_fuzz_images=$FUZZ_IMAGES"
+[ -n "${FUZZ_SEEDS:-}" ] && APPEND+=" harness_fuzz_seeds=${FUZZ_SEEDS// /,}"
 # make bench: which tree sizes, how many repetitions.
 [ -n "${BENCH_SIZES:-}" ] && APPEND+=" harness_bench_sizes=${BENCH_SIZES// /,}"
 [ -n "${BENCH_REPS:-}" ] && APPEND+=" harness_bench_reps=$BENCH_REPS"

@@ -116,6 +116,19 @@ pub struct NewFile {
     pub mtime: i64,
 }
 
+/// One extent of a file being added: `blocks` blocks from file block `file_block`, of `kind`
+/// ([`EXTENT_REGULAR`]: the file's data is written there; [`EXTENT_PREALLOC`]: allocated,
+/// reads as zeros). What no extent covers below the size is a hole.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Piece {
+    /// First file block.
+    pub file_block: u64,
+    /// Length in blocks.
+    pub blocks: u64,
+    /// The record's kind.
+    pub kind: u32,
+}
+
 /// Adds `files` to a file system `mkfs` just made. Each file's data is written in extents of
 /// `extent_blocks` blocks (the last may be shorter); consecutive extents are contiguous on disk
 /// when `contiguous`, so that the kernel's maps can merge, and one block apart otherwise.
@@ -124,6 +137,33 @@ pub fn populate(
     sb: &mut Superblock,
     files: &[NewFile],
     extent_blocks: u64,
+    contiguous: bool,
+) -> Result<(), String> {
+    let n = extent_blocks.max(1);
+    let shaped: Vec<(&NewFile, Vec<Piece>)> = files
+        .iter()
+        .map(|f| {
+            let blocks = (f.data.len() as u64).div_ceil(BLOCK_SIZE as u64);
+            let pieces = (0..blocks)
+                .step_by(n as usize)
+                .map(|b| Piece {
+                    file_block: b,
+                    blocks: n.min(blocks - b),
+                    kind: EXTENT_REGULAR,
+                })
+                .collect();
+            (f, pieces)
+        })
+        .collect();
+    populate_pieces(dev, sb, &shaped, contiguous)
+}
+
+/// [`populate`] with each file's extents given: `pieces`, sorted by file block and not
+/// overlapping; a file's size is its data's length.
+pub fn populate_pieces(
+    dev: &mut impl Device,
+    sb: &mut Superblock,
+    files: &[(&NewFile, Vec<Piece>)],
     contiguous: bool,
 ) -> Result<(), String> {
     let io = |e: std::io::Error| format!("I/O error: {e}");
@@ -147,7 +187,7 @@ pub fn populate(
             sb.inode_count
         ));
     }
-    for (i, f) in files.iter().enumerate() {
+    for (i, (f, pieces)) in files.iter().enumerate() {
         let ino = i as u32 + 2;
         if f.name.is_empty()
             || f.name.len() > NAME_MAX
@@ -160,33 +200,31 @@ pub fn populate(
             ));
         }
         let size = f.data.len() as u64;
-        let blocks = size.div_ceil(bs);
         let mut records = Vec::new();
-        let mut b = 0;
-        while b < blocks {
-            let n = extent_blocks.max(1).min(blocks - b);
-            if !contiguous && b > 0 {
+        for (k, p) in pieces.iter().enumerate() {
+            if !contiguous && k > 0 {
                 alloc(1, &mut used)?;
                 // The gap block stays free: give it back.
                 used.pop();
             }
-            let first = alloc(n, &mut used)?;
+            let first = alloc(p.blocks, &mut used)?;
             let mut block = [0u8; BLOCK_SIZE];
-            for k in 0..n {
+            for k in 0..p.blocks {
                 block.fill(0);
-                let off = ((b + k) * bs) as usize;
-                let end = (off + BLOCK_SIZE).min(f.data.len());
-                block[..end - off].copy_from_slice(&f.data[off..end]);
+                let off = ((p.file_block + k) * bs) as usize;
+                if p.kind == EXTENT_REGULAR && off < f.data.len() {
+                    let end = (off + BLOCK_SIZE).min(f.data.len());
+                    block[..end - off].copy_from_slice(&f.data[off..end]);
+                }
                 write_block(dev, first + k, &block).map_err(io)?;
             }
             records.push(ExtentRecord::whole(
-                b * bs,
-                n * bs,
+                p.file_block * bs,
+                p.blocks * bs,
                 first * bs,
                 1,
-                EXTENT_REGULAR,
+                p.kind,
             ));
-            b += n;
         }
         // The extent chain.
         let mut chain = Vec::new();
