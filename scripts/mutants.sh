@@ -3,7 +3,9 @@
 # Proof that the differential test (extmap-diff, Documentation/extmap-script.rst)
 # can fail: each mutant is a copy of the sources with one rule of the merge
 # broken, built into its own emfs.ko and run against btrfs's interpreter in a
-# VM of its own. The differential must find a difference in each.
+# VM of its own. The differential must find a difference in each. Likewise the
+# fuzzer (emfs:fuzz.sh) must catch the mount sizing an allocation from an
+# unchecked on-disk count.
 #
 #   scripts/mutants.sh KSRC OUT
 #
@@ -14,11 +16,11 @@ source "$(dirname "$0")/common.sh"
 KSRC=$1
 OUT=$2
 
-# mutant NAME FILE SED-EXPRESSION WHAT-IT-BREAKS
-mutant() {
-	local name=$1 file=$2 expr=$3 what=$4
-	local label="mutants: $name ($what) is caught by extmap-diff"
-	local dir=$OUT/mutants/$name
+# build NAME FILE SED-EXPRESSION LABEL: the mutant's sources and VM image in
+# $OUT/mutants/NAME; false (with "fail LABEL" printed) if it cannot be made.
+build() {
+	local name=$1 file=$2 expr=$3 label=$4
+	dir=$OUT/mutants/$name
 	rm -rf "$dir"
 	mkdir -p "$dir/src"
 	(cd "$SRCTREE" && git ls-files -z | rsync -a --from0 --files-from=- ./ "$dir/src/")
@@ -26,7 +28,7 @@ mutant() {
 	if cmp -s "$SRCTREE/$file" "$dir/src/$file"; then
 		log "mutant $name: the mutation no longer applies to $file"
 		echo "fail $label"
-		return
+		return 1
 	fi
 	diff -u "$SRCTREE/$file" "$dir/src/$file" | sed 's/^/    /' >&2 || true
 	if ! "$dir/src/scripts/module.sh" "$KSRC" >"$dir/build.log" 2>&1 ||
@@ -34,8 +36,14 @@ mutant() {
 		tail -n 20 "$dir/build.log" >&2
 		log "mutant $name: build failed"
 		echo "fail $label"
-		return
+		return 1
 	fi
+}
+
+# mutant NAME FILE SED-EXPRESSION WHAT-IT-BREAKS: extmap-diff must find a difference.
+mutant() {
+	local name=$1 label="mutants: $1 ($4) is caught by extmap-diff"
+	build "$name" "$2" "$3" "$label" || return 0
 	HARNESS_MUTANT=$name "$dir/src/scripts/vm.sh" check "$KSRC" "$dir" emfs:extmap_diff.sh >&2 || true
 	grep -E 'caught|difference|btrfs: |extmap: ' "$dir/results.tap" 2>/dev/null | head -n 8 >&2
 	if grep -qE '^# ok [0-9]+ extmap_diff: the mutant is caught' "$dir/results.tap" 2>/dev/null; then
@@ -45,7 +53,24 @@ mutant() {
 	fi
 }
 
+# fuzz_mutant NAME FILE SED-EXPRESSION WHAT-IT-BREAKS: emfs:fuzz.sh must fail
+# (64 images of seed 1 hold two whose extent count is 2^32 - 1).
+fuzz_mutant() {
+	local name=$1 label="mutants: $1 ($4) is caught by emfs:fuzz.sh"
+	build "$name" "$2" "$3" "$label" || return 0
+	FUZZ_SEEDS=1 FUZZ_IMAGES=64 "$dir/src/scripts/vm.sh" check "$KSRC" "$dir" emfs:fuzz.sh >&2 || true
+	grep -E 'image 1/|ok ' "$dir/results.tap" 2>/dev/null | head -n 8 >&2
+	if grep -qE '^ok [0-9]+ selftests: emfs: fuzz.sh' "$dir/results.tap" 2>/dev/null; then
+		echo "fail $label"
+	else
+		echo "pass $label"
+	fi
+}
+
 mutant refcount rust/reftree.rs 's/ || node.node().refs.read_acquire() > 2//' \
 	"the 2020 rule: a map another holder can see is merged"
 mutant modified-list extmap/rules.rs 's/ \&\& !on_modified_list$/ \&\& (!on_modified_list || true)/' \
 	"a map on the modified list may merge"
+fuzz_mutant extent-count emfs/state.rs \
+	's/KVVec::with_capacity(count.min(EXTENTS_PER_BLOCK), GFP_KERNEL)/KVVec::with_capacity(count, GFP_KERNEL)/; s/> chain_max {/> chain_max.saturating_mul(usize::MAX) {/' \
+	"an inode's extent count sizes an allocation before it is checked"

@@ -58,8 +58,12 @@ fn main() {
         Cmd::Image { seed, index, out } => match emfs_fuzz::image(seed, index) {
             Ok((img, done)) => {
                 write(&out, &img.bytes);
+                // A reader that stops early (`| grep -q`) is not an error.
+                let mut stdout = std::io::stdout().lock();
                 for d in done {
-                    println!("image {seed}/{index}: {d}");
+                    if writeln!(stdout, "image {seed}/{index}: {d}").is_err() {
+                        break;
+                    }
                 }
             }
             Err(e) => {
