@@ -9,7 +9,9 @@
 KERNEL ?= default
 TESTS ?=
 STRESS_SECONDS ?=
-export KERNEL TESTS STRESS_SECONDS
+FUZZ_SEEDS ?=
+FUZZ_IMAGES ?=
+export KERNEL TESTS STRESS_SECONDS FUZZ_SEEDS FUZZ_IMAGES
 
 SCRIPTS := scripts
 OUT := $(CURDIR)/build
@@ -30,8 +32,11 @@ help:
 	@echo "make lint         rustfmt --check and a CLIPPY=1 build"
 	@echo "make fmt          format the Rust sources"
 	@echo "make host-test    cargo test of the host crates"
+	@echo "make setup        install what the host lacks (Debian packages, bindgen)"
+	@echo "make clean        remove the module build and build/ (the kernel cache stays)"
 	@echo "KERNEL=debug      use the KASAN/fault-injection kernel (own cache slot)"
 	@echo "TESTS=emfs:module_load.sh   run only these guest tests"
+	@echo "FUZZ_SEEDS=\"1 2 3\" FUZZ_IMAGES=100   emfs:fuzz.sh's seeds and images per seed"
 	@echo "EMFS_KVM=1        use KVM instead of TCG (where KVM works)"
 
 check:

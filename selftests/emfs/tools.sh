@@ -8,7 +8,7 @@
 dev=/dev/vdb
 
 ktap_print_header
-ktap_set_plan 5
+ktap_set_plan 7
 
 [ -b $dev ] || ktap_exit_fail_msg "no scratch disk $dev"
 
@@ -37,5 +37,20 @@ ktap_test_result "emfs tools: corruption is found (exit 4)" [ $? -eq 4 ]
 
 usage_exit() { fsck.emfs >/dev/null 2>&1; [ $? -eq 16 ]; }
 ktap_test_result "emfs tools: usage error is exit 16" usage_exit
+
+# mkfs.emfs refuses a device that holds a mounted file system, and leaves it alone.
+emfs_prepare $dev
+echo kept >/tmp/emfs-kept
+mount -t emfs $dev /mnt/emfs && cp /tmp/emfs-kept /mnt/emfs/kept && sync
+refused() {
+	out=$(mkfs.emfs $dev 2>&1) && return 1
+	echo "# $out"
+	echo "$out" | grep -q "is mounted on /mnt/emfs"
+}
+ktap_test_result "emfs tools: mkfs refuses a mounted device" refused
+kept() { umount /mnt/emfs && mount -t emfs $dev /mnt/emfs && cmp /tmp/emfs-kept /mnt/emfs/kept; }
+ktap_test_result "emfs tools: the mounted file system is intact" kept
+umount /mnt/emfs
+modprobe -r emfs
 
 ktap_finished

@@ -1,21 +1,38 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! `fsck.emfs [-n] DEVICE`: checks an emfs, read-only. Exit codes as e2fsck's: 0 clean,
-//! 4 errors left uncorrected, 8 operational error, 16 usage error.
+//! `fsck.emfs [-n] [-f] DEVICE`: checks an emfs, read-only: it never writes, whatever the
+//! options. Exit codes as e2fsck's: 0 clean, 4 errors left uncorrected, 8 operational error,
+//! 16 usage error.
 
+use clap::{error::ErrorKind, Parser};
 use emfs_tools::fsck::{exit as code, fsck};
 use std::fs::File;
 use std::process::exit;
 
+/// Checks an emfs file system. It only reads: errors are reported, never repaired.
+#[derive(Parser)]
+#[command(name = "fsck.emfs", bin_name = "fsck.emfs", version)]
+struct Cli {
+    /// Open the file system read-only and answer "no" to every repair (always so: fsck.emfs
+    /// never writes).
+    #[arg(short = 'n', long = "no-changes")]
+    _no_changes: bool,
+    /// Check even if the file system seems clean (always so).
+    #[arg(short = 'f', long)]
+    _force: bool,
+    /// The device or image to check.
+    device: String,
+}
+
 fn main() {
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| a != "-n" && a != "-f")
-        .collect();
-    let [path] = args.as_slice() else {
-        eprintln!("usage: fsck.emfs [-n] DEVICE");
-        exit(code::USAGE);
-    };
+    let cli = Cli::try_parse().unwrap_or_else(|e| {
+        let _ = e.print();
+        exit(match e.kind() {
+            ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => code::CLEAN,
+            _ => code::USAGE,
+        })
+    });
+    let path = &cli.device;
     let mut dev = match File::open(path) {
         Ok(f) => f,
         Err(e) => {

@@ -1,65 +1,90 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! `mkfs.emfs [-i INODE_TABLE_BLOCKS] [-n BLOCKS] [-d DIR [-e EXTENT_BLOCKS] [-g]] DEVICE`:
-//! makes an emfs, empty or holding the regular files of DIR (in extents of EXTENT_BLOCKS blocks,
-//! contiguous on disk, or with a one-block gap between extents with -g).
+//! `mkfs.emfs [-i INODE_TABLE_BLOCKS] [-n BLOCKS] [-d DIR [-e EXTENT_BLOCKS] [-g]] DEVICE`
+//! (long options beside; `--help`, `--version`): makes an emfs, empty or holding the regular
+//! files of DIR (in extents of EXTENT_BLOCKS blocks, contiguous on disk, or with a one-block gap
+//! between extents with -g). Refuses a block device that holds a mounted file system. Exit
+//! codes as mke2fs's: 0 made, 1 anything else (usage included).
 
+use clap::{error::ErrorKind, Parser};
 use emfs_tools::{device_blocks, mkfs};
-use std::fs::OpenOptions;
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::process::exit;
 
-fn usage() -> ! {
-    eprintln!("usage: mkfs.emfs [-i INODE_TABLE_BLOCKS] [-n BLOCKS] [-d DIR [-e EXTENT_BLOCKS] [-g]] DEVICE");
+/// Makes an emfs file system, empty or holding the regular files of a directory.
+#[derive(Parser)]
+#[command(name = "mkfs.emfs", bin_name = "mkfs.emfs", version)]
+struct Cli {
+    /// Inode-table blocks (16 inodes each, 1 to 64; default: one per 256 blocks).
+    #[arg(short = 'i', long)]
+    inode_table_blocks: Option<u32>,
+    /// Size in blocks of 4096 bytes (default: the whole device).
+    #[arg(short = 'n', long)]
+    blocks: Option<u64>,
+    /// Put the regular files of this directory into the file system.
+    #[arg(short = 'd', long)]
+    dir: Option<String>,
+    /// With --dir: extents of this many blocks.
+    #[arg(short = 'e', long, default_value_t = 16, requires = "dir")]
+    extent_blocks: u64,
+    /// With --dir: a free block between consecutive extents of a file (so that they cannot
+    /// merge).
+    #[arg(short = 'g', long, requires = "dir")]
+    gaps: bool,
+    /// The device or image to write.
+    device: String,
+}
+
+fn fail(what: String) -> ! {
+    eprintln!("mkfs.emfs: {what}");
     exit(1);
 }
 
-fn main() {
-    let mut args = std::env::args().skip(1);
-    let (mut itb, mut blocks, mut path) = (None, None, None);
-    let (mut dir, mut extent_blocks, mut gaps) = (None::<String>, 16u64, false);
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "-i" => {
-                itb = Some(
-                    args.next()
-                        .and_then(|v| v.parse().ok())
-                        .unwrap_or_else(|| usage()),
-                )
-            }
-            "-n" => {
-                blocks = Some(
-                    args.next()
-                        .and_then(|v| v.parse().ok())
-                        .unwrap_or_else(|| usage()),
-                )
-            }
-            "-d" => dir = Some(args.next().unwrap_or_else(|| usage())),
-            "-e" => {
-                extent_blocks = args
-                    .next()
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or_else(|| usage())
-            }
-            "-g" => gaps = true,
-            _ if a.starts_with('-') || path.is_some() => usage(),
-            _ => path = Some(a),
-        }
+/// Where `path`, a block device, is mounted, if it is (as mke2fs does, from /proc/mounts).
+fn mount_point(path: &str) -> Option<String> {
+    let meta = std::fs::metadata(path).ok()?;
+    if !meta.file_type().is_block_device() {
+        return None;
     }
-    let path = path.unwrap_or_else(|| usage());
-    let mut dev = OpenOptions::new()
+    let mounts = std::fs::read_to_string("/proc/mounts").ok()?;
+    mounts.lines().find_map(|l| {
+        let mut f = l.split_whitespace();
+        let (source, target) = (f.next()?, f.next()?);
+        let m = std::fs::metadata(source).ok()?;
+        (m.file_type().is_block_device() && m.rdev() == meta.rdev()).then(|| target.to_string())
+    })
+}
+
+fn main() {
+    let cli = Cli::try_parse().unwrap_or_else(|e| {
+        let _ = e.print();
+        exit(match e.kind() {
+            ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => 0,
+            _ => 1,
+        })
+    });
+    let path = cli.device;
+    if let Some(at) = mount_point(&path) {
+        fail(format!(
+            "{path} is mounted on {at}: will not make a file system here"
+        ));
+    }
+    let (itb, blocks, dir, extent_blocks, gaps) = (
+        cli.inode_table_blocks,
+        cli.blocks,
+        cli.dir,
+        cli.extent_blocks,
+        cli.gaps,
+    );
+    let mut dev: File = OpenOptions::new()
         .read(true)
         .write(true)
         .open(&path)
-        .unwrap_or_else(|e| {
-            eprintln!("mkfs.emfs: {path}: {e}");
-            exit(1);
-        });
+        .unwrap_or_else(|e| fail(format!("{path}: {e}")));
     let total = match blocks {
         Some(b) => b,
-        None => device_blocks(&mut dev).unwrap_or_else(|e| {
-            eprintln!("mkfs.emfs: {path}: {e}");
-            exit(1);
-        }),
+        None => device_blocks(&mut dev).unwrap_or_else(|e| fail(format!("{path}: {e}"))),
     };
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -78,10 +103,7 @@ fn main() {
         time: now,
     };
     let files = match &dir {
-        Some(d) => read_dir(d).unwrap_or_else(|e| {
-            eprintln!("mkfs.emfs: {d}: {e}");
-            exit(1);
-        }),
+        Some(d) => read_dir(d).unwrap_or_else(|e| fail(format!("{d}: {e}"))),
         None => Vec::new(),
     };
     match mkfs::mkfs(&mut dev, &opts).and_then(|mut sb| {
@@ -91,10 +113,7 @@ fn main() {
             "emfs: {} blocks of 4096 bytes, {} inodes, {} free blocks",
             sb.total_blocks, sb.inode_count, sb.free_blocks
         ),
-        Err(e) => {
-            eprintln!("mkfs.emfs: {path}: {e}");
-            exit(1);
-        }
+        Err(e) => fail(format!("{path}: {e}")),
     }
 }
 

@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The command lines of mkfs.emfs and fsck.emfs: `--help` and `--version`, long options, the
+//! documented exit codes (fsck: 16 for a usage error; mkfs: 1), `fsck.emfs -n` never writing.
+
+use std::process::{Command, Output};
+
+fn run(bin: &str, args: &[&str]) -> Output {
+    Command::new(bin).args(args).output().expect("run")
+}
+
+const FSCK: &str = env!("CARGO_BIN_EXE_fsck-emfs");
+const MKFS: &str = env!("CARGO_BIN_EXE_mkfs-emfs");
+
+fn image(name: &str, bytes: u64) -> String {
+    let path = std::env::temp_dir().join(format!("emfs-cli-{}-{name}", std::process::id()));
+    let f = std::fs::File::create(&path).unwrap();
+    f.set_len(bytes).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+#[test]
+fn help_and_version() {
+    for bin in [FSCK, MKFS] {
+        let h = run(bin, &["--help"]);
+        assert_eq!(h.status.code(), Some(0));
+        assert!(String::from_utf8_lossy(&h.stdout).contains("Usage: "));
+        let v = run(bin, &["--version"]);
+        assert_eq!(v.status.code(), Some(0));
+        assert!(String::from_utf8_lossy(&v.stdout).contains(".emfs "));
+    }
+}
+
+#[test]
+fn usage_errors() {
+    assert_eq!(run(FSCK, &[]).status.code(), Some(16));
+    assert_eq!(run(FSCK, &["--bogus", "x"]).status.code(), Some(16));
+    assert_eq!(run(FSCK, &["a", "b"]).status.code(), Some(16));
+    let err = run(FSCK, &["--bogus", "x"]);
+    assert!(String::from_utf8_lossy(&err.stderr).contains("unexpected argument"));
+    assert_eq!(run(MKFS, &[]).status.code(), Some(1));
+    assert_eq!(run(MKFS, &["-e", "4", "x"]).status.code(), Some(1));
+    assert_eq!(run(MKFS, &["-n", "many", "x"]).status.code(), Some(1));
+}
+
+#[test]
+fn long_options_make_what_fsck_accepts_and_fsck_n_never_writes() {
+    let img = image("long", 4 << 20);
+    let made = run(MKFS, &["--blocks", "512", "--inode-table-blocks", "2", &img]);
+    assert_eq!(made.status.code(), Some(0), "{made:?}");
+    let before = std::fs::read(&img).unwrap();
+    for args in [vec!["-n", &img], vec!["--no-changes", "-f", &img]] {
+        let out = run(FSCK, &args);
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        assert!(String::from_utf8_lossy(&out.stdout).contains("clean"));
+    }
+    // Damaged: fsck reports (exit 4) and still writes nothing.
+    let mut bytes = before.clone();
+    bytes[4096 * 2 + 10] ^= 1; // the inode table: the root's checksum breaks
+    std::fs::write(&img, &bytes).unwrap();
+    assert_eq!(run(FSCK, &["-n", &img]).status.code(), Some(4));
+    assert_eq!(std::fs::read(&img).unwrap(), bytes);
+    std::fs::remove_file(&img).unwrap();
+}
+
+#[test]
+fn missing_device_is_an_operational_error() {
+    assert_eq!(run(FSCK, &["/nonexistent/emfs"]).status.code(), Some(8));
+    assert_eq!(run(MKFS, &["/nonexistent/emfs"]).status.code(), Some(1));
+}
