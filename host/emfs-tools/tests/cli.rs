@@ -46,7 +46,10 @@ fn usage_errors() {
 #[test]
 fn long_options_make_what_fsck_accepts_and_fsck_n_never_writes() {
     let img = image("long", 4 << 20);
-    let made = run(MKFS, &["--blocks", "512", "--inode-table-blocks", "2", &img]);
+    let made = run(
+        MKFS,
+        &["--blocks", "512", "--inode-table-blocks", "2", &img],
+    );
     assert_eq!(made.status.code(), Some(0), "{made:?}");
     let before = std::fs::read(&img).unwrap();
     for args in [vec!["-n", &img], vec!["--no-changes", "-f", &img]] {
