@@ -37,19 +37,15 @@ run_image() {
 	if timeout 20 mount -t emfs $dev $mnt 2>/dev/null; then
 		if grep -q " $mnt emfs ro" /proc/mounts; then class=ro; else class=rw; fi
 		dmesg | grep -m 2 "emfs" >/tmp/fuzz-kmsg
-		timeout 20 ls -la $mnt >/dev/null 2>&1
-		[ $? = 124 ] && { echo "ls hung"; return 1; }
-		for f in "$mnt"/*; do
-			timeout 20 head -c 1048576 "$f" >/dev/null 2>&1
-			[ $? = 124 ] && { echo "reading $f hung"; return 1; }
-		done
+		# One shell per step under `timeout` (each process costs under TCG): list and read
+		# every file (bounded); if read-write, write + fsync, truncate, unlink.
+		timeout 20 sh -c "ls -la $mnt; for f in $mnt/*; do head -c 1048576 \"\$f\"; done" \
+			>/dev/null 2>&1
+		[ $? = 124 ] && { echo "listing or reading hung"; return 1; }
 		if [ $class = rw ]; then
-			timeout 20 dd if=/dev/zero of=$mnt/new bs=4096 count=3 conv=fsync 2>/dev/null
-			[ $? = 124 ] && { echo "write + fsync hung"; return 1; }
-			timeout 20 truncate -s 4097 $mnt/many 2>/dev/null
-			[ $? = 124 ] && { echo "truncate hung"; return 1; }
-			timeout 20 rm -f $mnt/small
-			[ $? = 124 ] && { echo "unlink hung"; return 1; }
+			timeout 20 sh -c "dd if=/dev/zero of=$mnt/new bs=4096 count=3 conv=fsync &&
+				truncate -s 4097 $mnt/many; rm -f $mnt/small" >/dev/null 2>&1
+			[ $? = 124 ] && { echo "write, fsync, truncate or unlink hung"; return 1; }
 		fi
 		timeout 30 umount $mnt || { echo "umount failed or hung"; return 1; }
 	else
