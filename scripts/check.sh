@@ -110,9 +110,16 @@ fi
 # must catch (scripts/mutants.sh, one VM boot each).
 if [ "${MUTANTS:-0}" = 1 ]; then
 	log "mutants ($(( $(date +%s) - start ))s so far)"
+	mutant_runs=0
 	while read -r verdict name; do
 		result "$verdict" "$name"
-	done < <("$SRCTREE/scripts/mutants.sh" "$KSRC" "$OUT")
+		mutant_runs=$((mutant_runs + 1))
+	done < <("$SRCTREE/scripts/mutants.sh" "$KSRC" "$OUT"; true)
+	# Every mutant must report (a script that died silently must not pass).
+	mutants=$(grep -cE '^(fuzz_)?mutant [a-z-]+ ' "$SRCTREE/scripts/mutants.sh")
+	if [ "$mutant_runs" != "$mutants" ]; then
+		result fail "mutants: $mutant_runs of $mutants reported"
+	fi
 fi
 
 # The guest panics on WARN (panic_on_warn), but say so explicitly, and catch
