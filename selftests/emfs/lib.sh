@@ -38,8 +38,10 @@ without_expected_kmsg() {
 
 # Reports of a kernel problem in the log since the mark.
 log_problems() {
-	log_since_mark | grep -E "$KERNEL_REPORTS|Call Trace"
-	log_since_mark | without_expected_kmsg | grep -E "$FS_ERRORS"
+	# One read of the log for both scans.
+	since=$(log_since_mark)
+	echo "$since" | grep -E "$KERNEL_REPORTS|Call Trace"
+	echo "$since" | without_expected_kmsg | grep -E "$FS_ERRORS"
 }
 
 # The usual start of a test: directories, the module, a new file system on
