@@ -62,6 +62,15 @@ if [ "$cf_runs" != "$cf_snippets" ]; then
 	result fail "compile-fail: $cf_runs of $cf_snippets snippets checked"
 fi
 
+# The harness's own rules, on crafted results and logs (scripts/harness_test.sh).
+harness_runs=0
+while read -r verdict name; do
+	result "$verdict" "$name"
+	harness_runs=$((harness_runs + 1))
+done < <("$SRCTREE/scripts/harness_test.sh"; true)
+harness_cases=$(grep -c '^report ' "$SRCTREE/scripts/harness_test.sh")
+[ "$harness_runs" = "$harness_cases" ] || result fail "harness: $harness_runs of $harness_cases cases reported"
+
 if [ -d "$SRCTREE/host" ]; then
 	# Host tests count one by one: add up cargo's "test result" lines.
 	if (cd "$SRCTREE/host" && cargo test --locked 2>&1) >"$OUT/host-test.log"; then
@@ -98,9 +107,8 @@ echo "---"
 
 expected=$SRCTREE/selftests/expected.txt
 [ -n "${TESTS:-}" ] && expected=/dev/null
-"$SRCTREE/scripts/tap_summary.py" "$OUT/results.tap" "$expected" "$OUT/counts" || true
-if [ -f "$OUT/counts" ]; then
-	read -r p f s <"$OUT/counts"
+if read -r p f s < <("$SRCTREE/scripts/guest_summary.sh" "$OUT/results.tap" "$expected" "$OUT/counts" "$KERNEL") &&
+	[ -n "$s" ]; then
 	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
 else
 	result fail "guest results could not be parsed"

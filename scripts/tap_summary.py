@@ -2,13 +2,19 @@
 # SPDX-License-Identifier: GPL-2.0
 """Summarise the guest's TAP/KTAP results.
 
-Usage: tap_summary.py RESULTS EXPECTED COUNTS
+Usage: tap_summary.py RESULTS EXPECTED COUNTS [KERNEL]
 
 RESULTS is what kselftest's run_kselftest.sh printed in the guest (nested
 output is prefixed with "# ", KUnit nests with four spaces). Only leaves count
 (a result line with no subtests of its own); a parent that failed while none
 of its leaves did (a crash, a timeout, a short plan) counts as one failure.
-Every line of EXPECTED must name a result line (leaf or parent) that ran. COUNTS receives
+A "# TODO" result is a failure: nothing in this project is allowed to be
+known-broken.
+
+Every line of EXPECTED names a result line (leaf or parent) that must have
+*passed* on KERNEL (default "default"): a missing or skipped one is a failure.
+A line "[debug] NAME" or "[default,debug] NAME" is required only on the kernels
+it lists; a line without brackets on every kernel. COUNTS receives
 "passed failed skipped". Exits 1 if anything failed or is missing.
 """
 
@@ -34,8 +40,26 @@ def split_depth(line):
             return depth, line.rstrip()
 
 
+def required(path, kernel):
+    """The names EXPECTED requires on this kernel."""
+    names = []
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if not line or line.startswith('#'):
+                continue
+            m = re.match(r'^\[([a-z,]+)\]\s+(.*)$', line)
+            if m:
+                if kernel in m.group(1).split(','):
+                    names.append(m.group(2))
+            else:
+                names.append(line)
+    return names
+
+
 def main():
     results_path, expected_path, counts_path = sys.argv[1:4]
+    kernel = sys.argv[4] if len(sys.argv) > 4 else 'default'
     try:
         with open(results_path, errors='replace') as f:
             lines = f.read().replace('\r', '').splitlines()
@@ -64,17 +88,26 @@ def main():
 
     passed, failed, skipped = 0, 0, 0
     failures = []
-    names = set()  # every result line, leaf or parent: what the expected list is checked against
+    # Every result line, leaf or parent: what the expected list is checked against.
+    # A name reported twice keeps its worst verdict.
+    status = {}
+    rank = {'ok': 0, 'skip': 1, 'FAILED': 2}
     verdicts = {}
     # A result is a parent when the result just before it is deeper.
     for i, (depth, ok, name, directive) in enumerate(parsed):
-        names.add(name)
+        verdict = 'skip' if directive == 'SKIP' else ('ok' if ok and directive != 'TODO' else 'FAILED')
+        if rank[verdict] >= rank[status.get(name, 'ok')]:
+            status[name] = verdict
         is_parent = i > 0 and parsed[i - 1][0] > depth
+        if directive == 'TODO':
+            failed += 1
+            failures.append(f'{name} (# TODO: a known failure is still a failure)')
+            continue
         if not is_parent:
-            verdicts[name] = 'skip' if directive == 'SKIP' else ('ok' if ok else 'FAILED')
+            verdicts[name] = verdict
             if directive == 'SKIP':
                 skipped += 1
-            elif ok or directive == 'TODO':
+            elif ok:
                 passed += 1
             else:
                 failed += 1
@@ -102,12 +135,16 @@ def main():
         failed += 1
         failures.append(b)
 
-    with open(expected_path) as f:
-        expected = [l.strip() for l in f if l.strip() and not l.startswith('#')]
-    for e in expected:
-        if e not in names:
+    for e in required(expected_path, kernel):
+        if e not in status:
             failed += 1
-            failures.append(f'{e}: expected, but it did not run')
+            failures.append(f'{e}: required on the {kernel} kernel, but it did not run')
+        elif status[e] == 'skip':
+            failed += 1
+            failures.append(f'{e}: required on the {kernel} kernel, but it was skipped')
+        elif status[e] != 'ok' and e not in failures:
+            # Failed leaves are counted above; a failed parent is only named here.
+            failures.append(f'{e}: required on the {kernel} kernel, but it failed')
 
     # Upstream btrfs's extent-map cases next to extmap's ports, from the same boot.
     cases = [f'test_case_{i}' for i in range(1, 9)]
