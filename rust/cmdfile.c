@@ -138,8 +138,9 @@ static const struct file_operations cmdfile_fops = {
 	.release = cmdfile_release,
 };
 
-void *emfs_debugfs_create_cmdfile(const char *name, void *parent,
-				  emfs_cmdfile_fn fn)
+struct dentry *emfs_debugfs_create_cmdfile(const char *name,
+					   struct dentry *parent,
+					   emfs_cmdfile_fn fn)
 {
 	return debugfs_create_file(name, 0600, parent, fn, &cmdfile_fops);
 }

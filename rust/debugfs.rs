@@ -6,11 +6,11 @@
 
 use super::ffi;
 use core::{
-    ffi::c_void,
     marker::PhantomData,
     sync::atomic::{AtomicU64, AtomicUsize},
 };
 use kernel::{
+    bindings,
     error::to_result,
     ffi::{c_char, c_int},
     prelude::*,
@@ -35,7 +35,7 @@ use kernel::{
 /// // Dropping `dir` removes the directory and its files.
 /// ```
 pub struct Dir {
-    dentry: *mut core::ffi::c_void,
+    dentry: *mut bindings::dentry,
 }
 
 // SAFETY: debugfs dentries may be used and removed from any thread.
@@ -103,7 +103,11 @@ impl Dir {
         // file's operations hold a reference on the module while the file is open, so the
         // function outlives every call.
         unsafe {
-            ffi::emfs_debugfs_create_cmdfile(name.as_char_ptr(), self.dentry, cmd_trampoline::<H>)
+            ffi::emfs_debugfs_create_cmdfile(
+                name.as_char_ptr(),
+                self.dentry,
+                Some(cmd_trampoline::<H>),
+            )
         };
     }
 }
@@ -114,8 +118,8 @@ impl Dir {
 ///
 /// `file` is the `struct emfs_cmdfile` whose handler is running, valid for `'a`.
 pub struct CmdOutput<'a> {
-    file: *mut c_void,
-    _p: PhantomData<&'a mut c_void>,
+    file: *mut ffi::emfs_cmdfile,
+    _p: PhantomData<&'a mut ffi::emfs_cmdfile>,
 }
 
 impl CmdOutput<'_> {
@@ -147,7 +151,7 @@ pub trait CmdHandler {
 /// `file` is a live `struct emfs_cmdfile`, used by nobody else during the call; `input` is
 /// valid for reads of `len` bytes and not written during the call.
 unsafe extern "C" fn cmd_trampoline<H: CmdHandler>(
-    file: *mut c_void,
+    file: *mut ffi::emfs_cmdfile,
     input: *const c_char,
     len: usize,
 ) -> c_int {

@@ -122,7 +122,8 @@ struct emfs_cmdfile;
 typedef int (*emfs_cmdfile_fn)(struct emfs_cmdfile *f, const char *in,
 			       size_t len);
 int emfs_cmdfile_emit(struct emfs_cmdfile *f, const char *p, size_t n);
-void *emfs_debugfs_create_cmdfile(const char *name, void *parent,
-				  emfs_cmdfile_fn fn);
+struct dentry *emfs_debugfs_create_cmdfile(const char *name,
+					   struct dentry *parent,
+					   emfs_cmdfile_fn fn);
 
 #endif /* EMFS_RUST_HELPERS_H */
