@@ -22,9 +22,10 @@ pub mod emfs;
 
 use kernel::prelude::*;
 
-// extmap's KUnit suite, registered here: the registration needs `unsafe` (a linker-section
-// static), which `extmap` forbids.
+// The KUnit suites, registered here: a registration needs `unsafe` (a linker-section static),
+// which `extmap` and `emfs` forbid.
 kernel_ext::kunit::kunit_suite!(
+    extmap_suite,
     "extmap",
     crate::extmap::tests,
     [
@@ -46,6 +47,17 @@ kernel_ext::kunit::kunit_suite!(
         split_for_direct_io,
         concurrent_readers_and_merges,
         map_size,
+    ]
+);
+// emfs's checksum suite: the kernel's crc32c() against the host's on the same bytes.
+kernel_ext::kunit::kunit_suite!(
+    emfs_checksum_suite,
+    "emfs_checksum",
+    crate::emfs::checksum_tests,
+    [
+        crc32c_known_vectors,
+        crc32c_matches_the_host,
+        sealed_block_detects_a_flip,
     ]
 );
 use kernel_ext::{refcount::Refcount, rwlock::RwLock};

@@ -3,6 +3,12 @@
 //! The emfs on-disk format: layouts, encoding, checksums. Values in, bytes out; no kernel or
 //! std dependencies, so that the kernel module and the host tools (`mkfs.emfs`, `fsck.emfs`)
 //! compile this same file. `Documentation/filesystems/emfs.rst` describes the format.
+//!
+//! The checksum comes from the side that compiles the file: its parent module provides
+//! `crc32c(&[u8]) -> u32`, the standard CRC-32C (the kernel's `crc32c()` in the module, the
+//! `crc32c` crate on the host).
+
+pub use super::crc32c;
 
 /// Block size: the only one emfs supports.
 pub const BLOCK_SIZE: usize = 4096;
@@ -66,34 +72,6 @@ pub enum FormatError {
     BadChecksum,
     /// A field is out of its range.
     BadField(&'static str),
-}
-
-/// CRC32C (Castagnoli), as the kernel's `crc32c(~0, ...)` then inverted: the standard CRC-32C.
-pub fn crc32c(data: &[u8]) -> u32 {
-    const TABLE: [u32; 256] = {
-        let mut table = [0u32; 256];
-        let mut i = 0;
-        while i < 256 {
-            let mut c = i as u32;
-            let mut k = 0;
-            while k < 8 {
-                c = if c & 1 != 0 {
-                    0x82f6_3b78 ^ (c >> 1)
-                } else {
-                    c >> 1
-                };
-                k += 1;
-            }
-            table[i] = c;
-            i += 1;
-        }
-        table
-    };
-    let mut crc = !0u32;
-    for &b in data {
-        crc = TABLE[((crc ^ b as u32) & 0xff) as usize] ^ (crc >> 8);
-    }
-    !crc
 }
 
 fn get_u16(b: &[u8], off: usize) -> u16 {

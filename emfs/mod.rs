@@ -20,6 +20,8 @@
 #![forbid(unsafe_code)]
 
 mod aops;
+pub(crate) mod checksum_tests;
+pub mod crc32c_vectors;
 pub mod debug;
 mod file;
 pub mod format;
@@ -27,6 +29,8 @@ mod inode;
 mod state;
 
 use crate::extmap::{rules, ExtentMap, ExtentMapTree};
+/// The format's checksum (see [`format`]): the kernel's `crc32c()`.
+pub use crate::kernel_ext::crc32c::crc32c;
 use crate::kernel_ext::nofs::NoFsScope;
 use crate::kernel_ext::vfs::{
     self, falloc, AddressSpaceOperations, BlockReader, DirEmitter, FileOperations, FileSystem,

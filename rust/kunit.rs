@@ -104,7 +104,8 @@ pub const fn suite(name: &'static [u8], cases: *mut bindings::kunit_case) -> bin
 }
 
 /// Registers a KUnit suite named `$name` whose cases are the listed functions of module
-/// `$module`, each a [`Case`], named in the results after itself.
+/// `$module`, each a [`Case`], named in the results after itself. `$suite` names the module
+/// that holds the registration (one per suite).
 ///
 /// Invoke it outside the modules that forbid `unsafe` code (the registration is a static in
 /// the `.kunit_test_suites` section and an `extern "C"` trampoline per case); the cases
@@ -113,13 +114,13 @@ pub const fn suite(name: &'static [u8], cases: *mut bindings::kunit_case) -> bin
 /// # Examples
 ///
 /// ```ignore
-/// kunit_suite!("extmap", crate::extmap::tests, [test_case_1, map_size]);
+/// kunit_suite!(extmap_suite, "extmap", crate::extmap::tests, [test_case_1, map_size]);
 /// ```
 #[macro_export]
 macro_rules! kunit_suite {
-    ($name:literal, $module:path, [$($case:ident),+ $(,)?]) => {
+    ($suite:ident, $name:literal, $module:path, [$($case:ident),+ $(,)?]) => {
         #[allow(non_snake_case)]
-        mod __kunit_suite {
+        mod $suite {
             use $module as cases;
             use ::kernel::bindings;
             use $crate::kernel_ext::kunit;

@@ -6,6 +6,7 @@
 //! Rust on top of it. Static-inline kernel functions are reached through the module's C file,
 //! `rust/helpers.c`, declared in [`ffi`].
 
+pub mod crc32c;
 pub mod debugfs;
 pub mod errno;
 pub mod ffi;

@@ -6,10 +6,19 @@
 #[path = "../../../emfs/format.rs"]
 pub mod format;
 
+#[path = "../../../emfs/crc32c_vectors.rs"]
+pub mod crc32c_vectors;
+
 pub mod fsck;
 pub mod mkfs;
 
 use format::BLOCK_SIZE;
+
+/// The format's checksum (see [`format`]): the standard CRC-32C, from the `crc32c` crate (which
+/// uses the CPU's CRC32 instruction where it has one).
+pub fn crc32c(data: &[u8]) -> u32 {
+    ::crc32c::crc32c(data)
+}
 use std::io::{self, Read, Seek, SeekFrom, Write};
 
 /// Something blocks can be read from and written to: a block device or an image file.

@@ -5,7 +5,7 @@
 use emfs_tools::format::*;
 use emfs_tools::fsck::{exit, fsck, Report};
 use emfs_tools::mkfs::{mkfs, populate, NewFile, Options};
-use emfs_tools::{read_block, write_block};
+use emfs_tools::{crc32c_vectors, read_block, write_block};
 use std::io::Cursor;
 
 type Dev = Cursor<Vec<u8>>;
@@ -339,8 +339,20 @@ fn extent_count_and_chain() {
 }
 
 #[test]
-fn crc32c_matches_the_standard_check_value() {
-    assert_eq!(crc32c(b"123456789"), 0xe306_9283);
+fn crc32c_known_vectors() {
+    for (data, want) in crc32c_vectors::KNOWN {
+        assert_eq!(crc32c(data), want, "{data:02x?}");
+    }
+}
+
+/// The same table the kernel's KUnit suite `emfs_checksum` checks `crc32c()` against.
+#[test]
+fn crc32c_matches_the_kernel_table() {
+    let mut block = [0u8; BLOCK_SIZE];
+    for (seed, len, want) in crc32c_vectors::BLOCKS {
+        crc32c_vectors::block(seed, &mut block);
+        assert_eq!(crc32c(&block[..len]), want, "seed {seed}, {len} bytes");
+    }
 }
 
 #[test]
