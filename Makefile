@@ -25,7 +25,7 @@ help:
 	@echo "make check-extended  the same on the debug kernel, stress tests 5 minutes each,"
 	@echo "                  10^6 differential operations against btrfs, and the mutants"
 	@echo "make bench        extmap vs btrfs's extent_map.c timed in one boot (build/bench/)"
-	@echo "make run          boot the VM with the module loaded and show what it does"
+	@echo "make run          the demo: the 2020 race through emfs, narrated (V=1: the whole console)"
 	@echo "make shell        boot the same VM with an interactive shell"
 	@echo "make kernel       build (or find in the cache) the test kernel"
 	@echo "make modules      build emfs.ko and the samples"
@@ -77,7 +77,7 @@ host-test:
 run shell: modules
 	@ksrc=$$($(SCRIPTS)/kernel.sh $(KERNEL)) && \
 		$(SCRIPTS)/initramfs.sh "$$ksrc" $(OUT) && \
-		$(SCRIPTS)/vm.sh $@ "$$ksrc" $(OUT)
+		VERBOSE=$(if $(filter 1,$(V)),1,0) $(SCRIPTS)/vm.sh $@ "$$ksrc" $(OUT)
 
 clean:
 	@ksrc=$$($(SCRIPTS)/kernel.sh $(KERNEL) 2>/dev/null) && \

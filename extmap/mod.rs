@@ -724,8 +724,12 @@ fn merge<'a>(m: NodeMut<'a, ExtentMapKind>, em: &'a mut ExtentMap) {
     if prev.is_none() && next.is_none() {
         return;
     }
+    let refs = em.refcount();
     let Some(mut x) = m.exclusive(em) else {
         STATS.merges_refused.fetch_add(1, Ordering::Relaxed);
+        STATS
+            .last_refused_refs
+            .store(u64::from(refs), Ordering::Relaxed);
         return;
     };
     for (neighbour, prev_side) in [(prev, true), (next, false)] {

@@ -20,6 +20,8 @@ pub struct Stats {
     pub merges: AtomicU64,
     /// Merges refused because someone besides the tree and the merging task held the map.
     pub merges_refused: AtomicU64,
+    /// The map's reference count just before the last refused merge (`make run` shows it).
+    pub last_refused_refs: AtomicU64,
     /// Split maps created by `drop_range`.
     pub splits: AtomicU64,
     /// Maps dropped by `drop_range` and `drop_all`.
@@ -34,6 +36,7 @@ pub static STATS: Stats = Stats {
     eexist_resolved: AtomicU64::new(0),
     merges: AtomicU64::new(0),
     merges_refused: AtomicU64::new(0),
+    last_refused_refs: AtomicU64::new(0),
     splits: AtomicU64::new(0),
     drops: AtomicU64::new(0),
 };
@@ -86,6 +89,7 @@ pub fn register_debugfs() -> Dir {
     dir.add_u64(c_str!("eexist_resolved"), &STATS.eexist_resolved);
     dir.add_u64(c_str!("merges"), &STATS.merges);
     dir.add_u64(c_str!("merges_refused"), &STATS.merges_refused);
+    dir.add_u64(c_str!("last_refused_refs"), &STATS.last_refused_refs);
     dir.add_u64(c_str!("splits"), &STATS.splits);
     dir.add_u64(c_str!("drops"), &STATS.drops);
     dir.add_usize(c_str!("maps_alive"), super::EXTENT_MAP_CACHE.live_counter());

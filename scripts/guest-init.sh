@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # /init of the test VM. Mode from the kernel command line: harness=check runs
 # the kselftest collections and writes their TAP to ttyS1; harness=crash
-# prepares the crash test and waits to be killed; harness=run shows a short
-# demo on the console; harness=shell gives a shell on the console. The
+# prepares the crash test and waits to be killed; harness=run narrates the
+# demo on ttyS1 (on the console with harness_verbose=1); harness=shell gives a shell on the console. The
 # verdict leaves through isa-debug-exit: 0x10 (QEMU exits 33) for a run whose
 # tests all passed, 0x11 (35) for one with failures.
 
@@ -60,8 +60,14 @@ check)
 	verdict 16
 	;;
 run)
-	/ksft/demo.sh
-	verdict 16
+	# The narration on ttyS1 (the host's terminal), the kernel's console on
+	# ttyS0 (a file), unless make run V=1 asked for everything on the console.
+	if grep -q 'harness_verbose=1' /proc/cmdline; then
+		/ksft/demo.sh
+	else
+		/ksft/demo.sh >/dev/ttyS1 2>&1
+	fi && verdict 16
+	verdict 17
 	;;
 bench)
 	stty -F /dev/ttyS1 raw -echo

@@ -14,7 +14,10 @@
 #        pass through isa-debug-exit. TESTS (comma-separated collection:test)
 #        restricts the run; the crash boot runs only if TESTS is empty or
 #        names emfs:crash_verify.sh.
-# run:   the console on this terminal, the demo workload.
+# run:   the demo (selftests/demo.sh), narrated on this terminal through the
+#        second serial port, the console in OUT/run-console.log; VERBOSE=1
+#        (make run V=1) puts the whole console on this terminal instead.
+#        Exits 0 only if every step passed, within RUN_TIMEOUT seconds.
 # shell: the console on this terminal, an interactive shell.
 # bench: selftests/bench.sh, CSV to OUT/bench/raw.csv (make bench).
 #
@@ -129,10 +132,22 @@ bench)
 	;;
 run)
 	set +e
-	"${QEMU[@]}" -append "$APPEND" -serial mon:stdio
+	if [ "${VERBOSE:-0}" = 1 ]; then
+		timeout -k 10 "${RUN_TIMEOUT:-600}" "${QEMU[@]}" -append "$APPEND harness_verbose=1" \
+			-serial mon:stdio
+	else
+		log "booting the demo VM (TCG: about a minute); the console goes to $OUT/run-console.log"
+		timeout -k 10 "${RUN_TIMEOUT:-600}" "${QEMU[@]}" -append "$APPEND quiet" \
+			-serial "file:$OUT/run-console.log" -serial stdio </dev/null
+	fi
 	rc=$?
-	[ $rc = 33 ] || log "QEMU exited with $rc"
-	[ $rc = 33 ]
+	case $rc in
+	33) exit 0 ;;
+	35) log "a step of the demo failed (the console: $OUT/run-console.log)" ;;
+	124 | 137) log "the demo did not finish within ${RUN_TIMEOUT:-600}s (the console: $OUT/run-console.log)" ;;
+	*) log "QEMU exited with $rc: kernel panic, WARN or Oops? (the console: $OUT/run-console.log)" ;;
+	esac
+	exit 1
 	;;
 shell)
 	# Leaving the shell powers the guest off (QEMU exits 0).

@@ -15,16 +15,20 @@
  *     B may merge (with C);
  *  8. the file's pages are released: its maps, logged and committed, go.
  *
- *   race_repro [-n] FILE
+ *   race_repro [-n|-t] FILE
  *
  * -n: no hook and no counters (another file system, e.g. btrfs): the same
  * operations in the same order, with the reader racing freely.
+ * -t: also print the sequence as a timeline of what each side did, with the
+ * kernel's view of it (the reference count that refused the merge), for
+ * `make run`.
  *
  * Prints "key=value" lines for the calling test to check, and the file ends
  * up as A, B, C: a deterministic pattern the test can compare.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,7 +42,26 @@
 #define DBG "/sys/kernel/debug/emfs/"
 #define EXTMAP "/sys/kernel/debug/extmap/"
 
-static int no_hook;
+static int no_hook, timeline;
+static struct timespec t0;
+
+/* One timeline line: milliseconds since the start, the side, what it did. */
+static void tl(const char *side, const char *fmt, ...)
+{
+	struct timespec now;
+	va_list ap;
+
+	if (!timeline)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	printf("  %+6ld ms  %-6s  ", (now.tv_sec - t0.tv_sec) * 1000 +
+	       (now.tv_nsec - t0.tv_nsec) / 1000000, side);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+}
 
 static void die(const char *what)
 {
@@ -101,7 +124,12 @@ static int reader(const char *path)
 	if (fd < 0 || pread(fd, got, EXT, EXT) != EXT)
 		return 2;
 	fill(want, EXT, EXT);
-	return memcmp(got, want, EXT) ? 1 : 0;
+	if (memcmp(got, want, EXT)) {
+		tl("reader", "read B: WRONG BYTES; lets go of B's map");
+		return 1;
+	}
+	tl("reader", "read B's 64 KiB: the right bytes; lets go of B's map");
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -116,8 +144,11 @@ int main(int argc, char **argv)
 
 	if (argc == 3 && !strcmp(argv[1], "-n"))
 		no_hook = 1;
+	else if (argc == 3 && !strcmp(argv[1], "-t"))
+		timeline = 1;
 	else if (argc != 2)
 		return 2;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	path = argv[argc - 1];
 
 	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
@@ -126,7 +157,9 @@ int main(int argc, char **argv)
 	if (fsync(fd))
 		die("fsync");
 	write_back(fd, 0);
+	tl("writer", "A [0, 64K) written back; its map inserted pinned, then unpinned");
 	write_back(fd, EXT);
+	tl("writer", "B [64K, 128K) written back, right after A on disk");
 	if (!no_hook)
 		drops0 = read_u64(EXTMAP "drops");
 	/* B's map is modified and newer than the last commit: release keeps it. */
@@ -134,6 +167,8 @@ int main(int argc, char **argv)
 		die("fadvise");
 	if (!no_hook)
 		drops_kept = read_u64(EXTMAP "drops") - drops0;
+	tl("writer", "B's pages released: B's map %s (modified, not yet logged)",
+	   drops_kept ? "DROPPED" : "kept");
 	if (fstat(fd, &st))
 		die("fstat");
 
@@ -142,6 +177,7 @@ int main(int argc, char **argv)
 		write_u64(DBG "park_offset", EXT + 4096);
 		write_u64(DBG "park_ino", st.st_ino);
 	}
+	fflush(stdout);
 	pid = fork();
 	if (pid < 0)
 		die("fork");
@@ -157,11 +193,20 @@ int main(int argc, char **argv)
 			usleep(1000);
 		}
 		refused0 = read_u64(EXTMAP "merges_refused");
+		tl("reader", "reads B: %s", parked ? "parked in the read path, holding B's map" :
+		   "NEVER PARKED");
 	}
 	if (fsync(fd))
 		die("fsync");
 	if (!no_hook) {
 		refused1 = read_u64(EXTMAP "merges_refused");
+		tl("writer", "fsync: A and B logged (LOGGING set), the commit written");
+		if (refused1 > refused0)
+			tl("writer", "clear_logging(B): merge with A refused, B's refcount %llu "
+			   "(tree, fsync, reader)", read_u64(EXTMAP "last_refused_refs"));
+		else
+			tl("writer", "clear_logging(B): NO MERGE REFUSED");
+		tl("writer", "lets the reader go");
 		write_u64(DBG "release", read_u64(DBG "release") + 1);
 	}
 	if (waitpid(pid, &status, 0) != pid)
@@ -174,6 +219,8 @@ int main(int argc, char **argv)
 		die("fsync");
 	if (!no_hook)
 		merges2 = read_u64(EXTMAP "merges");
+	tl("writer", "C [128K, 192K) written, fsync: B merged with its neighbours (merges: %llu)",
+	   merges2 - merges1);
 	/* Logged and committed now: releasing the pages drops the maps. */
 	if (!no_hook)
 		drops1 = read_u64(EXTMAP "drops");
@@ -181,6 +228,8 @@ int main(int argc, char **argv)
 		die("fadvise");
 	if (!no_hook)
 		drops2 = read_u64(EXTMAP "drops");
+	tl("writer", "all pages released: the logged, committed maps dropped (%llu)",
+	   drops2 - drops1);
 	close(fd);
 
 	printf("drops_on_release_before_fsync=%llu\n", drops_kept);
