@@ -28,16 +28,19 @@ help:
 	@echo "make run          the demo: the 2020 race through emfs, narrated (V=1: the whole console)"
 	@echo "make shell        boot the same VM with an interactive shell"
 	@echo "make kernel       build (or find in the cache) the test kernel"
-	@echo "make modules      build emfs.ko and the samples"
+	@echo "make modules      build emfs.ko and the samples (also plain make, make all)"
 	@echo "make lint         rustfmt --check and a CLIPPY=1 build"
 	@echo "make fmt          format the Rust sources"
 	@echo "make host-test    cargo test of the host crates"
 	@echo "make setup        install what the host lacks (Debian packages, bindgen)"
 	@echo "make clean        remove the module build and build/ (the kernel cache stays)"
+	@echo "make help         this list"
 	@echo "KERNEL=debug      use the KASAN/fault-injection kernel (own cache slot)"
 	@echo "TESTS=emfs:module_load.sh   run only these guest tests"
 	@echo "FUZZ_SEEDS=\"1 2 3\" FUZZ_IMAGES=100   emfs:fuzz.sh's seeds and images per seed"
 	@echo "EMFS_KVM=1        use KVM instead of TCG (where KVM works)"
+	@echo "V=1               make run: the whole console instead of the narration"
+	@echo "RUN_TIMEOUT=600   make run: seconds before the demo VM is stopped and the run fails"
 
 check:
 	@$(SCRIPTS)/check.sh

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Property tests: random sequences of writes, drops and merges over a small file, applied to a
-//! sorted list of maps with extmap's rules, and to a model that records, for every block of the
-//! file, where its data lives. After every step both must agree on every block, and every map
-//! must pass the same consistency checks btrfs's debug build applies.
+//! Property tests: random sequences of writes (plain and compressed), hole punches, drops and
+//! loads from disk (`btrfs_add_extent_mapping`'s `-EEXIST` resolution, which trims a loaded map
+//! to the gap between cached ones) over a small file, applied to a sorted list of maps with
+//! extmap's rules, and to a model that records, for every block of the file, where its data
+//! lives. After every step both must agree on every block, and every map must pass the same
+//! consistency checks btrfs's debug build applies. The runs count what they really exercised
+//! (merges done, maps split, maps trimmed to a gap, compressed maps) and must reach each.
 
 use extmap_rules::rules::*;
 
@@ -26,10 +29,12 @@ impl Rng {
     }
 }
 
-/// Where a block's data is: on disk at a byte address, or a hole.
+/// Where a block's data is: on disk at a byte address, at a position in the uncompressed data of
+/// a compressed extent (which starts at the given disk address), or a hole.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Loc {
     Disk(u64),
+    Compressed(u64, u64),
     Hole,
 }
 
@@ -46,16 +51,20 @@ struct Maps(Vec<Map>);
 impl Maps {
     fn loc(&self, pos: u64) -> Option<Loc> {
         let m = self.0.iter().find(|m| m.f.contains(pos))?;
-        Some(if m.f.is_real() {
-            Loc::Disk(m.f.block_start(m.flags) + (pos - m.f.start))
-        } else {
+        Some(if !m.f.is_real() {
             Loc::Hole
+        } else if is_compressed(m.flags) {
+            Loc::Compressed(m.f.disk_bytenr, m.f.offset + (pos - m.f.start))
+        } else {
+            Loc::Disk(m.f.block_start(m.flags) + (pos - m.f.start))
         })
     }
 
-    /// `btrfs_drop_extent_map_range` over `[start, end)` with the split rules.
-    fn drop_range(&mut self, start: u64, end: u64) {
+    /// `btrfs_drop_extent_map_range` over `[start, end)` with the split rules; returns the
+    /// number of split maps made.
+    fn drop_range(&mut self, start: u64, end: u64) -> usize {
         let mut out = Vec::new();
+        let mut splits = 0;
         for m in self.0.drain(..) {
             if !m.f.overlaps(start, end - start) {
                 out.push(m);
@@ -66,26 +75,30 @@ impl Maps {
                     f: split_front(&m.f, start),
                     flags: m.flags & !LOGGING,
                 });
+                splits += 1;
             }
             if m.f.end() > end {
                 out.push(Map {
                     f: split_back(&m.f, end),
                     flags: m.flags & !LOGGING,
                 });
+                splits += 1;
             }
         }
         out.sort_by_key(|m| m.f.start);
         self.0 = out;
+        splits
     }
 
     /// Inserts `m` (which must not overlap) and merges it with its neighbours like
-    /// `try_merge_map`.
-    fn insert_and_merge(&mut self, m: Map) {
+    /// `try_merge_map`; returns the number of neighbours merged.
+    fn insert_and_merge(&mut self, m: Map) -> usize {
         let idx = self.0.partition_point(|x| x.f.start < m.f.start);
         self.0.insert(idx, m);
         let mut idx = idx;
+        let mut merges = 0;
         if !can_merge(m.flags, false) {
-            return;
+            return 0;
         }
         if idx > 0 && self.0[idx].f.start != 0 {
             let (p, e) = (self.0[idx - 1], self.0[idx]);
@@ -97,6 +110,7 @@ impl Maps {
                 };
                 self.0.remove(idx - 1);
                 idx -= 1;
+                merges += 1;
             }
         }
         if idx + 1 < self.0.len() {
@@ -108,8 +122,45 @@ impl Maps {
                     flags: e.flags | MERGED,
                 };
                 self.0.remove(idx + 1);
+                merges += 1;
             }
         }
+        merges
+    }
+
+    /// `btrfs_add_extent_mapping` of `record` (loaded from disk for `pos`) with its `-EEXIST`
+    /// resolution: nothing if a cached map already covers `pos`, else the record trimmed to the
+    /// gap between the cached maps around `pos` (`merge_extent_mapping`). Returns the map
+    /// inserted, if any, and whether it had to be trimmed.
+    fn add(&mut self, record: Map, pos: u64) -> Option<(Map, bool)> {
+        if self.0.iter().any(|m| m.f.contains(pos)) {
+            return None;
+        }
+        let overlaps = self
+            .0
+            .iter()
+            .any(|m| m.f.overlaps(record.f.start, record.f.len));
+        let f = if overlaps {
+            let prev_end = self
+                .0
+                .iter()
+                .filter(|m| m.f.end() <= pos)
+                .map(|m| m.f.end())
+                .max();
+            let next_start = self
+                .0
+                .iter()
+                .filter(|m| m.f.start > pos)
+                .map(|m| m.f.start)
+                .min();
+            trim_to_gap(&record.f, pos, prev_end, next_start)
+                .expect("the gap around an uncached position holds it")
+        } else {
+            record.f
+        };
+        let m = Map { f, ..record };
+        self.insert_and_merge(m);
+        Some((m, overlaps))
     }
 
     fn check(&self, model: &[Option<Loc>], step: usize, seed: u64) {
@@ -137,20 +188,63 @@ impl Maps {
     }
 }
 
-fn run(seed: u64, steps: usize) -> (usize, usize) {
+/// What a run really exercised.
+#[derive(Default, Debug)]
+struct Reached {
+    /// Neighbours merged.
+    merges: usize,
+    /// Split maps made by drops.
+    splits: usize,
+    /// Maps loaded from disk and trimmed to the gap between cached maps.
+    trims: usize,
+    /// Compressed maps inserted.
+    compressed: usize,
+}
+
+/// The file's on-disk extent records, one per block: the map of the write or punch that last
+/// covered it, and that write's number (the record's identity).
+type Records = Vec<Option<(Map, usize)>>;
+
+/// The on-disk record covering block `b`, as the file's extent items hold it after later
+/// writes split it: the blocks around `b` that the same write still covers.
+fn record_at(records: &Records, b: usize) -> Option<Map> {
+    let (m, id) = records[b]?;
+    let same = |i: usize| matches!(records[i], Some((_, j)) if j == id);
+    let mut first = b;
+    while first > 0 && same(first - 1) {
+        first -= 1;
+    }
+    let mut last = b;
+    while last + 1 < records.len() && same(last + 1) {
+        last += 1;
+    }
+    let (start, end) = (first as u64 * BLOCK, (last as u64 + 1) * BLOCK);
+    let mut f = m.f;
+    if f.start < start {
+        f = split_back(&f, start);
+    }
+    if f.end() > end {
+        f = split_front(&f, end);
+    }
+    Some(Map { f, flags: m.flags })
+}
+
+fn run(seed: u64, steps: usize, reached: &mut Reached) {
     let mut rng = Rng(seed | 1);
     let mut maps = Maps::default();
     let mut model = vec![None; FILE_BLOCKS as usize];
+    let mut records: Records = vec![None; FILE_BLOCKS as usize];
+    let mut truth = vec![None; FILE_BLOCKS as usize];
     let mut next_disk = 1 << 20;
-    let (mut merges, mut splits) = (0, 0);
     for step in 0..steps {
         let start_b = rng.below(FILE_BLOCKS);
         let len_b = 1 + rng.below((FILE_BLOCKS - start_b).min(8));
         let (start, len) = (start_b * BLOCK, len_b * BLOCK);
-        let before = maps.0.len();
-        match rng.below(4) {
+        let blocks = start_b as usize..(start_b + len_b) as usize;
+        match rng.below(5) {
             // Write: new data at a fresh or at the next contiguous disk address (so maps can
-            // merge), possibly into the middle of an existing extent (offset > 0).
+            // merge), possibly into the middle of an existing extent (offset > 0), sometimes
+            // compressed (never merged; its blocks are positions in the uncompressed data).
             0 | 1 => {
                 if rng.below(3) == 0 {
                     next_disk += rng.below(4) * BLOCK;
@@ -161,20 +255,44 @@ fn run(seed: u64, steps: usize) -> (usize, usize) {
                 } else {
                     (len, 0)
                 };
-                let disk = next_disk - offset;
-                next_disk += extent_len - offset;
-                let f = MapFields {
-                    start,
-                    len,
-                    disk_bytenr: disk,
-                    disk_num_bytes: extent_len,
-                    offset,
-                    ram_bytes: extent_len,
+                let compressed = rng.below(5) == 0;
+                let (f, flags) = if compressed {
+                    let disk_len = BLOCK * (1 + rng.below(extent_len / BLOCK));
+                    let f = MapFields {
+                        start,
+                        len,
+                        disk_bytenr: next_disk,
+                        disk_num_bytes: disk_len,
+                        offset,
+                        ram_bytes: extent_len,
+                    };
+                    next_disk += disk_len;
+                    (f, COMPRESS_ZLIB)
+                } else {
+                    let disk = next_disk - offset;
+                    next_disk += extent_len - offset;
+                    let f = MapFields {
+                        start,
+                        len,
+                        disk_bytenr: disk,
+                        disk_num_bytes: extent_len,
+                        offset,
+                        ram_bytes: extent_len,
+                    };
+                    (f, 0)
                 };
-                maps.drop_range(start, start + len);
-                maps.insert_and_merge(Map { f, flags: 0 });
-                for b in start_b..start_b + len_b {
-                    model[b as usize] = Some(Loc::Disk(disk + offset + (b - start_b) * BLOCK));
+                reached.splits += maps.drop_range(start, start + len);
+                reached.merges += maps.insert_and_merge(Map { f, flags });
+                reached.compressed += compressed as usize;
+                for (i, b) in blocks.enumerate() {
+                    let at = offset + i as u64 * BLOCK;
+                    model[b] = Some(if compressed {
+                        Loc::Compressed(f.disk_bytenr, at)
+                    } else {
+                        Loc::Disk(f.disk_bytenr + at)
+                    });
+                    truth[b] = model[b];
+                    records[b] = Some((Map { f, flags }, step));
                 }
             }
             // Punch a hole.
@@ -187,41 +305,52 @@ fn run(seed: u64, steps: usize) -> (usize, usize) {
                     offset: 0,
                     ram_bytes: len,
                 };
-                maps.drop_range(start, start + len);
-                maps.insert_and_merge(Map { f, flags: 0 });
-                for b in start_b..start_b + len_b {
-                    model[b as usize] = Some(Loc::Hole);
+                reached.splits += maps.drop_range(start, start + len);
+                reached.merges += maps.insert_and_merge(Map { f, flags: 0 });
+                for b in blocks {
+                    model[b] = Some(Loc::Hole);
+                    truth[b] = model[b];
+                    records[b] = Some((Map { f, flags: 0 }, step));
                 }
             }
             // Drop cached maps (release_folio, truncate of the cache).
+            3 => {
+                reached.splits += maps.drop_range(start, start + len);
+                for b in blocks {
+                    model[b] = None;
+                }
+            }
+            // A read of block `start_b` loads its record from disk.
             _ => {
-                maps.drop_range(start, start + len);
-                for b in start_b..start_b + len_b {
-                    model[b as usize] = None;
+                let b = start_b as usize;
+                if let Some(record) = record_at(&records, b) {
+                    if let Some((m, trimmed)) = maps.add(record, start) {
+                        reached.trims += trimmed as usize;
+                        for pos in (m.f.start..m.f.end()).step_by(BLOCK as usize) {
+                            let i = (pos / BLOCK) as usize;
+                            model[i] = truth[i];
+                        }
+                    }
                 }
             }
         }
-        if maps.0.len() < before {
-            merges += 1;
-        } else if maps.0.len() > before + 1 {
-            splits += 1;
-        }
         maps.check(&model, step, seed);
     }
-    (merges, splits)
 }
 
 #[test]
 fn random_sequences_agree_with_the_model() {
-    let (mut merges, mut splits) = (0, 0);
+    let mut reached = Reached::default();
     for seed in 1..=300u64 {
-        let (m, s) = run(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15), 200);
-        merges += m;
-        splits += s;
+        run(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15), 200, &mut reached);
     }
-    // The sequences must really exercise merges and splits, or the test proves nothing.
-    assert!(merges > 1000, "only {merges} merging steps");
-    assert!(splits > 1000, "only {splits} splitting steps");
+    // The sequences must really exercise each rule, or the test proves nothing: real merges
+    // (neighbours absorbed), real splits, loads trimmed to a gap, compressed maps.
+    assert!(reached.merges > 1000, "{reached:?}");
+    assert!(reached.splits > 1000, "{reached:?}");
+    assert!(reached.trims > 500, "{reached:?}");
+    assert!(reached.compressed > 1000, "{reached:?}");
+    println!("{reached:?}");
 }
 
 #[test]
