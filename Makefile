@@ -37,7 +37,7 @@ help:
 	@echo "make help         this list"
 	@echo "KERNEL=debug      use the KASAN/fault-injection kernel (own cache slot)"
 	@echo "TESTS=emfs:module_load.sh   run only these guest tests"
-	@echo "FUZZ_SEEDS=\"1 2 3\" FUZZ_IMAGES=100   emfs:fuzz.sh's seeds and images per seed"
+	@echo "FUZZ_SEEDS=\"1 2 3\" FUZZ_IMAGES=100   emfs:fuzz.sh's seeds and images per seed (check-extended: 5 x 1000)"
 	@echo "EMFS_KVM=1        use KVM instead of TCG (where KVM works)"
 	@echo "V=1               make run: the whole console instead of the narration"
 	@echo "RUN_TIMEOUT=600   make run: seconds before the demo VM is stopped and the run fails"
@@ -47,9 +47,10 @@ check:
 
 # The extended check: the debug kernel (KASAN, lockdep, failslab, fail_page_alloc,
 # fail_make_request; its own cache slot, about 25 minutes to build once) and the
-# stress tests at 5 minutes each.
+# stress tests at 5 minutes each, 5,000 fuzzed images (5 seeds x 1,000).
 check-extended:
 	@KERNEL=debug STRESS_SECONDS=$(or $(STRESS_SECONDS),300) VM_TIMEOUT=$${VM_TIMEOUT:-5400} \
+		FUZZ_SEEDS="$(or $(FUZZ_SEEDS),1 2 3 4 5)" FUZZ_IMAGES=$(or $(FUZZ_IMAGES),1000) \
 		MUTANTS=1 $(SCRIPTS)/check.sh
 
 # A benchmark, not a test: extmap's operations next to btrfs's, interleaved in one

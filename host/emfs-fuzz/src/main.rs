@@ -4,10 +4,16 @@
 //!
 //!   emfs-fuzz image --seed S --index K --out FILE   image K of seed S (FILE may be a device)
 //!   emfs-fuzz base --out FILE                       the image they all start from
+//!   emfs-fuzz run --seed S --count N --dev DEV --mnt DIR --kmsg-log FILE
+//!                                                   images 0..N of seed S through the kernel
+//!                                                   (in the VM; see `run.rs`)
+
+mod run;
 
 use clap::{Parser, Subcommand};
 use std::fs::OpenOptions;
 use std::io::Write;
+use std::path::PathBuf;
 use std::process::exit;
 
 #[derive(Parser)]
@@ -37,6 +43,56 @@ enum Cmd {
         #[arg(long)]
         out: String,
     },
+    /// Runs images of a seed through the kernel: mount, use, unmount, fsck (in the VM).
+    Run {
+        /// The seed.
+        #[arg(long)]
+        seed: u64,
+        /// How many images (indices 0 to N-1).
+        #[arg(long)]
+        count: u64,
+        /// The scratch block device the images are written to.
+        #[arg(long)]
+        dev: PathBuf,
+        /// Where to mount them.
+        #[arg(long)]
+        mnt: PathBuf,
+        /// File the kernel's messages are appended to, for a scan for kernel reports.
+        #[arg(long)]
+        kmsg_log: PathBuf,
+    },
+}
+
+/// `emfs-fuzz run`: one line per image whose outcome is not allowed (with its mutations), a
+/// line per outcome class, exit 1 if any image failed.
+fn run_seed(seed: u64, count: u64, dev: &PathBuf, mnt: &PathBuf, log: &PathBuf) -> i32 {
+    let mut kmsg = match run::Kmsg::open(log) {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("emfs-fuzz: /dev/kmsg: {e}");
+            return 8;
+        }
+    };
+    let dog = run::Watchdog::start();
+    let (mut refused, mut ro, mut rw, mut bad) = (0, 0, 0, 0);
+    for index in 0..count {
+        match run::run_image(seed, index, dev, mnt, &mut kmsg, &dog) {
+            Ok(run::Outcome::Refused) => refused += 1,
+            Ok(run::Outcome::ReadOnly) => ro += 1,
+            Ok(run::Outcome::ReadWrite) => rw += 1,
+            Err(why) => {
+                bad += 1;
+                println!("image {seed}/{index}: {why}");
+                if let Ok((_, done)) = emfs_fuzz::image(seed, index) {
+                    for d in done {
+                        println!("  mutation: {d}");
+                    }
+                }
+            }
+        }
+    }
+    println!("seed {seed}: refused {refused} read-only {ro} read-write {rw} not-allowed {bad}");
+    i32::from(bad != 0)
 }
 
 fn write(out: &str, bytes: &[u8]) {
@@ -71,6 +127,13 @@ fn main() {
                 exit(8);
             }
         },
+        Cmd::Run {
+            seed,
+            count,
+            dev,
+            mnt,
+            kmsg_log,
+        } => exit(run_seed(seed, count, &dev, &mnt, &kmsg_log)),
         Cmd::Base { out } => match emfs_fuzz::base_image() {
             Ok(img) => write(&out, &img.bytes),
             Err(e) => {
