@@ -106,9 +106,14 @@ fn main() {
         Some(d) => read_dir(d).unwrap_or_else(|e| fail(format!("{d}: {e}"))),
         None => Vec::new(),
     };
-    match mkfs::mkfs(&mut dev, &opts).and_then(|mut sb| {
-        mkfs::populate(&mut dev, &mut sb, &files, extent_blocks, !gaps).map(|()| sb)
-    }) {
+    // Durable before it says so: fsync of a block device flushes its cache too (without it,
+    // the new file system could sit in a disk cache when the caller goes on).
+    let made = mkfs::mkfs(&mut dev, &opts)
+        .and_then(|mut sb| {
+            mkfs::populate(&mut dev, &mut sb, &files, extent_blocks, !gaps).map(|()| sb)
+        })
+        .and_then(|sb| dev.sync_all().map(|()| sb).map_err(|e| e.to_string()));
+    match made {
         Ok(sb) => println!(
             "emfs: {} blocks of 4096 bytes, {} inodes, {} free blocks",
             sb.total_blocks, sb.inode_count, sb.free_blocks
