@@ -35,6 +35,12 @@ fuzz_images=$(sed -n 's/.*harness_fuzz_images=\([0-9]*\).*/\1/p' /proc/cmdline)
 [ -n "$fuzz_images" ] && export FUZZ_IMAGES=$fuzz_images
 fuzz_seeds=$(sed -n 's/.*harness_fuzz_seeds=\([0-9,]*\).*/\1/p' /proc/cmdline)
 [ -n "$fuzz_seeds" ] && export FUZZ_SEEDS="$(echo "$fuzz_seeds" | tr ',' ' ')"
+crash_seeds=$(sed -n 's/.*harness_crash_seeds=\([0-9,]*\).*/\1/p' /proc/cmdline)
+[ -n "$crash_seeds" ] && export CRASH_SEEDS="$(echo "$crash_seeds" | tr ',' ' ')"
+crash_ops=$(sed -n 's/.*harness_crash_ops=\([0-9]*\).*/\1/p' /proc/cmdline)
+[ -n "$crash_ops" ] && export CRASH_OPS=$crash_ops
+crash_min=$(sed -n 's/.*harness_crash_min_points=\([0-9]*\).*/\1/p' /proc/cmdline)
+[ -n "$crash_min" ] && export CRASH_MIN_POINTS=$crash_min
 
 case "$mode" in
 check)

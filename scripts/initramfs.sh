@@ -49,10 +49,12 @@ done
 # btrfs-progs, for the comparisons with upstream btrfs.
 copy_bin "$(command -v mkfs.btrfs)" /sbin/mkfs.btrfs
 copy_bin "$(command -v btrfs)" /sbin/btrfs
+# dmsetup, for the crash-replay test's dm-log-writes target.
+copy_bin "$(command -v dmsetup)" /sbin/dmsetup
 
 # The host tools, static so that they run in the VM.
 (cd "$SRCTREE/host" && RUSTFLAGS="-C target-feature=+crt-static" cargo build --quiet --release \
-	--locked --target x86_64-unknown-linux-gnu -p emfs-tools -p extmap-diff -p emfs-fuzz --target-dir "${HOST_STATIC_DIR:-$OUT/host-static}")
+	--locked --target x86_64-unknown-linux-gnu -p emfs-tools -p extmap-diff -p emfs-fuzz -p emfs-replay --target-dir "${HOST_STATIC_DIR:-$OUT/host-static}")
 static=${HOST_STATIC_DIR:-$OUT/host-static}/x86_64-unknown-linux-gnu/release
 for t in mkfs fsck; do
 	install -m 0755 "$static/$t-emfs" "$ROOT/sbin/$t.emfs"
@@ -60,6 +62,7 @@ done
 install -m 0755 "$static/extmap-diff" "$ROOT/sbin/extmap-diff"
 install -m 0755 "$static/emfs-mutate" "$ROOT/sbin/emfs-mutate"
 install -m 0755 "$static/emfs-fuzz" "$ROOT/sbin/emfs-fuzz"
+install -m 0755 "$static/emfs-replay" "$ROOT/sbin/emfs-replay"
 
 # Kernel modules: the kernel's own, plus the project's under extra/.
 kver=$(cat "$KSRC/include/config/kernel.release")

@@ -5,9 +5,12 @@
 # broken, built into its own emfs.ko and run against btrfs's interpreter in a
 # VM of its own. The differential must find a difference in each. Likewise the
 # fuzzer (emfs:fuzz.sh) must catch the mount sizing an allocation from an
-# unchecked on-disk count.
+# unchecked on-disk count, and the crash replay (emfs:crash_replay.sh) must catch
+# a commit that does not flush before its superblock or writes it without FUA.
 #
 #   scripts/mutants.sh KSRC OUT
+#
+# MUTANTS_ONLY="NAME ..." runs only those (by hand; check.sh runs them all).
 #
 # Prints "pass NAME" or "fail NAME" per mutant (for check.sh), details on stderr.
 
@@ -16,21 +19,27 @@ source "$(dirname "$0")/common.sh"
 KSRC=$1
 OUT=$2
 
-# build NAME FILE SED-EXPRESSION LABEL: the mutant's sources and VM image in
-# $OUT/mutants/NAME; false (with "fail LABEL" printed) if it cannot be made.
+# build NAME FILES SED-EXPRESSION LABEL: the mutant's sources and VM image in
+# $OUT/mutants/NAME, the expression applied to each of FILES (space-separated;
+# each must change); false (with "fail LABEL" printed) if it cannot be made.
 build() {
-	local name=$1 file=$2 expr=$3 label=$4
+	local name=$1 files=$2 expr=$3 label=$4 file
+	if [ -n "${MUTANTS_ONLY:-}" ] && [[ " $MUTANTS_ONLY " != *" $name "* ]]; then
+		return 1
+	fi
 	dir=$OUT/mutants/$name
 	rm -rf "$dir"
 	mkdir -p "$dir/src"
 	(cd "$SRCTREE" && git ls-files -z | rsync -a --from0 --files-from=- ./ "$dir/src/")
-	sed -i -e "$expr" "$dir/src/$file"
-	if cmp -s "$SRCTREE/$file" "$dir/src/$file"; then
-		log "mutant $name: the mutation no longer applies to $file"
-		echo "fail $label"
-		return 1
-	fi
-	diff -u "$SRCTREE/$file" "$dir/src/$file" | sed 's/^/    /' >&2 || true
+	for file in $files; do
+		sed -i -e "$expr" "$dir/src/$file"
+		if cmp -s "$SRCTREE/$file" "$dir/src/$file"; then
+			log "mutant $name: the mutation no longer applies to $file"
+			echo "fail $label"
+			return 1
+		fi
+		diff -u "$SRCTREE/$file" "$dir/src/$file" | sed 's/^/    /' >&2 || true
+	done
 	if ! "$dir/src/scripts/module.sh" "$KSRC" >"$dir/build.log" 2>&1 ||
 		! HOST_STATIC_DIR=$OUT/host-static "$dir/src/scripts/initramfs.sh" "$KSRC" "$dir" >>"$dir/build.log" 2>&1; then
 		tail -n 20 "$dir/build.log" >&2
@@ -69,6 +78,21 @@ fuzz_mutant() {
 	fi
 }
 
+# crash_mutant NAME FILES SED-EXPRESSION WHAT-IT-BREAKS: emfs:crash_replay.sh's
+# workload must run and its replay must find a point that does not check out.
+crash_mutant() {
+	local name=$1 label="mutants: $1 ($4) is caught by emfs:crash_replay.sh"
+	build "$name" "$2" "$3" "$label" || return 0
+	CRASH_SEEDS=1 CRASH_OPS=150 "$dir/src/scripts/vm.sh" check "$KSRC" "$dir" emfs:crash_replay.sh >&2 || true
+	grep -E 'FAIL point|replay:|crash replay' "$dir/results.tap" 2>/dev/null | head -n 8 >&2 || true
+	if grep -qE '^# ok [0-9]+ crash replay: seed 1: the workload ran' "$dir/results.tap" 2>/dev/null &&
+		grep -qE '^# not ok [0-9]+ crash replay: seed 1: every flush point' "$dir/results.tap"; then
+		echo "pass $label"
+	else
+		echo "fail $label"
+	fi
+}
+
 mutant refcount rust/reftree.rs 's/ || node.node().refs.read_acquire() > 2//' \
 	"the 2020 rule: a map another holder can see is merged"
 mutant modified-list extmap/rules.rs 's/ \&\& !on_modified_list$/ \&\& (!on_modified_list || true)/' \
@@ -76,3 +100,9 @@ mutant modified-list extmap/rules.rs 's/ \&\& !on_modified_list$/ \&\& (!on_modi
 fuzz_mutant extent-count emfs/state.rs \
 	's/KVVec::with_capacity(count.min(EXTENTS_PER_BLOCK), GFP_KERNEL)/KVVec::with_capacity(count, GFP_KERNEL)/; s/> chain_max {/> chain_max.saturating_mul(usize::MAX) {/' \
 	"an inode's extent count sizes an allocation before it is checked"
+crash_mutant no-flush "emfs/state.rs rust/helpers.c" \
+	's/^        dev.flush()?;$//; s/ | (fua ? REQ_PREFLUSH | REQ_FUA : 0)/ | (fua ? REQ_FUA : 0)/' \
+	"no cache flush before the superblock: neither the explicit one nor the FUA write's preflush"
+crash_mutant no-fua emfs/state.rs \
+	's/dev.write_block(slot, buf, true)?;/dev.write_block(slot, buf, false)?;/' \
+	"the superblock written as a plain write: no FUA, no preflush"

@@ -10,7 +10,7 @@ PACKAGES=(
 	rustc-web rust-web-src rustfmt-web rust-web-clippy cargo-web
 	clang lld llvm libclang-dev
 	make flex bison bc libelf-dev libssl-dev cpio kmod xz-utils python3 rsync libc6-dev patch
-	qemu-system-x86 busybox-static btrfs-progs coreutils
+	qemu-system-x86 busybox-static btrfs-progs coreutils dmsetup
 	"$KERNEL_PKG"
 )
 
