@@ -14,7 +14,8 @@ FUZZ_IMAGES ?=
 CRASH_SEEDS ?=
 CRASH_OPS ?=
 CRASH_MIN_POINTS ?=
-export KERNEL TESTS STRESS_SECONDS FUZZ_SEEDS FUZZ_IMAGES CRASH_SEEDS CRASH_OPS CRASH_MIN_POINTS
+CRASH_KILLS ?=
+export KERNEL TESTS STRESS_SECONDS FUZZ_SEEDS FUZZ_IMAGES CRASH_SEEDS CRASH_OPS CRASH_MIN_POINTS CRASH_KILLS
 
 SCRIPTS := scripts
 OUT := $(CURDIR)/build
@@ -42,6 +43,7 @@ help:
 	@echo "TESTS=emfs:module_load.sh   run only these guest tests"
 	@echo "FUZZ_SEEDS=\"1 2 3\" FUZZ_IMAGES=100   emfs:fuzz.sh's seeds and images per seed (check-extended: 5 x 1000)"
 	@echo "CRASH_SEEDS=\"1\" CRASH_OPS=150 CRASH_MIN_POINTS=200   emfs:crash_replay.sh (check-extended: 5 x 600, 5000)"
+	@echo "CRASH_KILLS=2     QEMU kills during a write/fsync loop before the tests (check-extended: 20)"
 	@echo "EMFS_KVM=1        use KVM instead of TCG (where KVM works)"
 	@echo "V=1               make run: the whole console instead of the narration"
 	@echo "RUN_TIMEOUT=600   make run: seconds before the demo VM is stopped and the run fails"
@@ -56,7 +58,7 @@ check-extended:
 	@KERNEL=debug STRESS_SECONDS=$(or $(STRESS_SECONDS),300) VM_TIMEOUT=$${VM_TIMEOUT:-5400} \
 		FUZZ_SEEDS="$(or $(FUZZ_SEEDS),1 2 3 4 5)" FUZZ_IMAGES=$(or $(FUZZ_IMAGES),1000) \
 		CRASH_SEEDS="$(or $(CRASH_SEEDS),1 2 3 4 5)" CRASH_OPS=$(or $(CRASH_OPS),600) \
-		CRASH_MIN_POINTS=$(or $(CRASH_MIN_POINTS),5000) \
+		CRASH_MIN_POINTS=$(or $(CRASH_MIN_POINTS),5000) CRASH_KILLS=$(or $(CRASH_KILLS),20) \
 		MUTANTS=1 $(SCRIPTS)/check.sh
 
 # A benchmark, not a test: extmap's operations next to btrfs's, interleaved in one

@@ -41,6 +41,8 @@ crash_ops=$(sed -n 's/.*harness_crash_ops=\([0-9]*\).*/\1/p' /proc/cmdline)
 [ -n "$crash_ops" ] && export CRASH_OPS=$crash_ops
 crash_min=$(sed -n 's/.*harness_crash_min_points=\([0-9]*\).*/\1/p' /proc/cmdline)
 [ -n "$crash_min" ] && export CRASH_MIN_POINTS=$crash_min
+crash_kills=$(sed -n 's/.*harness_crash_kills=\([0-9]*\).*/\1/p' /proc/cmdline)
+[ -n "$crash_kills" ] && export CRASH_KILLS=$crash_kills
 
 case "$mode" in
 check)
@@ -79,6 +81,11 @@ bench)
 	stty -F /dev/ttyS1 raw -echo
 	/ksft/bench.sh >/dev/ttyS1 2>&1
 	verdict 16
+	;;
+crashkill)
+	# The host kills QEMU at a random moment after KILL-READY on ttyS1.
+	stty -F /dev/ttyS1 raw -echo
+	/ksft/crash_kill.sh
 	;;
 crash)
 	# The host kills QEMU once this said CRASH-READY on ttyS1.

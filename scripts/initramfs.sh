@@ -90,6 +90,7 @@ cp -a "$OUT/ksft" "$ROOT/ksft"
 install -m 0755 "$SRCTREE/selftests/demo.sh" "$ROOT/ksft/demo.sh"
 install -m 0755 "$SRCTREE/selftests/bench.sh" "$ROOT/ksft/bench.sh"
 install -m 0755 "$SRCTREE/selftests/crash_prepare.sh" "$ROOT/ksft/crash_prepare.sh"
+install -m 0755 "$SRCTREE/selftests/crash_kill.sh" "$ROOT/ksft/crash_kill.sh"
 
 install -m 0755 "$SRCTREE/scripts/guest-init.sh" "$ROOT/init"
 echo "root:x:0:0:root:/root:/bin/sh" >"$ROOT/etc/passwd"

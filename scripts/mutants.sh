@@ -106,3 +106,6 @@ crash_mutant no-flush "emfs/state.rs rust/helpers.c" \
 crash_mutant no-fua emfs/state.rs \
 	's/dev.write_block(slot, buf, true)?;/dev.write_block(slot, buf, false)?;/' \
 	"the superblock written as a plain write: no FUA, no preflush"
+crash_mutant fsync-no-commit emfs/file.rs \
+	's/        let r = Self::commit(sb);/        let r = Ok(());/' \
+	"fsync returns without committing"

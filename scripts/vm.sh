@@ -13,7 +13,10 @@
 #        the crash boot); exits 0 only if the guest finished and reported a
 #        pass through isa-debug-exit. TESTS (comma-separated collection:test)
 #        restricts the run; the crash boot runs only if TESTS is empty or
-#        names emfs:crash_verify.sh.
+#        names emfs:crash_verify.sh. Before it, CRASH_KILLS (default 2) kill
+#        boots (harness=crashkill, selftests/crash_kill.sh) on /dev/vdc and
+#        /dev/vdd, each killed at a random moment of a write/fsync loop and
+#        each checking the previous one; emfs:crash_kills.sh reports them.
 # run:   the demo (selftests/demo.sh), narrated on this terminal through the
 #        second serial port, the console in OUT/run-console.log; VERBOSE=1
 #        (make run V=1) puts the whole console on this terminal instead.
@@ -45,6 +48,10 @@ for i in 0 1; do
 	rm -f "$OUT/scratch$i.img"
 	truncate -s 256M "$OUT/scratch$i.img"
 done
+# The QEMU-kill test's disks: /dev/vdc its journal and verdicts, /dev/vdd its emfs.
+rm -f "$OUT/scratch2.img" "$OUT/scratch3.img"
+truncate -s 8M "$OUT/scratch2.img"
+truncate -s 64M "$OUT/scratch3.img"
 
 APPEND="console=ttyS0 panic=-1 oops=panic panic_on_warn=1 harness=$MODE"
 [ -n "$TESTS" ] && APPEND+=" harness_tests=$TESTS"
@@ -54,6 +61,8 @@ APPEND="console=ttyS0 panic=-1 oops=panic panic_on_warn=1 harness=$MODE"
 [ -n "${CRASH_SEEDS:-}" ] && APPEND+=" harness_crash_seeds=${CRASH_SEEDS// /,}"
 [ -n "${CRASH_OPS:-}" ] && APPEND+=" harness_crash_ops=$CRASH_OPS"
 [ -n "${CRASH_MIN_POINTS:-}" ] && APPEND+=" harness_crash_min_points=$CRASH_MIN_POINTS"
+CRASH_KILLS=${CRASH_KILLS:-2}
+APPEND+=" harness_crash_kills=$CRASH_KILLS"
 # make bench: which tree sizes, how many repetitions.
 [ -n "${BENCH_SIZES:-}" ] && APPEND+=" harness_bench_sizes=${BENCH_SIZES// /,}"
 [ -n "${BENCH_REPS:-}" ] && APPEND+=" harness_bench_reps=$BENCH_REPS"
@@ -65,6 +74,8 @@ QEMU=(qemu-system-x86_64 "${ACCEL[@]}" -smp 2 -m "$VM_MEM" -nodefaults -no-user-
 	-kernel "$KSRC/arch/x86/boot/bzImage" -initrd "$OUT/initramfs.cpio.gz"
 	-drive "file=$OUT/scratch0.img,if=virtio,format=raw"
 	-drive "file=$OUT/scratch1.img,if=virtio,format=raw"
+	-drive "file=$OUT/scratch2.img,if=virtio,format=raw"
+	-drive "file=$OUT/scratch3.img,if=virtio,format=raw"
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04)
 
 # The crash boot: returns once QEMU was killed after the guest said
@@ -96,9 +107,44 @@ crash_boot() {
 	fi
 }
 
+# One boot of the QEMU-kill test (selftests/crash_kill.sh): it checks what the
+# previous kill left, starts a write/fsync loop and says KILL-READY; QEMU is
+# killed 0 to 3 s later, in the middle of whatever the loop was doing.
+kill_boot() {
+	local k=$1 pid waited=0 console=$OUT/kill-console-$1.log
+	local append=${APPEND/harness=check/harness=crashkill}
+	rm -f "$OUT/kill.out" "$console"
+	"${QEMU[@]}" -append "$append harness_kill=$k" \
+		-serial "file:$console" -serial "file:$OUT/kill.out" </dev/null &
+	pid=$!
+	until grep -q KILL-READY "$OUT/kill.out" 2>/dev/null; do
+		if ! kill -0 $pid 2>/dev/null || [ $waited -ge 3000 ]; then
+			kill -9 $pid 2>/dev/null
+			wait $pid 2>/dev/null || true
+			log "harness error: kill boot $k never got ready (see $console)"
+			return 1
+		fi
+		sleep 0.1
+		waited=$((waited + 1))
+	done
+	sleep "$((RANDOM % 3)).$((RANDOM % 10))"
+	kill -9 $pid
+	wait $pid 2>/dev/null || true
+	if grep -E 'WARNING:|BUG:|Oops|KASAN' "$console"; then
+		log "harness error: kill boot $k's kernel reported a problem"
+		return 1
+	fi
+}
+
 case "$MODE" in
 check)
 	rm -f "$OUT/results.tap" "$OUT/console.log"
+	if [ -z "$TESTS" ] || [[ ",$TESTS," == *",emfs:crash_kills.sh,"* ]]; then
+		for k in $(seq 1 "$CRASH_KILLS"); do
+			kill_boot "$k" || exit 1
+		done
+		log "kill boots: $CRASH_KILLS, each killed during its write/fsync loop"
+	fi
 	if [ -z "$TESTS" ] || [[ ",$TESTS," == *",emfs:crash_verify.sh,"* ]]; then
 		crash_boot || exit 1
 	fi

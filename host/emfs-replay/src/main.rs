@@ -6,6 +6,7 @@
 //!   emfs-replay check --log DEV --dev DEV --mnt DIR [--start-mark mkfs] [--region BYTES]
 //!                     [--keep-at BYTES]
 //!   emfs-replay list --log DEV
+//!   emfs-replay verify --journal DEV --dev DEV --mnt DIR
 //!
 //! `check` zeroes the first `--region` bytes of `--dev`, then applies the log's entries to it
 //! in order. From the start mark on, at each point: `fsck` (the library) must find no error
@@ -15,6 +16,11 @@
 //! the same device (the host finds it in the scratch disk image). Prints one line per failure
 //! and a closing line `replay: E entries, P points checked (F flush, U fua, M marks), X failed`;
 //! exits 1 if any point failed.
+//!
+//! `verify` is the check after a real crash (a QEMU kill): the promises come from a journal
+//! device the workload wrote each mark to, durably, one 512-byte sector each from sector 1 on.
+//! fsck (orphans allowed), a read-write mount (which recovers: it frees orphans), the promised
+//! files, an unmount, and fsck again, clean.
 
 use clap::{Parser, Subcommand};
 use emfs_replay::{fnv1a, parse_mark, Entry, Expect, Log, DISCARD, FLUSH, FUA, MARK};
@@ -58,6 +64,18 @@ enum Cmd {
         /// Where on the device the first failing point's image is kept.
         #[arg(long, default_value_t = 128 << 20)]
         keep_at: u64,
+    },
+    /// Checks a device a crash left against the promises in a journal device.
+    Verify {
+        /// The journal device (crash_workload's marks, a sector each from sector 1).
+        #[arg(long)]
+        journal: PathBuf,
+        /// The crashed emfs device.
+        #[arg(long)]
+        dev: PathBuf,
+        /// Where to mount it.
+        #[arg(long)]
+        mnt: PathBuf,
     },
     /// Prints the log's entries.
     List {
@@ -119,6 +137,43 @@ fn check_files(mnt: &Path, expect: &BTreeMap<String, Expect>) -> Result<(), Stri
         }
     }
     Ok(())
+}
+
+fn fsck_errors(dev: &Path) -> Result<(), String> {
+    let mut f = File::open(dev).map_err(|e| format!("{}: {e}", dev.display()))?;
+    let report = emfs_tools::fsck::fsck(&mut f).map_err(|e| format!("fsck: {e}"))?;
+    if report.errors.is_empty() {
+        return Ok(());
+    }
+    let first: Vec<&str> = report.errors.iter().take(3).map(String::as_str).collect();
+    Err(format!(
+        "fsck: {} errors: {}",
+        report.errors.len(),
+        first.join("; ")
+    ))
+}
+
+/// `verify`: the promises of the journal against the device.
+fn run_verify(journal: &Path, dev: &Path, mnt: &Path) -> Result<usize, String> {
+    let j = File::open(journal).map_err(|e| format!("{}: {e}", journal.display()))?;
+    let mut expect = BTreeMap::new();
+    let mut sector = [0u8; 512];
+    let mut n = 1;
+    while j.read_exact_at(&mut sector, n * 512).is_ok() && sector[0] != 0 {
+        let end = sector.iter().position(|&b| b == 0).unwrap_or(sector.len());
+        if let Some((name, x)) = parse_mark(&String::from_utf8_lossy(&sector[..end])) {
+            expect.insert(name, x);
+        }
+        n += 1;
+    }
+    fsck_errors(dev).map_err(|e| format!("after the crash: {e}"))?;
+    mount(Some(dev), mnt, Some("emfs"), MsFlags::empty(), None::<&str>)
+        .map_err(|e| format!("mount: {e}"))?;
+    let r = check_files(mnt, &expect);
+    umount(mnt).map_err(|e| format!("umount: {e}"))?;
+    r?;
+    fsck_errors(dev).map_err(|e| format!("after the recovery mount: {e}"))?;
+    Ok(expect.values().filter(|x| **x != Expect::Dirty).count())
 }
 
 /// The checks of one point.
@@ -271,6 +326,13 @@ fn main() {
             Err(e) => {
                 eprintln!("emfs-replay: {e}");
                 exit(8);
+            }
+        },
+        Cmd::Verify { journal, dev, mnt } => match run_verify(&journal, &dev, &mnt) {
+            Ok(n) => println!("verify: {n} promises kept"),
+            Err(e) => {
+                println!("verify: FAIL: {e}");
+                exit(1);
             }
         },
         Cmd::List { log } => {
