@@ -64,3 +64,19 @@ fn fsck_survives_random_bytes() {
         let _ = fsck(&mut Cursor::new(bytes));
     }
 }
+
+/// Found by the 5,000-image run on the debug kernel: the kernel refused these two (the root
+/// directory's inode points to an extent block), fsck called them clean. A refused image must
+/// get exit 4 or 8.
+#[test]
+fn a_root_with_an_extent_chain_is_an_error() {
+    for (seed, index) in [(4, 134), (4, 666)] {
+        let (img, done) = emfs_fuzz::image(seed, index).unwrap();
+        let r = fsck(&mut Cursor::new(img.bytes)).unwrap();
+        assert_eq!(
+            r.exit_code(),
+            code::ERRORS,
+            "image {seed}/{index} ({done:?})"
+        );
+    }
+}
