@@ -84,62 +84,51 @@ QEMU=(qemu-system-x86_64 "${ACCEL[@]}" -smp 2 -m "$VM_MEM" -nodefaults -no-user-
 	-drive "file=$OUT/scratch3.img,if=virtio,format=raw"
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04)
 
-# The crash boot: returns once QEMU was killed after the guest said
-# CRASH-READY, fails if it never did or its console shows a kernel problem.
-crash_boot() {
-	local append=${APPEND/harness=check/harness=crash} pid waited=0
-	rm -f "$OUT/crash.out" "$OUT/crash-console.log"
+# killed_boot WHAT APPEND CONSOLE READY DELAY PROBLEMS: boots with APPEND (the
+# console to CONSOLE, ttyS1 to OUT/killed.out), waits for READY on ttyS1, lets
+# the guest run DELAY seconds more and kills QEMU with SIGKILL; fails if READY
+# never came or the console matches PROBLEMS (an extended regex).
+killed_boot() {
+	local what=$1 append=$2 console=$3 ready=$4 delay=$5 problems=$6 pid waited=0
+	rm -f "$OUT/killed.out" "$console"
 	"${QEMU[@]}" -append "$append" \
-		-serial "file:$OUT/crash-console.log" -serial "file:$OUT/crash.out" </dev/null &
+		-serial "file:$console" -serial "file:$OUT/killed.out" </dev/null &
 	pid=$!
-	until grep -q CRASH-READY "$OUT/crash.out" 2>/dev/null; do
+	until grep -q "$ready" "$OUT/killed.out" 2>/dev/null; do
 		if ! kill -0 $pid 2>/dev/null || [ $waited -ge 3000 ]; then
 			kill -9 $pid 2>/dev/null
 			wait $pid 2>/dev/null || true
-			log "harness error: the crash boot never got ready (see $OUT/crash.out)"
+			log "harness error: $what never got ready (see $console and $OUT/killed.out)"
 			return 1
 		fi
 		sleep 0.1
 		waited=$((waited + 1))
 	done
-	# Let it write (without fsync) for a moment, then pull the plug.
-	sleep "0.$((RANDOM % 9 + 1))"
+	sleep "$delay"
 	kill -9 $pid
 	wait $pid 2>/dev/null || true
-	log "crash boot: QEMU killed after the guest's fsyncs"
-	if grep -E 'WARNING:|BUG:|Oops|KASAN|Call Trace' "$OUT/crash-console.log"; then
-		log "harness error: the crash boot's kernel reported a problem"
+	if grep -E "$problems" "$console"; then
+		log "harness error: $what: the kernel reported a problem"
 		return 1
 	fi
+}
+
+# The crash boot (selftests/crash_prepare.sh): killed 0.1 to 0.9 s after its
+# fsyncs, while it writes without fsync.
+crash_boot() {
+	killed_boot "the crash boot" "${APPEND/harness=check/harness=crash}" \
+		"$OUT/crash-console.log" CRASH-READY "0.$((RANDOM % 9 + 1))" \
+		'WARNING:|BUG:|Oops|KASAN|Call Trace' &&
+		log "crash boot: QEMU killed after the guest's fsyncs"
 }
 
 # One boot of the QEMU-kill test (selftests/crash_kill.sh): it checks what the
 # previous kill left, starts a write/fsync loop and says KILL-READY; QEMU is
 # killed 0 to 3 s later, in the middle of whatever the loop was doing.
 kill_boot() {
-	local k=$1 pid waited=0 console=$OUT/kill-console-$1.log
-	local append=${APPEND/harness=check/harness=crashkill}
-	rm -f "$OUT/kill.out" "$console"
-	"${QEMU[@]}" -append "$append harness_kill=$k" \
-		-serial "file:$console" -serial "file:$OUT/kill.out" </dev/null &
-	pid=$!
-	until grep -q KILL-READY "$OUT/kill.out" 2>/dev/null; do
-		if ! kill -0 $pid 2>/dev/null || [ $waited -ge 3000 ]; then
-			kill -9 $pid 2>/dev/null
-			wait $pid 2>/dev/null || true
-			log "harness error: kill boot $k never got ready (see $console)"
-			return 1
-		fi
-		sleep 0.1
-		waited=$((waited + 1))
-	done
-	sleep "$((RANDOM % 3)).$((RANDOM % 10))"
-	kill -9 $pid
-	wait $pid 2>/dev/null || true
-	if grep -E 'WARNING:|BUG:|Oops|KASAN' "$console"; then
-		log "harness error: kill boot $k's kernel reported a problem"
-		return 1
-	fi
+	killed_boot "kill boot $1" "${APPEND/harness=check/harness=crashkill} harness_kill=$1" \
+		"$OUT/kill-console-$1.log" KILL-READY "$((RANDOM % 3)).$((RANDOM % 10))" \
+		'WARNING:|BUG:|Oops|KASAN'
 }
 
 case "$MODE" in
