@@ -74,6 +74,18 @@ pub enum FormatError {
     BadField(&'static str),
 }
 
+impl FormatError {
+    /// What is wrong, for a message.
+    pub fn what(&self) -> &'static str {
+        match self {
+            Self::BadMagic => "bad magic",
+            Self::Unsupported => "unsupported version or block size",
+            Self::BadChecksum => "bad checksum",
+            Self::BadField(what) => what,
+        }
+    }
+}
+
 fn get_u16(b: &[u8], off: usize) -> u16 {
     u16::from_le_bytes([b[off], b[off + 1]])
 }
@@ -474,6 +486,38 @@ impl ExtentRecord {
         }
         if self.kind != EXTENT_REGULAR && self.kind != EXTENT_PREALLOC {
             return Err(FormatError::BadField("extent kind"));
+        }
+        Ok(())
+    }
+
+    /// The rules for a record in its file, shared by the kernel's mount and `fsck.emfs`: the
+    /// record is valid, starts at or after `prev_end` (the end of the file's previous record,
+    /// 0 for the first), is no newer than the superblock's `generation`, its disk extent lies
+    /// inside the `total_blocks` of the file system, and, unless preallocated (`fallocate
+    /// --keep-size` reserves space past the size), it starts inside the file's `size`
+    /// rounded up to a block.
+    pub fn validate_in_file(
+        &self,
+        prev_end: u64,
+        size: u64,
+        generation: u64,
+        total_blocks: u64,
+    ) -> Result<(), FormatError> {
+        self.validate()?;
+        if self.file_offset < prev_end {
+            return Err(FormatError::BadField(
+                "extent unsorted or overlaps the previous one",
+            ));
+        }
+        if self.generation > generation {
+            return Err(FormatError::BadField("extent from a future generation"));
+        }
+        let bs = BLOCK_SIZE as u64;
+        if (self.disk_bytenr + self.disk_num_bytes) / bs > total_blocks {
+            return Err(FormatError::BadField("extent beyond the file system"));
+        }
+        if self.kind == EXTENT_REGULAR && self.file_offset >= size.div_ceil(bs).saturating_mul(bs) {
+            return Err(FormatError::BadField("extent lies beyond the size"));
         }
         Ok(())
     }

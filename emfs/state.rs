@@ -69,8 +69,8 @@ pub(crate) struct FsState {
     pub(crate) failed: bool,
 }
 
-/// Reads inode `ino`'s extent chain and checks it: records valid, sorted, not overlapping,
-/// counted. Returns the records and the chain's blocks.
+/// Reads inode `ino`'s extent chain and checks it: each record by the rules `fsck.emfs` applies
+/// too ([`ExtentRecord::validate_in_file`]), the chain's blocks, the count. Returns the records and the chain's blocks.
 fn read_chain(
     dev: &BlockReader,
     sb: &Superblock,
@@ -112,15 +112,9 @@ fn read_chain(
         chain.push(blk, GFP_KERNEL)?;
         for n in 0..h.count as usize {
             let r = extent_record(&block, n);
-            r.validate().map_err(|_| bad("bad extent record"))?;
-            if records
-                .last()
-                .is_some_and(|p: &ExtentRecord| p.end() > r.file_offset)
-            {
-                return Err(bad("extent records unsorted or overlapping"));
-            }
-            if r.disk_bytenr / BS + r.disk_num_bytes / BS > sb.total_blocks {
-                return Err(bad("extent beyond the file system"));
+            let prev_end = records.last().map_or(0, ExtentRecord::end);
+            if let Err(e) = r.validate_in_file(prev_end, i.size, sb.generation, sb.total_blocks) {
+                return Err(bad(e.what()));
             }
             records.push(r, GFP_KERNEL)?;
         }

@@ -6,8 +6,10 @@
 //! records of one file may share an extent) and the bitmap says exactly that; the superblock's
 //! free count is the bitmap's; inodes are what their numbers say (the root an empty directory
 //! with two links, every other inode a regular file with one link and a unique valid name, or
-//! an orphan with neither), none from a future generation. A failed check is reported and
-//! makes the mount read-only.
+//! an orphan with neither), none from a future generation. The rules for each extent record in
+//! its file are checked as the chain is read, by the code fsck shares
+//! ([`ExtentRecord::validate_in_file`]). A failed check is reported and makes the mount
+//! read-only.
 
 use super::*;
 
@@ -102,18 +104,21 @@ impl FsState {
             for &blk in slot.chain.iter() {
                 claim(&mut owned, blk, p);
             }
-            // The file's data extents, each once: records of one file may share an extent.
+            // The file's data extents, each once: records of one file may share an extent (a
+            // partly overwritten one), but two different extents, even of one file, must not
+            // overlap.
             let mut extents = KVVec::with_capacity(slot.records.len(), GFP_KERNEL)?;
             for r in slot.records.iter() {
                 extents.push((r.disk_bytenr / BS, r.disk_num_bytes / BS), GFP_KERNEL)?;
             }
             extents.sort_unstable();
-            let mut done = 0u64;
-            for &(start, len) in extents.iter() {
-                for blk in start.max(done)..start.saturating_add(len) {
+            for (n, &(start, len)) in extents.iter().enumerate() {
+                if n > 0 && extents[n - 1] == (start, len) {
+                    continue;
+                }
+                for blk in start..start.saturating_add(len) {
                     claim(&mut owned, blk, p);
                 }
-                done = done.max(start.saturating_add(len));
             }
         }
         // The bitmap must say exactly which blocks are owned; bits past the end are set.

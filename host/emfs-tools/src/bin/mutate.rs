@@ -3,7 +3,7 @@
 //! `emfs-mutate DEVICE INO FIELD VALUE`: sets one field of inode `INO` in the current
 //! superblock's inode table and re-seals the inode's checksum, so that the damage gets past the
 //! CRC32C check and reaches the code that parses the field. For tests of crafted images.
-//! FIELD is `extent_count` or `extent_block`. Exit codes as fsck.emfs: 0 done, 8 operational
+//! FIELD is `extent_count`, `extent_block` or `size`. Exit codes as fsck.emfs: 0 done, 8 operational
 //! error, 16 usage error.
 
 use emfs_tools::format::{Inode, Superblock, SB_SLOTS};
@@ -20,7 +20,7 @@ fn fail(what: String) -> ! {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let usage = || -> ! {
-        eprintln!("usage: emfs-mutate DEVICE INO extent_count|extent_block VALUE");
+        eprintln!("usage: emfs-mutate DEVICE INO extent_count|extent_block|size VALUE");
         exit(code::USAGE);
     };
     let [path, ino, field, value] = args.as_slice() else {
@@ -51,6 +51,7 @@ fn main() {
             inode.extent_count = u32::try_from(value).unwrap_or_else(|_| usage());
         }
         "extent_block" => inode.extent_block = value,
+        "size" => inode.size = value,
         _ => usage(),
     }
     inode.encode(&mut block[off..]);
