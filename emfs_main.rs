@@ -20,6 +20,9 @@ pub mod extmap;
 #[path = "emfs/mod.rs"]
 pub mod emfs;
 
+#[path = "rust/tests.rs"]
+mod kernel_ext_tests;
+
 use kernel::prelude::*;
 
 // The KUnit suites, registered here: a registration needs `unsafe` (a linker-section static),
@@ -60,6 +63,13 @@ kernel_ext::kunit::kunit_suite!(
         sealed_block_detects_a_flip,
     ]
 );
+// The abstractions' own suite: what they refuse where a safe caller could reach UB.
+kernel_ext::kunit::kunit_suite!(
+    kernel_ext_suite,
+    "emfs_kernel_ext",
+    crate::kernel_ext_tests,
+    [kthread_name_is_not_a_format, slab_refuses_empty_objects]
+);
 use kernel_ext::{refcount::Refcount, rwlock::RwLock};
 
 module! {
@@ -72,7 +82,7 @@ module! {
 
 /// The module's state.
 struct EmfsModule {
-    fs: Option<Pin<KBox<kernel_ext::vfs::Registration<emfs::Emfs>>>>,
+    fs: Option<kernel_ext::vfs::Registration<emfs::Emfs>>,
     /// extmap's debugfs files; the script files allocate maps, so they go before the cache.
     stats: Option<kernel_ext::debugfs::Dir>,
     _emfs_debug: kernel_ext::debugfs::Dir,
@@ -117,10 +127,9 @@ impl kernel::Module for EmfsModule {
         init_self_check().inspect_err(|e| pr_err!("init self-check failed: {:?}\n", e))?;
         pr_info!("init self-check passed\n");
         extmap::init(kernel::c_str!("emfs_extent_map"))?;
-        let fs = KBox::pin_init(kernel_ext::vfs::Registration::new(module), GFP_KERNEL)
-            .inspect_err(|_| {
-                let _ = extmap::exit();
-            })?;
+        let fs = kernel_ext::vfs::Registration::new(module).inspect_err(|_| {
+            let _ = extmap::exit();
+        })?;
         Ok(EmfsModule {
             fs: Some(fs),
             stats: Some(extmap::stats::register_debugfs()),

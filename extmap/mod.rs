@@ -76,9 +76,7 @@ static EXTENT_MAP_CACHE: KmemCache<Node<ExtentMapKind>> = KmemCache::new();
 impl NodeKind for ExtentMapKind {
     type Fields = MapFields;
 
-    fn cache() -> &'static KmemCache<Node<Self>> {
-        &EXTENT_MAP_CACHE
-    }
+    const CACHE: &'static KmemCache<Node<Self>> = &EXTENT_MAP_CACHE;
 }
 
 /// The size of one extent map in memory (btrfs 6.12: 104 bytes).

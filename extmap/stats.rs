@@ -92,7 +92,7 @@ pub fn register_debugfs() -> Dir {
     dir.add_u64(c_str!("last_refused_refs"), &STATS.last_refused_refs);
     dir.add_u64(c_str!("splits"), &STATS.splits);
     dir.add_u64(c_str!("drops"), &STATS.drops);
-    dir.add_usize(c_str!("maps_alive"), super::EXTENT_MAP_CACHE.live_counter());
+    dir.add_live_objects(c_str!("maps_alive"), &super::EXTENT_MAP_CACHE);
     dir.add_cmdfile::<super::script::Script>(c_str!("script"));
     dir
 }

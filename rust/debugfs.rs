@@ -4,7 +4,7 @@
 //!
 //! C header: [`include/linux/debugfs.h`](srctree/include/linux/debugfs.h)
 
-use super::ffi;
+use super::{ffi, slab::KmemCache};
 use core::{
     marker::PhantomData,
     sync::atomic::{AtomicU64, AtomicUsize},
@@ -66,7 +66,9 @@ impl Dir {
         // (removed with the directory at the latest), and `AtomicU64` has the layout of `u64`.
         // debugfs reads it with a single aligned load and writes it with a single aligned 64-bit
         // store, which on the architectures the kernel supports for Rust is not torn; the Rust
-        // side only ever accesses it atomically.
+        // side only ever accesses it atomically. (Under the kernel memory model debugfs's plain
+        // accesses race with the atomic ones; like every debugfs knob in C, the value is read
+        // as one aligned word and only tests write it.)
         unsafe { ffi::debugfs_create_u64(name.as_char_ptr(), 0o600, self.dentry, value.as_ptr()) };
     }
 
@@ -78,6 +80,11 @@ impl Dir {
         unsafe {
             ffi::debugfs_create_size_t(name.as_char_ptr(), 0o444, self.dentry, value.as_ptr())
         };
+    }
+
+    /// Adds a read-only file showing how many objects allocated from `cache` are alive.
+    pub fn add_live_objects<T>(&self, name: &'static CStr, cache: &'static KmemCache<T>) {
+        self.add_usize(name, cache.live_counter());
     }
 
     /// Adds a command file (root only, `rust/cmdfile.c`): what one open file is written is the

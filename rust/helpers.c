@@ -27,6 +27,7 @@
 #include <linux/cred.h>
 #include <linux/sched/mm.h>
 #include <linux/blkdev.h>
+#include <linux/module.h>
 #include <kunit/test.h>
 
 #include "helpers.h"
@@ -151,9 +152,10 @@ void emfs_mapping_set_release_always(struct address_space *mapping)
 	mapping_set_release_always(mapping);
 }
 
+/* NULL unless addr is in the linear map (not vmalloc, module or stack memory). */
 struct page *emfs_virt_to_page(const void *addr)
 {
-	return virt_to_page(addr);
+	return virt_addr_valid(addr) ? virt_to_page(addr) : NULL;
 }
 
 /* Readahead */
@@ -275,6 +277,12 @@ void emfs_fs_type_register_keys(struct file_system_type *t)
 void emfs_fs_type_unregister_keys(struct file_system_type *t)
 {
 	emfs_fs_type_for_each_key(t, emfs_unregister_key);
+}
+
+/* Whether the module is being unloaded (its exit runs, or its init failed). */
+bool emfs_module_going(struct module *m)
+{
+	return m && m->state == MODULE_STATE_GOING;
 }
 
 /* struct kstatfs is not in the 6.12 bindings. */

@@ -5,7 +5,7 @@
 //! C header: [`include/linux/kthread.h`](srctree/include/linux/kthread.h)
 
 use core::sync::atomic::{AtomicI32, Ordering};
-use kernel::{bindings, error::from_err_ptr, prelude::*, str::CStr, sync::Arc};
+use kernel::{bindings, c_str, error::from_err_ptr, prelude::*, str::CStr, sync::Arc};
 
 /// The result slot: `RUNNING` until the closure returned, then its return value.
 const RUNNING: i32 = i32::MIN;
@@ -49,7 +49,7 @@ unsafe extern "C" fn trampoline<F: FnOnce() -> i32 + Send + 'static>(
 }
 
 impl KThread {
-    /// Starts a kthread named `name` (no `%` in it) running `f`.
+    /// Starts a kthread named `name` running `f`.
     pub fn spawn<F: FnOnce() -> i32 + Send + 'static>(name: &CStr, f: F) -> Result<Self> {
         let result = Arc::new(AtomicI32::new(RUNNING), GFP_KERNEL)?;
         let start = KBox::new(
@@ -61,12 +61,14 @@ impl KThread {
         )?;
         let data = KBox::into_raw(start);
         // SAFETY: `trampoline::<F>` matches the thread function type and takes ownership of
-        // `data`; `name` is a NUL-terminated string without format directives.
+        // `data`; the format is `"%s"` with one NUL-terminated string argument, so a `%` in
+        // `name` is printed, not interpreted.
         let task = unsafe {
             bindings::kthread_create_on_node(
                 Some(trampoline::<F>),
                 data.cast(),
                 bindings::NUMA_NO_NODE,
+                c_str!("%s").as_char_ptr(),
                 name.as_char_ptr(),
             )
         };

@@ -18,8 +18,11 @@ use kernel::ffi::c_uint;
 /// # Invariants
 ///
 /// `flags` is what `memalloc_nofs_save` returned on this task; it is restored on drop. Scopes
-/// nest: they are not `Send`, and a scope dropped out of order would restore the wrong state,
-/// which the borrow rules of the users (a lock guard's lifetime) prevent.
+/// are not `Send`, so the restore runs on the task that saved. Nesting is the caller's
+/// discipline, not a type rule: two scopes dropped out of order, or one forgotten, leave the
+/// task's `PF_MEMALLOC_NOFS` cleared early or set late. Neither is memory-unsafe (the flag only
+/// changes which reclaim an allocation may enter); the first can deadlock, so callers tie a
+/// scope to the lock guard it protects (emfs's `Locked`).
 pub struct NoFsScope {
     flags: c_uint,
     _not_send: PhantomData<*mut ()>,

@@ -36,8 +36,13 @@ pub trait Range: Copy + Send + Sync {
 pub trait NodeKind: Sized + 'static {
     /// The fields that only an [`Exclusive`] view may rewrite once the node is shared.
     type Fields: Range;
-    /// The slab cache nodes of this kind are allocated from.
-    fn cache() -> &'static KmemCache<Node<Self>>;
+    /// The slab cache nodes of this kind are allocated from and freed into.
+    ///
+    /// A constant, not a function, so that every use is the same cache: a constant may point
+    /// at interior-mutable data (a [`KmemCache`] is) only if that is a `static`, so it cannot
+    /// name a different cache each time, and a node is always freed into the cache it came
+    /// from.
+    const CACHE: &'static KmemCache<Node<Self>>;
 }
 
 /// Node state bits the tree maintains (the top two bits of the flags word).
@@ -136,7 +141,7 @@ impl<K: NodeKind> Node<K> {
 ///
 /// # Invariants
 ///
-/// `ptr` points to a live node allocated from `K::cache()`, and this reference is counted in the
+/// `ptr` points to a live node allocated from `K::CACHE`, and this reference is counted in the
 /// node's `refs`.
 ///
 /// # Examples
@@ -164,7 +169,7 @@ unsafe impl<K: NodeKind> Sync for NodeRef<K> {}
 impl<K: NodeKind> NodeRef<K> {
     /// Allocates a node (`GFP_NOFS`, as file-system paths need) with one reference, unlinked.
     pub fn new(fields: K::Fields, generation: u64, flags: u32) -> Result<Self> {
-        let ptr = K::cache().alloc_raw()?;
+        let ptr = K::CACHE.alloc_raw()?;
         // SAFETY: `ptr` is fresh memory sized and aligned for a `Node<K>`.
         unsafe {
             ptr::write(
@@ -185,7 +190,7 @@ impl<K: NodeKind> NodeRef<K> {
             ffi::emfs_rb_clear_node((*ptr.as_ptr()).rb.get());
             ffi::emfs_init_list_head((*ptr.as_ptr()).list.get());
         }
-        // INVARIANT: One reference, not linked, from `K::cache()`.
+        // INVARIANT: One reference, not linked, from `K::CACHE`.
         Ok(Self { ptr })
     }
 
@@ -198,7 +203,7 @@ impl<K: NodeKind> NodeRef<K> {
     ///
     /// # Safety
     ///
-    /// `node` must be a live `Node<K>` from `K::cache()` with one count the caller gives up.
+    /// `node` must be a live `Node<K>` from `K::CACHE` with one count the caller gives up.
     unsafe fn from_counted(node: &Node<K>) -> Self {
         // INVARIANT: The caller hands over one counted reference.
         Self {
@@ -323,10 +328,10 @@ impl<K: NodeKind> Drop for NodeRef<K> {
         }
         // A linked node holds the tree's count, so the count cannot reach zero while linked.
         // SAFETY: The count reached zero: this was the last reference and no tree links the
-        // node, so nobody can reach it. It was allocated from `K::cache()` and initialised.
+        // node, so nobody can reach it. It was allocated from `K::CACHE` and initialised.
         unsafe {
             ptr::drop_in_place(self.ptr.as_ptr());
-            K::cache().free_raw(self.ptr);
+            K::CACHE.free_raw(self.ptr);
         }
     }
 }

@@ -64,10 +64,14 @@ impl<T> KmemCache<T> {
         }
     }
 
-    /// Creates the cache. Fails with `EBUSY` if it exists, `ENOMEM` if the slab allocator fails.
+    /// Creates the cache. Fails with `EBUSY` if it exists, `EINVAL` for a zero-sized `T` (SLUB
+    /// cannot make a cache of empty objects), `ENOMEM` if the slab allocator fails.
     pub fn create(&self, name: &'static CStr) -> Result {
         if !self.cache.load(Ordering::Acquire).is_null() {
             return Err(EBUSY);
+        }
+        if core::mem::size_of::<T>() == 0 {
+            return Err(EINVAL);
         }
         let size = u32::try_from(core::mem::size_of::<T>()).map_err(|_| EINVAL)?;
         let mut args = bindings::kmem_cache_args {
@@ -123,8 +127,10 @@ impl<T> KmemCache<T> {
         self.live.load(Ordering::Relaxed)
     }
 
-    /// The live-object counter itself, for debugfs.
-    pub fn live_counter(&self) -> &AtomicUsize {
+    /// The live-object counter itself, for a read-only debugfs file
+    /// ([`super::debugfs::Dir::add_live_objects`]). Not public: the cache's safety rests on the
+    /// count, which nothing but the cache may write.
+    pub(in crate::kernel_ext) fn live_counter(&self) -> &AtomicUsize {
         &self.live
     }
 

@@ -101,6 +101,12 @@ pub(super) unsafe extern "C" fn create_callback<T: Type>(
             // The name must not stay behind without the dentry the caller was told failed.
             T::create_aborted(dir_ref, ino);
         })?;
+        // Only a regular file may get this dentry: a directory has at most one (the VFS's
+        // locking assumes it), and `create` makes regular files. Whatever `ino` is, it is not
+        // the new file `create_aborted` would undo.
+        if u32::from(inode.attrs().mode) & bindings::S_IFMT != bindings::S_IFREG {
+            return Err(EIO);
+        }
         // SAFETY: `dentry` is the negative dentry the VFS holds for the call; `d_instantiate`
         // takes the inode reference. The directory is live and locked, as `touch` needs.
         unsafe {
@@ -124,9 +130,14 @@ pub(super) unsafe extern "C" fn unlink_callback<T: Type>(
     // and a `T` inode set up by `iget` (our `lookup` or `create` instantiated the dentry).
     let inode_ref = unsafe { Inode::<T>::from_raw(inode) };
     from_result(|| {
+        // A name whose inode has no link left is damage, not something to drop a link from
+        // (`drop_nlink` warns).
+        if inode_ref.attrs().nlink == 0 {
+            return Err(EIO);
+        }
         T::unlink(dir_ref, inode_ref)?;
         // SAFETY: Both inodes are live (held by the VFS) and locked by `vfs_unlink`, as
-        // `drop_nlink` and `touch` need; `inode` had this name, so it has a link to drop.
+        // `drop_nlink` and `touch` need; `inode` has a link (checked above, under its lock).
         unsafe {
             bindings::drop_nlink(inode);
             touch(inode, false);
@@ -168,17 +179,26 @@ pub(super) unsafe extern "C" fn rename_callback<T: Type>(
     // by the VFS, so live for the call, and a `T` inode set up by `iget`.
     let target_ref = (!target.is_null()).then(|| unsafe { Inode::<T>::from_raw(target) });
     from_result(|| {
+        // This glue renames regular files only: `vfs_rename` does not lock a directory it
+        // moves, whose times `touch` would then write unlocked, and a replaced directory would
+        // need `clear_nlink`, not `drop_nlink`. A linked target is checked like `unlink`'s.
+        let regular =
+            |i: &Inode<T>| u32::from(i.attrs().mode) & bindings::S_IFMT == bindings::S_IFREG;
+        if !regular(inode_ref) || target_ref.is_some_and(|t| !regular(t) || t.attrs().nlink == 0) {
+            return Err(EINVAL);
+        }
         T::rename(dir_ref, inode_ref, new_name, target_ref)?;
         if !target.is_null() {
             // SAFETY: `target` is live (held by the VFS) and locked by `vfs_rename`, as
-            // `drop_nlink` and `touch` need; it had the new name, so it has a link to drop.
+            // `drop_nlink` and `touch` need; it has a link (checked above, under its lock).
             unsafe {
                 bindings::drop_nlink(target);
                 touch(target, false);
             }
         }
-        // SAFETY: `inode` (a regular file, the only kind in a directory here) and `old_dir` are
-        // live (held by the VFS) and locked by `vfs_rename`, as `touch` needs.
+        // SAFETY: `inode` (a regular file, checked above) and `old_dir` are live (held by the
+        // VFS) and locked by `vfs_rename` (which locks a source that is not a directory), as
+        // `touch` needs.
         unsafe {
             touch(inode, false);
             touch(old_dir, true);

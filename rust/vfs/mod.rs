@@ -27,7 +27,6 @@ use core::{marker::PhantomData, ops::Deref, ptr};
 use kernel::{
     bindings,
     error::{from_result, to_result},
-    init::PinInit,
     prelude::*,
     str::CStr,
     types::{ARef, AlwaysRefCounted, Opaque},
@@ -458,14 +457,23 @@ fn submit_wait(
 }
 
 /// Writes one block from `buf` to block `blk` of `bdev` and waits; with `fua`, the cache is
-/// flushed first and the block is on stable storage when this returns.
+/// flushed first and the block is on stable storage when this returns. `buf` must be one page
+/// of the linear map (a page-aligned `kmalloc` buffer); anything else is `EINVAL`.
 fn write_block(bdev: Bdev<'_>, blk: u64, buf: &[u8; BLOCK_SIZE], fua: bool) -> Result {
     let addr: *const [u8; BLOCK_SIZE] = buf;
     if addr as usize % BLOCK_SIZE != 0 {
         return Err(EINVAL);
     }
-    // SAFETY: The buffer is page-aligned (checked) kernel memory, one page of the linear map.
+    // SAFETY: Any address may be passed: the helper looks the page up only if `virt_addr_valid`
+    // says the address is in the linear map, and returns null otherwise (a page-aligned static
+    // of the module or a buffer on a vmapped stack is not, and `virt_to_page` of it would name
+    // an unrelated page).
     let page = unsafe { ffi::emfs_virt_to_page(addr.cast()) };
+    if page.is_null() {
+        return Err(EINVAL);
+    }
+    // The buffer is page-aligned and `BLOCK_SIZE` (the page size) long, in the linear map: it
+    // is exactly `page`.
     // SAFETY: A pure function of its argument.
     let opf = unsafe { ffi::emfs_write_opf(fua) };
     // SAFETY: `buf` is borrowed until `submit_wait` returned, after the I/O.
@@ -823,7 +831,12 @@ impl<T: FileSystem> LockedInode<T> {
 impl<T: Type> LockedInode<T> {
     /// Writes zeros over `[pos, pos + len)`, which must lie inside one block, through the page
     /// cache as a `write` would (space reserved, folio dirtied). Does not change the size.
+    /// `EROFS` for a file system without a write side ([`AddressSpaceOperations::writeback_alloc`]):
+    /// its mapping has no `dirty_folio`, which dirtying a folio calls.
     pub fn zero_range(&self, pos: u64, len: u64) -> Result {
+        if !T::HAS_WRITEBACK_ALLOC {
+            return Err(EROFS);
+        }
         if len == 0 {
             return Ok(());
         }
@@ -1011,22 +1024,30 @@ unsafe extern "C" fn kill_sb_callback<T: Type>(sb: *mut bindings::super_block) {
 
 /// A registered file system type; unregistered on drop.
 ///
+/// The `file_system_type` is allocated apart from this object, because a superblock keeps
+/// pointing at it (`s_type`) until it is unmounted, and unregistering does not wait for that.
+/// Each superblock holds the module (`owner`), so while the module is being unloaded none
+/// exists and none is being made: then the type is freed. Dropped at any other time (a mount
+/// may exist), the type is unregistered but its memory, and its lockdep keys, stay: a small
+/// leak instead of a use-after-free.
+///
 /// # Invariants
 ///
-/// `fs` is registered with `register_filesystem` while this object lives.
+/// `fs` points to a `file_system_type` allocated by [`Registration::new`] for `T` of `module`,
+/// with its lockdep keys registered, and registered with `register_filesystem` while this
+/// object lives.
 ///
 /// # Examples
 ///
 /// ```ignore
 /// // `MyFs` implements `FileSystem`, `InodeOperations`, `FileOperations` and
 /// // `AddressSpaceOperations` (each `#[vtable]`: what it leaves out keeps the VFS default).
-/// let reg = KBox::pin_init(Registration::<MyFs>::new(module), GFP_KERNEL)?;
+/// let reg = Registration::<MyFs>::new(module)?;
 /// // `mount -t <MyFs::NAME>` works until `reg` is dropped.
 /// ```
-#[pin_data(PinnedDrop)]
 pub struct Registration<T: Type> {
-    #[pin]
-    fs: Opaque<bindings::file_system_type>,
+    fs: ptr::NonNull<bindings::file_system_type>,
+    module: &'static ThisModule,
     _p: PhantomData<T>,
 }
 
@@ -1037,60 +1058,66 @@ unsafe impl<T: Type> Sync for Registration<T> {}
 
 impl<T: Type> Registration<T> {
     /// Registers `T` as a file system type of `module`.
-    pub fn new(module: &'static ThisModule) -> impl PinInit<Self, Error> {
+    pub fn new(module: &'static ThisModule) -> Result<Self> {
         const {
             assert!(
                 T::BLOCK_SIZE == BLOCK_SIZE,
                 "the VFS glue supports only page-sized blocks"
             )
         };
-        let fs = move |slot: *mut Opaque<bindings::file_system_type>| -> Result {
-            let ft = Opaque::raw_get(slot);
-            // SAFETY: `slot` is valid, pinned memory for a `file_system_type`, ours to
-            // initialise; all-zero is a valid one (null pointers, `None` function pointers, zero
-            // integers, and lockdep keys registered below before any use).
-            unsafe { ft.write(core::mem::zeroed()) };
-            // SAFETY: `ft` is initialised and nothing else knows it until it is registered
-            // below: its fields are ours to write. The name and the module are `'static`.
+        // SAFETY: All-zero is a valid `file_system_type`: null pointers, `None` function
+        // pointers, zero integers, and lockdep keys that are registered below before any use.
+        let fs: bindings::file_system_type = unsafe { core::mem::zeroed() };
+        let ft = KBox::into_raw(KBox::new(fs, GFP_KERNEL)?);
+        // SAFETY: `ft` was just allocated and initialised, and nothing else knows it until it is
+        // registered below: its fields are ours to write. The name and the module are `'static`.
+        unsafe {
+            (*ft).name = T::NAME.as_char_ptr();
+            (*ft).fs_flags = bindings::FS_REQUIRES_DEV as i32;
+            (*ft).mount = Some(mount_callback::<T>);
+            (*ft).kill_sb = Some(kill_sb_callback::<T>);
+            (*ft).owner = module.as_ptr();
+        }
+        // The type is not static memory: lockdep must know its keys.
+        // SAFETY: `ft` is initialised and not registered yet; its keys stay put until `drop`
+        // frees them (or forever).
+        unsafe { ffi::emfs_fs_type_register_keys(ft) };
+        // SAFETY: `ft` is fully initialised with its lockdep keys registered; it stays allocated
+        // at least until `drop` unregisters it.
+        if let Err(e) = to_result(unsafe { bindings::register_filesystem(ft) }) {
+            // SAFETY: The registration failed, so nothing else has seen `ft`: its keys are
+            // unused, and the box is ours again.
             unsafe {
-                (*ft).name = T::NAME.as_char_ptr();
-                (*ft).fs_flags = bindings::FS_REQUIRES_DEV as i32;
-                (*ft).mount = Some(mount_callback::<T>);
-                (*ft).kill_sb = Some(kill_sb_callback::<T>);
-                (*ft).owner = module.as_ptr();
+                ffi::emfs_fs_type_unregister_keys(ft);
+                drop(KBox::from_raw(ft));
             }
-            // The type is not static memory: lockdep must know its keys.
-            // SAFETY: `ft` is initialised, not registered yet, and pinned: its keys stay put
-            // until `drop` (or the failure path below) unregisters them.
-            unsafe { ffi::emfs_fs_type_register_keys(ft) };
-            // SAFETY: `ft` is fully initialised with its lockdep keys registered, and pinned:
-            // it stays put until `drop` unregisters it.
-            let ret = to_result(unsafe { bindings::register_filesystem(ft) });
-            if ret.is_err() {
-                // SAFETY: The registration failed, so nothing uses the keys registered above.
-                unsafe { ffi::emfs_fs_type_unregister_keys(ft) };
-            }
-            ret
-        };
-        // SAFETY: The closure initialises the slot completely or fails without registering.
-        let fs = unsafe { kernel::init::pin_init_from_closure(fs) };
-        // INVARIANT: `fs` was registered by its initialiser.
-        try_pin_init!(Self {
-            fs <- fs,
+            return Err(e);
+        }
+        // INVARIANT: `ft` was allocated, its keys registered, and registered, above.
+        Ok(Self {
+            // SAFETY: `KBox::into_raw` never returns null.
+            fs: unsafe { ptr::NonNull::new_unchecked(ft) },
+            module,
             _p: PhantomData,
         })
     }
 }
 
-#[pinned_drop]
-impl<T: Type> PinnedDrop for Registration<T> {
-    fn drop(self: Pin<&mut Self>) {
-        // SAFETY: By the type invariant the type is registered; once unregistered (which waits
-        // for no superblock to exist, as the module cannot go while one does) its lockdep keys
-        // are unused.
-        unsafe {
-            bindings::unregister_filesystem(self.fs.get());
-            ffi::emfs_fs_type_unregister_keys(self.fs.get());
+impl<T: Type> Drop for Registration<T> {
+    fn drop(&mut self) {
+        let ft = self.fs.as_ptr();
+        // SAFETY: By the type invariant the type is registered.
+        unsafe { bindings::unregister_filesystem(ft) };
+        // SAFETY: `module` is `'static`; the helper only reads its state.
+        if unsafe { ffi::emfs_module_going(self.module.as_ptr()) } {
+            // SAFETY: The module is being unloaded, so its count is zero: no superblock of the
+            // type exists (each holds the module from mount to `kill_sb`) and no mount of it is
+            // on its way (one holds the module from `get_fs_type` on), and none can start (the
+            // type is unregistered). Nothing uses `ft` or its keys any more.
+            unsafe {
+                ffi::emfs_fs_type_unregister_keys(ft);
+                drop(KBox::from_raw(ft));
+            }
         }
     }
 }
