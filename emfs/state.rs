@@ -70,7 +70,8 @@ pub(crate) struct FsState {
 }
 
 /// Reads inode `ino`'s extent chain and checks it: each record by the rules `fsck.emfs` applies
-/// too ([`ExtentRecord::validate_in_file`]), the chain's blocks, the count. Returns the records and the chain's blocks.
+/// too ([`ExtentRecord::validate_in_file`]), the chain's blocks, the count. Returns the records
+/// and the chain's blocks.
 fn read_chain(
     dev: &BlockReader,
     sb: &Superblock,

@@ -5,6 +5,12 @@
 
 use super::*;
 
+/// Whether `mode` (an `S_IFMT` type and permission bits) names a regular file, the only kind of
+/// inode this glue creates, unlinks or renames.
+fn is_reg(mode: u16) -> bool {
+    u32::from(mode) & bindings::S_IFMT == bindings::S_IFREG
+}
+
 /// Emits directory entries into a `readdir` buffer.
 ///
 /// # Invariants
@@ -91,7 +97,7 @@ pub(super) unsafe extern "C" fn create_callback<T: Type>(
     // SAFETY: The directory is locked, so the dentry's name is stable; it is a `T` directory.
     let (dir_ref, name) = unsafe { (Inode::<T>::from_raw(dir), dentry_name(dentry)) };
     from_result(|| {
-        if u32::from(mode) & bindings::S_IFMT != bindings::S_IFREG {
+        if !is_reg(mode) {
             return Err(EINVAL);
         }
         // SAFETY: Reads the calling task's credentials.
@@ -104,7 +110,7 @@ pub(super) unsafe extern "C" fn create_callback<T: Type>(
         // Only a regular file may get this dentry: a directory has at most one (the VFS's
         // locking assumes it), and `create` makes regular files. Whatever `ino` is, it is not
         // the new file `create_aborted` would undo.
-        if u32::from(inode.attrs().mode) & bindings::S_IFMT != bindings::S_IFREG {
+        if !is_reg(inode.attrs().mode) {
             return Err(EIO);
         }
         // SAFETY: `dentry` is the negative dentry the VFS holds for the call; `d_instantiate`
@@ -182,8 +188,7 @@ pub(super) unsafe extern "C" fn rename_callback<T: Type>(
         // This glue renames regular files only: `vfs_rename` does not lock a directory it
         // moves, whose times `touch` would then write unlocked, and a replaced directory would
         // need `clear_nlink`, not `drop_nlink`. A linked target is checked like `unlink`'s.
-        let regular =
-            |i: &Inode<T>| u32::from(i.attrs().mode) & bindings::S_IFMT == bindings::S_IFREG;
+        let regular = |i: &Inode<T>| is_reg(i.attrs().mode);
         if !regular(inode_ref) || target_ref.is_some_and(|t| !regular(t) || t.attrs().nlink == 0) {
             return Err(EINVAL);
         }
