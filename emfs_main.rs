@@ -52,6 +52,17 @@ kernel_ext::kunit::kunit_suite!(
         map_size,
     ]
 );
+// The shrinker's walk of one tree.
+kernel_ext::kunit::kunit_suite!(
+    extmap_shrink_suite,
+    "extmap_shrink",
+    crate::extmap::shrink_tests,
+    [
+        shrink_keeps_what_is_needed,
+        shrink_resumes_where_it_stopped,
+        shrink_skips_a_locked_tree,
+    ]
+);
 // emfs's checksum suite: the kernel's crc32c() against the host's on the same bytes.
 kernel_ext::kunit::kunit_suite!(
     emfs_checksum_suite,

@@ -56,7 +56,8 @@ fn get_extent(inode: &Inode<Emfs>, pos: u64) -> Result<ExtentMap> {
     Ok(em)
 }
 
-fn lookup_or_load(inode: &Inode<Emfs>, pos: u64) -> Result<ExtentMap> {
+/// The map containing `pos`, from the cache or loaded from the records and cached.
+pub(super) fn lookup_or_load(inode: &Inode<Emfs>, pos: u64) -> Result<ExtentMap> {
     let maps = &inode.data().maps;
     if let Some(em) = maps.lookup(pos, BS) {
         if em.fields().contains(pos) {

@@ -13,6 +13,8 @@
 //! whose range starts at the offset parks before it allocates (a test looks at the space
 //! accounting between two allocations of one batch).
 //!
+//! `shrinker_off` set to non-zero turns the extent-map shrinker off ([`super::shrink`]).
+//!
 //! Fault injection: `drop_before_unpin` set to an inode number makes that inode's next write
 //! completion drop the inode's maps before it unpins (one-shot), so that the unpin finds no
 //! map; `unpin_failed` counts completions whose unpin failed.
@@ -110,5 +112,6 @@ pub(crate) fn register_debugfs() -> Dir {
     dir.add_u64(c_str!("commits"), &COMMITS);
     dir.add_u64(c_str!("write_bios"), &WRITE_BIOS);
     dir.add_u64(c_str!("fsync_logged"), &FSYNC_LOGGED);
+    dir.add_u64_rw(c_str!("shrinker_off"), &super::shrink::SHRINKER_OFF);
     dir
 }

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! emfs's `file_operations`: the directory listing, fsync (the LOGGING of modified maps and
-//! the merge on `clear_logging`), fallocate.
+//! the merge on `clear_logging`), `SEEK_DATA`/`SEEK_HOLE` on the extent maps, fallocate.
 
 use super::*;
+use crate::kernel_ext::time::cond_resched;
 
 #[vtable]
 impl FileOperations for Emfs {
@@ -81,6 +82,29 @@ impl FileOperations for Emfs {
             return Err(ENOMEM);
         }
         r
+    }
+
+    fn seek_hole_data(inode: &Inode<Self>, offset: u64, hole: bool) -> Result<u64> {
+        // Walks the extent maps, loading and caching those not cached, as btrfs did up to 6.0
+        // (`find_desired_extent` on `btrfs_get_extent_fiemap`): maps with no folio behind them,
+        // which only eviction and the shrinker ([`super::shrink`]) reclaim. Preallocated
+        // extents read as zeros: holes.
+        let size = inode.size().max(0) as u64;
+        let mut pos = offset;
+        while pos < size {
+            let em = aops::lookup_or_load(inode, pos)?;
+            let data = em.fields().is_real() && em.flags() & rules::PREALLOC == 0;
+            if data != hole {
+                return Ok(pos);
+            }
+            pos = em.end();
+            cond_resched();
+        }
+        if hole {
+            Ok(size)
+        } else {
+            Err(ENXIO)
+        }
     }
 
     fn fallocate(inode: &LockedInode<Self>, mode: u32, offset: u64, len: u64) -> Result {

@@ -26,6 +26,7 @@ pub mod debug;
 mod file;
 pub mod format;
 mod inode;
+pub mod shrink;
 mod state;
 
 use crate::extmap::{rules, ExtentMap, ExtentMapTree};
@@ -45,7 +46,7 @@ use kernel::{
     str::CStr,
     sync::{
         lock::{mutex::MutexBackend, Guard},
-        new_condvar, new_mutex, CondVar, Mutex,
+        new_condvar, new_mutex, Arc, CondVar, Mutex,
     },
 };
 use state::FsState;
@@ -81,14 +82,14 @@ pub struct Emfs {
     transid: AtomicU64,
     /// Metadata errors were found at mount: nothing may be written.
     read_only: bool,
+    /// The cached inodes' extent-map trees, for the shrinker.
+    trees: shrink::Trees,
 }
 
-/// The per-inode state, pinned in the inode's one allocation for it.
-#[pin_data]
+/// The per-inode state.
 pub struct EmfsInode {
-    /// The file's extent maps.
-    #[pin]
-    pub maps: ExtentMapTree,
+    /// The file's extent maps; the mount's shrinker ([`shrink::Trees`]) holds the tree too.
+    pub maps: Arc<ExtentMapTree>,
 }
 
 /// A write in flight: file range `[pos, pos + len)` goes to blocks from `blk`.
@@ -207,11 +208,13 @@ impl FileSystem for Emfs {
             st.delete_orphans()?;
         }
         let transid = AtomicU64::new(st.transid);
+        let trees = shrink::Trees::new(st.slots.len())?;
         Ok(Emfs {
             state: KBox::pin_init(new_mutex!(st, "emfs_state"), GFP_KERNEL)?,
             idle: KBox::pin_init(new_condvar!("emfs_idle"), GFP_KERNEL)?,
             transid,
             read_only,
+            trees,
         })
     }
 
@@ -229,6 +232,8 @@ impl FileSystem for Emfs {
         } else {
             InodeType::Reg
         };
+        let maps = Arc::pin_init(ExtentMapTree::new(), GFP_KERNEL)?;
+        sb.data().trees.register(ino, &maps);
         Ok(InodeParams {
             ty,
             perm: i.mode & 0o7777,
@@ -239,12 +244,7 @@ impl FileSystem for Emfs {
             atime: i.atime,
             mtime: i.mtime,
             ctime: i.ctime,
-            data: KBox::pin_init(
-                pin_init!(EmfsInode {
-                    maps <- ExtentMapTree::new(),
-                }),
-                GFP_KERNEL,
-            )?,
+            data: KBox::pin(EmfsInode { maps }, GFP_KERNEL)?,
         })
     }
 
@@ -292,7 +292,9 @@ impl FileSystem for Emfs {
                 pr_err!("inode {}: cannot free it: {:?}\n", inode.ino(), e);
             }
         }
-        inode.data().maps.drop_all();
+        let maps = &inode.data().maps;
+        maps.drop_all();
+        fs.trees.unregister(inode.ino(), maps);
     }
 
     fn sync_fs(sb: &SuperBlock<Self>, wait: bool) -> Result {
@@ -300,6 +302,16 @@ impl FileSystem for Emfs {
             return Ok(());
         }
         Self::commit(sb)
+    }
+
+    fn nr_cached_objects(sb: &SuperBlock<Self>) -> usize {
+        sb.data().trees.count()
+    }
+
+    fn free_cached_objects(sb: &SuperBlock<Self>, nr_to_scan: usize) -> usize {
+        let fs = sb.data();
+        fs.trees
+            .shrink(nr_to_scan, fs.transid.load(Ordering::Acquire))
     }
 
     fn put_super(sb: &SuperBlock<Self>) {

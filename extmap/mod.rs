@@ -39,6 +39,8 @@
 pub mod bench;
 pub mod rules;
 pub mod script;
+pub mod shrink;
+pub(crate) mod shrink_tests;
 pub mod stats;
 pub(crate) mod tests;
 
@@ -52,7 +54,7 @@ use crate::kernel_ext::{
 use core::{
     ops::Deref,
     pin::Pin,
-    sync::atomic::{AtomicBool, AtomicU32, Ordering},
+    sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering},
 };
 use kernel::{c_str, prelude::*, str::CStr};
 use rules::*;
@@ -203,6 +205,11 @@ pub struct ExtentMapTree {
     /// A modified map was dropped without being split (out of memory): the next fsync must log
     /// the whole file (btrfs's `btrfs_set_inode_full_sync`).
     full_sync: AtomicBool,
+    /// Where the shrinker's next walk of this tree starts ([`ExtentMapTree::shrink`]); written under the
+    /// write lock.
+    shrink_pos: AtomicU64,
+    /// The number of maps when last counted ([`ExtentMapTree::count_hint`]).
+    len_hint: AtomicUsize,
 }
 
 impl ExtentMapTree {
@@ -211,6 +218,8 @@ impl ExtentMapTree {
         pin_init!(Self {
             lock <- new_rwlock!(Tree::new(), "extent_map_tree"),
             full_sync: AtomicBool::new(false),
+            shrink_pos: AtomicU64::new(0),
+            len_hint: AtomicUsize::new(0),
         })
     }
 

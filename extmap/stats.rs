@@ -79,8 +79,8 @@ impl Stats {
     }
 }
 
-/// Creates `/sys/kernel/debug/extmap/` with one file per counter, `maps_alive`, and `script`
-/// (the script interpreter, [`super::script`]).
+/// Creates `/sys/kernel/debug/extmap/` with one file per counter, `maps_alive`, the shrinker's
+/// files ([`super::shrink`]) and `script` (the script interpreter, [`super::script`]).
 pub fn register_debugfs() -> Dir {
     let dir = Dir::new(c_str!("extmap"));
     dir.add_u64(c_str!("lookups"), &STATS.lookups);
@@ -93,6 +93,7 @@ pub fn register_debugfs() -> Dir {
     dir.add_u64(c_str!("splits"), &STATS.splits);
     dir.add_u64(c_str!("drops"), &STATS.drops);
     dir.add_live_objects(c_str!("maps_alive"), &super::EXTENT_MAP_CACHE);
+    super::shrink::register_debugfs(&dir);
     dir.add_cmdfile::<super::script::Script>(c_str!("script"));
     dir
 }

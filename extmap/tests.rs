@@ -24,13 +24,13 @@ const SZ_128K: u64 = 128 * SZ_1K;
 
 /// A tree for one case, with the number of maps alive when the case started, so that
 /// [`Fixture::teardown`] can check that the case leaked nothing.
-struct Fixture {
-    tree: Pin<KBox<ExtentMapTree>>,
+pub(super) struct Fixture {
+    pub(super) tree: Pin<KBox<ExtentMapTree>>,
     alive_before: usize,
 }
 
 impl Fixture {
-    fn new() -> Result<Self> {
+    pub(super) fn new() -> Result<Self> {
         Ok(Self {
             alive_before: super::maps_alive(),
             tree: KBox::pin_init(ExtentMapTree::new(), GFP_KERNEL)?,
@@ -38,13 +38,19 @@ impl Fixture {
     }
 
     /// `alloc_extent_map` plus `btrfs_add_extent_mapping` under the write lock.
-    fn add(&self, fields: MapFields, flags: u32, start: u64, len: u64) -> Result<ExtentMap> {
+    pub(super) fn add(
+        &self,
+        fields: MapFields,
+        flags: u32,
+        start: u64,
+        len: u64,
+    ) -> Result<ExtentMap> {
         let em = ExtentMap::alloc(fields, flags)?;
         self.tree.write().add(em, start, len)
     }
 
     /// The maps of the tree, in order.
-    fn maps(&self) -> Result<KVec<MapInfo>> {
+    pub(super) fn maps(&self) -> Result<KVec<MapInfo>> {
         let maps = self.tree.read();
         let mut v = KVec::with_capacity(maps.len(), GFP_ATOMIC)?;
         maps.for_each(|m| {
@@ -55,7 +61,7 @@ impl Fixture {
 
     /// btrfs's `free_extent_map_tree`: every map left must hold only the tree's reference;
     /// then, once the tree is gone, no map may be left alive.
-    fn teardown(self, t: &mut Test) -> Result {
+    pub(super) fn teardown(self, t: &mut Test) -> Result {
         for m in self.maps()?.iter() {
             kunit_assert!(
                 t,
@@ -73,7 +79,7 @@ impl Fixture {
     }
 }
 
-fn real(start: u64, len: u64, disk_bytenr: u64, disk_num_bytes: u64) -> MapFields {
+pub(super) fn real(start: u64, len: u64, disk_bytenr: u64, disk_num_bytes: u64) -> MapFields {
     MapFields {
         start,
         len,

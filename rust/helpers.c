@@ -63,6 +63,16 @@ void emfs_write_unlock(rwlock_t *lock)
 	write_unlock(lock);
 }
 
+bool emfs_write_trylock(rwlock_t *lock)
+{
+	return write_trylock(lock);
+}
+
+bool emfs_read_trylock(rwlock_t *lock)
+{
+	return read_trylock(lock);
+}
+
 void emfs_lockdep_assert_write_held(rwlock_t *lock)
 {
 	lockdep_assert_held_write(lock);
@@ -222,6 +232,21 @@ void emfs_inode_lock(struct inode *inode)
 void emfs_inode_unlock(struct inode *inode)
 {
 	inode_unlock(inode);
+}
+
+void emfs_inode_lock_shared(struct inode *inode)
+{
+	inode_lock_shared(inode);
+}
+
+void emfs_inode_unlock_shared(struct inode *inode)
+{
+	inode_unlock_shared(inode);
+}
+
+loff_t emfs_vfs_setpos(struct file *file, loff_t pos)
+{
+	return vfs_setpos(file, pos, file_inode(file)->i_sb->s_maxbytes);
 }
 
 void emfs_sb_start_pagefault(struct super_block *sb)

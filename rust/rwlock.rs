@@ -46,6 +46,9 @@ pub use new_rwlock;
 /// let lock = KBox::pin_init(new_rwlock!(0u64, "counter"), GFP_KERNEL)?;
 /// *lock.write() += 1; // `u64: Unpin`: the write guard gives `&mut`
 /// assert_eq!(*lock.read(), 1);
+/// let held = lock.read();
+/// assert!(lock.try_write().is_none()); // a reader holds it: no waiting
+/// drop(held);
 /// // A pinned `T` (say an extmap `Tree`) is reached as `Pin<&mut T>` only:
 /// // `lock.write().as_mut()`.
 /// ```
@@ -106,6 +109,33 @@ impl<T> RwLock<T> {
             lock: self,
             _not_send: PhantomData,
         }
+    }
+
+    /// Takes the lock for reading if no writer holds it; `None` at once otherwise.
+    pub fn try_read(&self) -> Option<ReadGuard<'_, T>> {
+        // SAFETY: By the type invariant `lock` is initialised.
+        if !unsafe { ffi::emfs_read_trylock(self.lock.get()) } {
+            return None;
+        }
+        // INVARIANT: The trylock succeeded: the lock is now held for reading.
+        Some(ReadGuard {
+            lock: self,
+            _not_send: PhantomData,
+        })
+    }
+
+    /// Takes the lock for writing if nobody holds it; `None` at once otherwise (a caller that
+    /// must not wait, such as a shrinker, skips the data).
+    pub fn try_write(&self) -> Option<WriteGuard<'_, T>> {
+        // SAFETY: By the type invariant `lock` is initialised.
+        if !unsafe { ffi::emfs_write_trylock(self.lock.get()) } {
+            return None;
+        }
+        // INVARIANT: The trylock succeeded: the lock is now held for writing.
+        Some(WriteGuard {
+            lock: self,
+            _not_send: PhantomData,
+        })
     }
 
     /// Takes the lock for writing, spinning while anyone else holds it.

@@ -43,6 +43,8 @@ crash_min=$(sed -n 's/.*harness_crash_min_points=\([0-9]*\).*/\1/p' /proc/cmdlin
 [ -n "$crash_min" ] && export CRASH_MIN_POINTS=$crash_min
 crash_kills=$(sed -n 's/.*harness_crash_kills=\([0-9]*\).*/\1/p' /proc/cmdline)
 [ -n "$crash_kills" ] && export CRASH_KILLS=$crash_kills
+shrink_extents=$(sed -n 's/.*harness_shrink_extents=\([0-9]*\).*/\1/p' /proc/cmdline)
+[ -n "$shrink_extents" ] && export SHRINK_EXTENTS=$shrink_extents
 
 case "$mode" in
 check)

@@ -26,7 +26,8 @@
 #
 # QEMU uses TCG: on these hosts KVM hangs. EMFS_KVM=1 opts into KVM on
 # machines where it works. VM_TIMEOUT (seconds) bounds a check run;
-# STRESS_SECONDS sets the length of the stress tests in the guest.
+# STRESS_SECONDS sets the length of the stress tests in the guest;
+# SHRINK_EXTENTS the size of the shrinker test's file (emfs:shrinker.sh).
 
 source "$(dirname "$0")/common.sh"
 
@@ -52,6 +53,14 @@ done
 rm -f "$OUT/scratch2.img" "$OUT/scratch3.img"
 truncate -s 8M "$OUT/scratch2.img"
 truncate -s 64M "$OUT/scratch3.img"
+# The shrinker test's disk, /dev/vde: one file of SHRINK_EXTENTS one-block data
+# extents between one-block holes (emfs-fuzz holes, the static build that goes
+# into the initramfs; written here because the host writes it in a second).
+SHRINK_EXTENTS=${SHRINK_EXTENTS:-50000}
+rm -f "$OUT/scratch4.img"
+"${HOST_STATIC_DIR:-$OUT/host-static}/x86_64-unknown-linux-gnu/release/emfs-fuzz" holes \
+	--extents "$SHRINK_EXTENTS" --out "$OUT/scratch4.img" ||
+	die "cannot write the shrinker test's image"
 
 APPEND="console=ttyS0 panic=-1 oops=panic panic_on_warn=1 harness=$MODE"
 # Under TCG a debug kernel runs tens of times slower than on hardware, and its RCU
@@ -69,6 +78,7 @@ APPEND="console=ttyS0 panic=-1 oops=panic panic_on_warn=1 harness=$MODE"
 [ -n "${CRASH_MIN_POINTS:-}" ] && APPEND+=" harness_crash_min_points=$CRASH_MIN_POINTS"
 CRASH_KILLS=${CRASH_KILLS:-2}
 APPEND+=" harness_crash_kills=$CRASH_KILLS"
+APPEND+=" harness_shrink_extents=$SHRINK_EXTENTS"
 # make bench: which tree sizes, how many repetitions.
 [ -n "${BENCH_SIZES:-}" ] && APPEND+=" harness_bench_sizes=${BENCH_SIZES// /,}"
 [ -n "${BENCH_REPS:-}" ] && APPEND+=" harness_bench_reps=$BENCH_REPS"
@@ -82,6 +92,7 @@ QEMU=(qemu-system-x86_64 "${ACCEL[@]}" -smp 2 -m "$VM_MEM" -nodefaults -no-user-
 	-drive "file=$OUT/scratch1.img,if=virtio,format=raw"
 	-drive "file=$OUT/scratch2.img,if=virtio,format=raw"
 	-drive "file=$OUT/scratch3.img,if=virtio,format=raw"
+	-drive "file=$OUT/scratch4.img,if=virtio,format=raw"
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04)
 
 # killed_boot WHAT APPEND CONSOLE READY DELAY PROBLEMS: boots with APPEND (the

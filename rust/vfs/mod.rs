@@ -108,6 +108,25 @@ pub trait FileSystem: Sized + Send + Sync + 'static {
     fn put_super(sb: &SuperBlock<Self>) {
         let _ = sb;
     }
+
+    /// How many objects of the file system's own caches [`FileSystem::free_cached_objects`]
+    /// could free (`nr_cached_objects`): the super block's shrinker divides its scan between
+    /// these, dentries and inodes in proportion. Consulted only by a type that implements
+    /// `free_cached_objects`. Runs in memory reclaim from any task and without `s_umount`: it
+    /// must not sleep, allocate, or take a lock that is held while allocating.
+    fn nr_cached_objects(sb: &SuperBlock<Self>) -> usize {
+        let _ = sb;
+        0
+    }
+
+    /// Frees about `nr_to_scan` objects of those caches (`free_cached_objects`) and returns how
+    /// many went. Runs in memory reclaim, under `s_umount` held shared, only for allocations
+    /// that may enter file systems (`__GFP_FS`), and never during unmount (the VFS frees the
+    /// shrinker before `kill_sb`); the same rules as [`FileSystem::nr_cached_objects`].
+    fn free_cached_objects(sb: &SuperBlock<Self>, nr_to_scan: usize) -> usize {
+        let _ = (sb, nr_to_scan);
+        0
+    }
 }
 
 /// The `inode_operations` of the directory and of regular files.
@@ -171,6 +190,16 @@ pub trait FileOperations: FileSystem {
     fn fallocate(inode: &LockedInode<Self>, mode: u32, offset: u64, len: u64) -> Result {
         let _ = (inode, mode, offset, len);
         Err(super::errno::eopnotsupp())
+    }
+
+    /// `lseek`'s `SEEK_DATA` (`hole` false) and `SEEK_HOLE` (`hole` true): the first offset at or
+    /// after `offset` that lies in data, or in a hole (the end of the file is one). Called with
+    /// the inode locked shared, its dirty data written back, and `offset` below the size; `ENXIO`
+    /// if no data follows. A result outside `[offset, size]` fails the call with `EIO`. Without
+    /// it, the VFS's default treats the whole file as data.
+    fn seek_hole_data(inode: &Inode<Self>, offset: u64, hole: bool) -> Result<u64> {
+        let _ = (inode, offset, hole);
+        Err(EINVAL)
     }
 }
 

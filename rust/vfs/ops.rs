@@ -26,6 +26,17 @@ impl<T: Type> Tables<T> {
         } else {
             None
         },
+        // Both or neither: the VFS calls `free_cached_objects` whenever the count was not zero.
+        nr_cached_objects: if T::HAS_FREE_CACHED_OBJECTS {
+            Some(nr_cached_objects_callback::<T>)
+        } else {
+            None
+        },
+        free_cached_objects: if T::HAS_FREE_CACHED_OBJECTS {
+            Some(free_cached_objects_callback::<T>)
+        } else {
+            None
+        },
         // SAFETY: `super_operations` holds only `Option` function pointers, for which all-zero
         // is `None`: the other operations are absent, and the VFS uses its default for them.
         ..unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
@@ -87,7 +98,11 @@ impl<T: Type> Tables<T> {
     };
 
     pub(super) const FILE_OPS: bindings::file_operations = bindings::file_operations {
-        llseek: Some(bindings::generic_file_llseek),
+        llseek: if T::HAS_SEEK_HOLE_DATA {
+            Some(llseek_callback::<T>)
+        } else {
+            Some(bindings::generic_file_llseek)
+        },
         read_iter: Some(bindings::generic_file_read_iter),
         write_iter: if T::HAS_WRITEBACK_ALLOC {
             Some(bindings::generic_file_write_iter)
@@ -209,6 +224,35 @@ pub(super) unsafe extern "C" fn sync_fs_callback<T: Type>(
     // SAFETY: The superblock is live and set up.
     let sb = unsafe { SuperBlock::<T>::from_raw(sb) };
     from_result(|| T::sync_fs(sb, wait != 0).map(|()| 0))
+}
+
+/// # Safety
+///
+/// Called by the super block's shrinker (`super_cache_count`, `super_cache_scan`), which runs
+/// only for a super block whose `fill_super` succeeded (`SB_BORN`) and is freed, waiting for
+/// running calls, before `kill_sb`.
+pub(super) unsafe extern "C" fn nr_cached_objects_callback<T: Type>(
+    sb: *mut bindings::super_block,
+    _sc: *mut bindings::shrink_control,
+) -> kernel::ffi::c_long {
+    // SAFETY: `SB_BORN` is set, so `fill_super` set the superblock up for `T`, and `kill_sb`,
+    // which frees `s_fs_info`, cannot run before this call returns (see `# Safety`).
+    let sb = unsafe { SuperBlock::<T>::from_raw(sb) };
+    kernel::ffi::c_long::try_from(T::nr_cached_objects(sb)).unwrap_or(kernel::ffi::c_long::MAX)
+}
+
+/// # Safety
+///
+/// As [`nr_cached_objects_callback`]; `sc` is the shrinker's control block for the call.
+pub(super) unsafe extern "C" fn free_cached_objects_callback<T: Type>(
+    sb: *mut bindings::super_block,
+    sc: *mut bindings::shrink_control,
+) -> kernel::ffi::c_long {
+    // SAFETY: As in `nr_cached_objects_callback`: the superblock is set up for `T` and stays
+    // until the call returns; `sc` is valid for reads during the call.
+    let (sb, nr) = unsafe { (SuperBlock::<T>::from_raw(sb), (*sc).nr_to_scan) };
+    kernel::ffi::c_long::try_from(T::free_cached_objects(sb, nr))
+        .unwrap_or(kernel::ffi::c_long::MAX)
 }
 
 /// # Safety

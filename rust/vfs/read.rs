@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The read side: folios locked for reading, readahead batches and large read bios, and the
-//! `read_folio`, `readahead` and `release_folio` trampolines.
+//! `read_folio`, `readahead`, `release_folio` and `llseek` (`SEEK_DATA`, `SEEK_HOLE`)
+//! trampolines.
 
 use super::*;
 
@@ -268,4 +269,49 @@ pub(super) unsafe extern "C" fn release_folio_callback<T: Type>(
         T::unreserve(inode.super_block(), 1);
     }
     T::release_folio(inode, pos as u64, len as u64)
+}
+
+/// # Safety
+///
+/// Called by `vfs_llseek` on an open `T` regular file.
+pub(super) unsafe extern "C" fn llseek_callback<T: Type>(
+    file: *mut bindings::file,
+    offset: bindings::loff_t,
+    whence: core::ffi::c_int,
+) -> bindings::loff_t {
+    let hole = match u32::try_from(whence) {
+        Ok(bindings::SEEK_DATA) => false,
+        Ok(bindings::SEEK_HOLE) => true,
+        // SAFETY: `vfs_llseek` passes an open file; the other kinds of seek are the VFS's.
+        _ => return unsafe { bindings::generic_file_llseek(file, offset, whence) },
+    };
+    // SAFETY: `vfs_llseek` passes an open file, which keeps its inode live.
+    let raw = unsafe { ffi::emfs_file_inode(file) };
+    // SAFETY: The inode is live (see above); unlocked below, by this function.
+    unsafe { ffi::emfs_inode_lock_shared(raw) };
+    let r = (|| {
+        // SAFETY: The inode is a live `T` regular inode (its file is open, with these
+        // operations), set up by `iget`; the reference ends with this closure.
+        let inode = unsafe { Inode::<T>::from_raw(raw) };
+        let size = u64::try_from(inode.size()).map_err(|_| EIO)?;
+        let offset = u64::try_from(offset).map_err(|_| ENXIO)?;
+        if offset >= size {
+            return Err(ENXIO);
+        }
+        // Dirty data has no extents yet. The shared lock keeps `write` out from here on.
+        // SAFETY: `file` is open for the call.
+        to_result(unsafe { bindings::file_write_and_wait_range(file, offset as i64, i64::MAX) })?;
+        let pos = T::seek_hole_data(inode, offset, hole)?;
+        if pos < offset || pos > size {
+            return Err(EIO);
+        }
+        i64::try_from(pos).map_err(|_| EIO)
+    })();
+    // SAFETY: Locked above by this function.
+    unsafe { ffi::emfs_inode_unlock_shared(raw) };
+    match r {
+        // SAFETY: `file` is open for the call; `vfs_setpos` checks the position.
+        Ok(pos) => unsafe { ffi::emfs_vfs_setpos(file, pos) },
+        Err(e) => e.to_errno().into(),
+    }
 }

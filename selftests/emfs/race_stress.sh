@@ -7,7 +7,9 @@
 # hog forces reclaim (release_folio). Every byte must verify, fsck must be
 # clean, no warning, and the counters must show that merges were refused
 # because a reader held the map (the race window was reached) and that merges
-# happened. STRESS_SECONDS (default 60) sets the length.
+# happened. The extent-map shrinker runs meanwhile (drop_caches 3 calls it, and
+# the hog's pressure): it must have looked at maps, and the file stay intact.
+# STRESS_SECONDS (default 60) sets the length.
 
 . "$(dirname "$0")/lib.sh"
 
@@ -17,7 +19,7 @@ here=$(dirname "$0")
 seconds=${STRESS_SECONDS:-60}
 
 ktap_print_header
-ktap_set_plan 5
+ktap_set_plan 6
 
 emfs_prepare $dev
 log_mark
@@ -26,16 +28,22 @@ mount -t emfs $dev $mnt || ktap_exit_fail_msg "mount failed"
 refused=$(extmap_counter merges_refused)
 merges=$(extmap_counter merges)
 drops=$(extmap_counter drops)
+scanned=$(extmap_counter shrink_scanned)
+freed=$(extmap_counter shrink_freed)
 "$here/race_stress" -t "$seconds" -r 3 -m $mnt/stress >/tmp/stress.out
 rc=$?
 sed 's/^/# /' /tmp/stress.out
 refused=$(( $(extmap_counter merges_refused) - refused ))
 merges=$(( $(extmap_counter merges) - merges ))
 drops=$(( $(extmap_counter drops) - drops ))
+scanned=$(( $(extmap_counter shrink_scanned) - scanned ))
+freed=$(( $(extmap_counter shrink_freed) - freed ))
 ktap_print_msg "${seconds}s: merges $merges, refused because a reader held the map $refused, maps dropped $drops, commits $(cat /sys/kernel/debug/emfs/commits)"
 ktap_test_result "race stress: every read verified, the file intact" [ $rc = 0 ]
 ktap_test_result "race stress: merges refused while readers held maps (window reached)" [ $refused -gt 0 ]
 ktap_test_result "race stress: merges happened" [ $merges -gt 0 ]
+ktap_print_msg "the shrinker looked at $scanned maps and freed $freed"
+ktap_test_result "race stress: the shrinker ran meanwhile" [ $scanned -gt 0 ]
 umount $mnt
 ktap_test_result "race stress: fsck clean" fsck_clean $dev
 ktap_test_no_problems "race stress: no kernel warnings"

@@ -10,6 +10,8 @@
 //! that the damage gets past CRC32C and reaches the code that parses it. Image `K` of seed `S`
 //! is always the same image.
 
+pub mod holes;
+
 use emfs_tools::format::*;
 use emfs_tools::mkfs::{mkfs, populate_pieces, NewFile, Options, Piece};
 use std::io::Cursor;

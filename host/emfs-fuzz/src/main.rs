@@ -4,6 +4,7 @@
 //!
 //!   emfs-fuzz image --seed S --index K --out FILE   image K of seed S (FILE may be a device)
 //!   emfs-fuzz base --out FILE                       the image they all start from
+//!   emfs-fuzz holes --extents N --out FILE          the shrinker test's image (`holes.rs`)
 //!   emfs-fuzz run --seed S --count N --dev DEV --mnt DIR --kmsg-log FILE
 //!                                                   images 0..N of seed S through the kernel
 //!                                                   (in the VM; see `run.rs`)
@@ -34,6 +35,16 @@ enum Cmd {
         #[arg(long)]
         index: u64,
         /// Where to write it (a file or a block device; written from its start).
+        #[arg(long)]
+        out: String,
+    },
+    /// Writes the shrinker test's image: one file of N one-block data extents, each followed by
+    /// a one-block hole.
+    Holes {
+        /// Data extents.
+        #[arg(long)]
+        extents: u64,
+        /// Where to write it (a file or a block device).
         #[arg(long)]
         out: String,
     },
@@ -134,6 +145,23 @@ fn main() {
             mnt,
             kmsg_log,
         } => exit(run_seed(seed, count, &dev, &mnt, &kmsg_log)),
+        Cmd::Holes { extents, out } => {
+            let r = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&out)
+                .map_err(|e| e.to_string())
+                .and_then(|mut f| {
+                    emfs_fuzz::holes::holes_image(&mut f, extents)?;
+                    f.sync_all().map_err(|e| e.to_string())
+                });
+            if let Err(e) = r {
+                eprintln!("emfs-fuzz: {out}: {e}");
+                exit(8);
+            }
+        }
         Cmd::Base { out } => match emfs_fuzz::base_image() {
             Ok(img) => write(&out, &img.bytes),
             Err(e) => {

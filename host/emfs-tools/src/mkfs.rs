@@ -168,18 +168,7 @@ pub fn populate_pieces(
 ) -> Result<(), String> {
     let io = |e: std::io::Error| format!("I/O error: {e}");
     let bs = BLOCK_SIZE as u64;
-    let meta_end = 2 + sb.inode_table_blocks as u64 + sb.bitmap_blocks as u64;
-    let mut next_free = meta_end;
-    let mut used: Vec<u64> = Vec::new();
-    let mut alloc = |n: u64, used: &mut Vec<u64>| -> Result<u64, String> {
-        let first = next_free;
-        if first + n > sb.total_blocks {
-            return Err("no space left".into());
-        }
-        next_free += n;
-        used.extend(first..first + n);
-        Ok(first)
-    };
+    let mut alloc = Allocator::new(sb);
     if files.len() + 2 > sb.inode_count as usize {
         return Err(format!(
             "{} files do not fit in {} inodes",
@@ -189,25 +178,13 @@ pub fn populate_pieces(
     }
     for (i, (f, pieces)) in files.iter().enumerate() {
         let ino = i as u32 + 2;
-        if f.name.is_empty()
-            || f.name.len() > NAME_MAX
-            || f.name.contains(&b'/')
-            || f.name.contains(&0)
-        {
-            return Err(format!(
-                "bad file name {:?}",
-                String::from_utf8_lossy(&f.name)
-            ));
-        }
-        let size = f.data.len() as u64;
         let mut records = Vec::new();
         for (k, p) in pieces.iter().enumerate() {
             if !contiguous && k > 0 {
-                alloc(1, &mut used)?;
-                // The gap block stays free: give it back.
-                used.pop();
+                // A gap block, left free.
+                alloc.skip(1)?;
             }
-            let first = alloc(p.blocks, &mut used)?;
+            let first = alloc.alloc(p.blocks)?;
             let mut block = [0u8; BLOCK_SIZE];
             for k in 0..p.blocks {
                 block.fill(0);
@@ -226,61 +203,144 @@ pub fn populate_pieces(
                 p.kind,
             ));
         }
-        // The extent chain.
-        let mut chain = Vec::new();
-        for _ in 0..records.len().div_ceil(EXTENTS_PER_BLOCK) {
-            chain.push(alloc(1, &mut used)?);
-        }
-        for (c, part) in records.chunks(EXTENTS_PER_BLOCK).enumerate() {
-            let h = ExtentBlockHeader {
-                count: part.len() as u32,
-                ino,
-                next: chain.get(c + 1).copied().unwrap_or(0),
-                generation: 1,
-            };
-            let mut block = [0u8; BLOCK_SIZE];
-            encode_extent_block(&mut block, &h, part).map_err(|e| format!("{e:?}"))?;
-            write_block(dev, chain[c], &block).map_err(io)?;
-        }
-        let mut name = [0u8; NAME_MAX];
-        name[..f.name.len()].copy_from_slice(&f.name);
-        let inode = Inode {
-            mode: S_IFREG | 0o644,
-            nlink: 1,
-            size,
-            atime: (f.mtime, 0),
-            mtime: (f.mtime, 0),
-            ctime: (f.mtime, 0),
-            generation: 1,
-            extent_block: chain.first().copied().unwrap_or(0),
-            extent_count: records.len() as u32,
+        let inode = FileInode {
             ino,
-            name_len: f.name.len() as u16,
-            name,
-            ..Inode::FREE
+            name: &f.name,
+            size: f.data.len() as u64,
+            mtime: f.mtime,
         };
-        let (blk, off) = sb.inode_location(ino).ok_or("inode out of range")?;
-        let mut block = read_block(dev, blk).map_err(io)?;
-        inode.encode(&mut block[off..off + INODE_SIZE]);
-        write_block(dev, blk, &block).map_err(io)?;
+        write_file(dev, sb, &mut alloc, &inode, &records)?;
     }
-    // Mark what was used and seal the bitmap and superblock.
-    for i in 0..sb.bitmap_blocks as usize {
-        let mut block = read_block(dev, sb.bitmap[i]).map_err(io)?;
-        let first = i as u64 * BITS_PER_BITMAP_BLOCK;
-        for &u in used
-            .iter()
-            .filter(|&&u| u >= first && u < first + BITS_PER_BITMAP_BLOCK)
-        {
-            bitmap_set(&mut block, u - first, true);
+    alloc.finish(dev, sb)
+}
+
+/// Hands out blocks of a new file system from the first block after its metadata, in order,
+/// and records them for [`Allocator::finish`].
+pub struct Allocator {
+    next_free: u64,
+    total: u64,
+    used: Vec<u64>,
+}
+
+impl Allocator {
+    /// For a file system `mkfs` just made.
+    pub fn new(sb: &Superblock) -> Self {
+        Self {
+            next_free: 2 + sb.inode_table_blocks as u64 + sb.bitmap_blocks as u64,
+            total: sb.total_blocks,
+            used: Vec::new(),
         }
-        seal_block(&mut block);
-        write_block(dev, sb.bitmap[i], &block).map_err(io)?;
     }
-    sb.free_blocks -= used.len() as u64;
-    let mut block = [0u8; BLOCK_SIZE];
-    sb.encode(&mut block);
-    write_block(dev, SB_SLOTS[0], &block).map_err(io)?;
-    dev.flush().map_err(io)?;
+
+    /// `n` contiguous blocks; returns the first.
+    pub fn alloc(&mut self, n: u64) -> Result<u64, String> {
+        let first = self.skip(n)?;
+        self.used.extend(first..first + n);
+        Ok(first)
+    }
+
+    /// Leaves `n` blocks free; returns the first.
+    pub fn skip(&mut self, n: u64) -> Result<u64, String> {
+        let first = self.next_free;
+        if first + n > self.total {
+            return Err("no space left".into());
+        }
+        self.next_free += n;
+        Ok(first)
+    }
+
+    /// Marks what was handed out in the bitmap, seals it, and writes the superblock.
+    pub fn finish(self, dev: &mut impl Device, sb: &mut Superblock) -> Result<(), String> {
+        let io = |e: std::io::Error| format!("I/O error: {e}");
+        for i in 0..sb.bitmap_blocks as usize {
+            let mut block = read_block(dev, sb.bitmap[i]).map_err(io)?;
+            let first = i as u64 * BITS_PER_BITMAP_BLOCK;
+            for &u in self
+                .used
+                .iter()
+                .filter(|&&u| u >= first && u < first + BITS_PER_BITMAP_BLOCK)
+            {
+                bitmap_set(&mut block, u - first, true);
+            }
+            seal_block(&mut block);
+            write_block(dev, sb.bitmap[i], &block).map_err(io)?;
+        }
+        sb.free_blocks -= self.used.len() as u64;
+        let mut block = [0u8; BLOCK_SIZE];
+        sb.encode(&mut block);
+        write_block(dev, SB_SLOTS[0], &block).map_err(io)?;
+        dev.flush().map_err(io)?;
+        Ok(())
+    }
+}
+
+/// A regular file's inode fields, for [`write_file`].
+#[derive(Clone, Copy)]
+pub struct FileInode<'a> {
+    /// Inode number.
+    pub ino: u32,
+    /// Name.
+    pub name: &'a [u8],
+    /// Size in bytes.
+    pub size: u64,
+    /// Modification time, also used as access and change time.
+    pub mtime: i64,
+}
+
+/// Writes regular file `f`: its extent chain (blocks from `alloc`) and its inode. `records` are
+/// sorted and describe data already written.
+pub fn write_file(
+    dev: &mut impl Device,
+    sb: &Superblock,
+    alloc: &mut Allocator,
+    f: &FileInode<'_>,
+    records: &[ExtentRecord],
+) -> Result<(), String> {
+    let FileInode {
+        ino,
+        name,
+        size,
+        mtime,
+    } = *f;
+    let io = |e: std::io::Error| format!("I/O error: {e}");
+    if name.is_empty() || name.len() > NAME_MAX || name.contains(&b'/') || name.contains(&0) {
+        return Err(format!("bad file name {:?}", String::from_utf8_lossy(name)));
+    }
+    let mut chain = Vec::new();
+    for _ in 0..records.len().div_ceil(EXTENTS_PER_BLOCK) {
+        chain.push(alloc.alloc(1)?);
+    }
+    for (c, part) in records.chunks(EXTENTS_PER_BLOCK).enumerate() {
+        let h = ExtentBlockHeader {
+            count: part.len() as u32,
+            ino,
+            next: chain.get(c + 1).copied().unwrap_or(0),
+            generation: 1,
+        };
+        let mut block = [0u8; BLOCK_SIZE];
+        encode_extent_block(&mut block, &h, part).map_err(|e| format!("{e:?}"))?;
+        write_block(dev, chain[c], &block).map_err(io)?;
+    }
+    let mut name_bytes = [0u8; NAME_MAX];
+    name_bytes[..name.len()].copy_from_slice(name);
+    let inode = Inode {
+        mode: S_IFREG | 0o644,
+        nlink: 1,
+        size,
+        atime: (mtime, 0),
+        mtime: (mtime, 0),
+        ctime: (mtime, 0),
+        generation: 1,
+        extent_block: chain.first().copied().unwrap_or(0),
+        extent_count: records.len() as u32,
+        ino,
+        name_len: name.len() as u16,
+        name: name_bytes,
+        ..Inode::FREE
+    };
+    let (blk, off) = sb.inode_location(ino).ok_or("inode out of range")?;
+    let mut block = read_block(dev, blk).map_err(io)?;
+    inode.encode(&mut block[off..off + INODE_SIZE]);
+    write_block(dev, blk, &block).map_err(io)?;
     Ok(())
 }

@@ -1,0 +1,96 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# The extent-map shrinker. /dev/vde holds one file of SHRINK_EXTENTS (default
+# 50,000) one-block data extents between one-block holes (emfs-fuzz holes,
+# written by scripts/vm.sh). holes_walk reads it end to end with SEEK_DATA,
+# SEEK_HOLE and pread while the file stays open: every seek caches a map, and
+# no folio stands behind the holes' maps, so only the shrinker can reclaim them.
+# Checked: the walk reads every block right; the maps stay cached after it;
+# the shrinkers (drop_caches 2) reclaim them while the file is open; under
+# memory pressure (a process holding all but 64 MiB) the walk finishes right
+# with the shrinker freeing maps as it goes; the counters add up; unmounting
+# while the shrinkers run leaves no map; fsck is clean; no kernel warning.
+
+. "$(dirname "$0")/lib.sh"
+
+here=$(dirname "$0")
+
+dev=/dev/vde
+mnt=/mnt/holes
+extents=${SHRINK_EXTENTS:-50000}
+maps=$((2 * extents))
+dbg=/sys/kernel/debug
+
+ktap_print_header
+ktap_set_plan 8
+modprobe emfs || ktap_exit_fail_msg "modprobe emfs failed"
+mkdir -p $mnt
+mount -t emfs $dev $mnt || ktap_exit_fail_msg "mount of the holes image failed"
+log_mark
+
+# One value of holes_walk's output ($1) by key ($2).
+value() { sed -n "s/^$2=//p" "$1"; }
+shrink_counter() { cat $dbg/extmap/shrink_$1; }
+
+# Holds the file open for the whole test: its inode, and so its maps, stay.
+exec 4<$mnt/holes
+alive0=$(extmap_counter maps_alive)
+"$here/holes_walk" $mnt/holes $extents >/tmp/walk1
+rc=$?
+sed 's/^/# /' /tmp/walk1
+ktap_test_result "shrinker: a SEEK_DATA/SEEK_HOLE walk reads every extent right" [ $rc = 0 ]
+
+cached=$(( $(extmap_counter maps_alive) - alive0 ))
+ktap_print_msg "maps cached by the walk: $cached (of $maps data and hole maps)"
+# The holes' maps at least: nothing but the shrinker frees them now.
+ktap_test_result "shrinker: the walk's maps stay cached while the file is open" [ $cached -ge $extents ]
+
+freed=$(shrink_counter freed)
+echo 2 >/proc/sys/vm/drop_caches
+left=$(( $(extmap_counter maps_alive) - alive0 ))
+freed=$(( $(shrink_counter freed) - freed ))
+ktap_print_msg "drop_caches 2: $cached -> $left maps, the shrinker freed $freed"
+ktap_test_result "shrinker: the shrinkers reclaim the maps of the open file" \
+	[ $left -le $((cached / 100)) -a $freed -ge $((cached - left)) ]
+
+# Under pressure: all memory but 64 MiB held by a process (no swap).
+avail=$(sed -n 's/^MemAvailable: *\([0-9]*\) kB/\1/p' /proc/meminfo)
+hog=$((avail / 1024 - 64))
+freed=$(shrink_counter freed)
+calls=$(shrink_counter calls_total)
+"$here/holes_walk" $mnt/holes $extents $hog >/tmp/walk2
+rc=$?
+sed 's/^/# /' /tmp/walk2
+freed=$(( $(shrink_counter freed) - freed ))
+calls=$(( $(shrink_counter calls_total) - calls ))
+peak=$(( $(value /tmp/walk2 peak_maps) - alive0 ))
+ktap_print_msg "under pressure ($hog MiB held): peak $peak maps (of $maps), $calls shrinker calls freed $freed, longest call $(shrink_counter max_call_ns) ns"
+# Without the shrinker the holes' maps alone, $extents, stay to the end.
+ktap_test_result "shrinker: under memory pressure the walk reads right and maps are reclaimed as it goes" \
+	[ $rc = 0 -a $freed -gt 0 -a $peak -lt $extents ]
+
+# Every map looked at was either freed or kept for a reason.
+kept=0
+for why in pinned logging held modified new; do
+	n=$(shrink_counter kept_$why)
+	ktap_print_msg "kept ($why): $n"
+	kept=$((kept + n))
+done
+scanned=$(shrink_counter scanned)
+ktap_print_msg "scanned $scanned, freed $(shrink_counter freed), trees skipped while locked $(shrink_counter trees_busy), calls skipped while another ran $(shrink_counter busy)"
+ktap_test_result "shrinker: scanned = freed + kept" [ "$scanned" = $(( $(shrink_counter freed) + kept )) ]
+
+# Unmount while the shrinkers run: the VFS frees a super block's shrinker
+# before it is torn down; nothing may be left or reported.
+exec 4<&-
+( for i in $(seq 1 50); do echo 2 >/proc/sys/vm/drop_caches; done ) &
+dropper=$!
+"$here/holes_walk" $mnt/holes $extents >/dev/null
+umount $mnt
+rc=$?
+wait $dropper
+ktap_test_result "shrinker: unmount while the shrinkers run leaves no map" \
+	[ $rc = 0 -a "$(extmap_counter maps_alive)" = "$alive0" ]
+ktap_test_result "shrinker: fsck clean afterwards" fsck_clean $dev
+ktap_test_no_problems "shrinker: no kernel warnings"
+ktap_finished
