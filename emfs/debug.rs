@@ -13,7 +13,8 @@
 //! whose range starts at the offset parks before it allocates (a test looks at the space
 //! accounting between two allocations of one batch).
 //!
-//! `shrinker_off` set to non-zero turns the extent-map shrinker off ([`super::shrink`]).
+//! `shrinker_off` set to non-zero turns the extent-map shrinker off ([`super::shrink`]);
+//! `read_bios_N` count readahead's read bios of `N` to `2N - 1` blocks.
 //!
 //! Fault injection: `drop_before_unpin` set to an inode number makes that inode's next write
 //! completion drop the inode's maps before it unpins (one-shot), so that the unpin finds no
@@ -113,5 +114,21 @@ pub(crate) fn register_debugfs() -> Dir {
     dir.add_u64(c_str!("write_bios"), &WRITE_BIOS);
     dir.add_u64(c_str!("fsync_logged"), &FSYNC_LOGGED);
     dir.add_u64_rw(c_str!("shrinker_off"), &super::shrink::SHRINKER_OFF);
+    // Readahead's bios by size: read_bios_N counts those of N to 2N - 1 blocks.
+    let bios = &crate::kernel_ext::vfs::READ_BIO_BLOCKS;
+    let names = [
+        c_str!("read_bios_1"),
+        c_str!("read_bios_2"),
+        c_str!("read_bios_4"),
+        c_str!("read_bios_8"),
+        c_str!("read_bios_16"),
+        c_str!("read_bios_32"),
+        c_str!("read_bios_64"),
+        c_str!("read_bios_128"),
+        c_str!("read_bios_256"),
+    ];
+    for (name, count) in names.into_iter().zip(bios) {
+        dir.add_u64(name, count);
+    }
     dir
 }

@@ -7,12 +7,22 @@ Usage: bench_report.py RAW_CSV OUT_DIR
 RAW_CSV is what selftests/bench.sh printed in the guest:
     run,SIZE,OP,REP,SIDE,NS,OPS      one timed run (NS for OPS operations)
     slab,CACHE,OBJECT_SIZE,SLAB_SIZE the slab caches' sizes
+    io,WORKLOAD,TARGET,REP,VALUE,UNIT  one I/O measurement (target emfs, btrfs or raw)
+    bios,BLOCKS,COUNT                emfs's readahead bios of BLOCKS to 2*BLOCKS-1 blocks
+    shrink,PHASE,REP,MAPS,WALK_MS,MIB_S,PEAK_MAPS  one walk of the shrinker's file
+                                     (PHASE free or pressure)
+    shrinkcall,REP,NS                one shrinker call during a walk under pressure
 Writes into OUT_DIR:
     extmap.csv   operation,maps,btrfs_ns,extmap_ns,ratio (medians of ns per operation;
                  ratio = extmap_ns / btrfs_ns), then bytes_per_map,0,<btrfs>,<extmap>,<ratio>
     extmap.md    the same as a Markdown table, with the spread (min-max) of each side
     extmap.gp    a gnuplot script: ns/op against tree size, both sides, log scales
                  (scripts/bench.sh renders it to extmap.svg)
+    io.csv       workload,target,value,unit (medians), e.g. seq_read,emfs,412.5,MiB/s
+    shrinker.csv maps,max_call_ms,p99_call_ms,throughput_ratio (the longest shrinker call and
+                 the 99th percentile under pressure; median read throughput of the walks under
+                 pressure over those without)
+    io.md        both as Markdown, with emfs/raw and emfs/btrfs ratios and the bio sizes
 Exits 1 if a measurement is missing.
 """
 
@@ -27,9 +37,25 @@ def main():
     runs = defaultdict(list)  # (op, size, side) -> [ns per op]
     slab = {}
     order = []
+    io = defaultdict(list)  # (workload, target) -> values
+    units = {}
+    bios = []
+    walks = defaultdict(list)  # phase -> [(maps, walk_ms, mib_s, peak)]
+    calls = []
     with open(raw, errors='replace') as f:
         for row in csv.reader(line for line in f if not line.startswith('#')):
-            if len(row) == 7 and row[0] == 'run':
+            if len(row) == 6 and row[0] == 'io':
+                _, w, target, _rep, v, unit = row
+                io[(w, target)].append(float(v))
+                units[w] = unit
+            elif len(row) == 3 and row[0] == 'bios':
+                bios.append((int(row[1]), int(row[2])))
+            elif len(row) == 7 and row[0] == 'shrink' and row[4]:
+                _, phase, _rep, maps, ms, mib_s, peak = row
+                walks[phase].append((int(maps), float(ms), float(mib_s), int(peak)))
+            elif len(row) == 3 and row[0] == 'shrinkcall':
+                calls.append(int(row[2]))
+            elif len(row) == 7 and row[0] == 'run':
                 _, size, op, _rep, side, ns, ops = row
                 key = (op, int(size))
                 if key not in order:
@@ -72,6 +98,8 @@ def main():
                 f.write(f'| {c} | {v} |\n')
         f.write(f'\nMedians of {rows[0][7]} interleaved runs per side, ns per operation.\n')
 
+    missing += write_io(out, io, units, bios, walks, calls)
+
     ops = list(dict.fromkeys(op for op, *_ in rows))
     with open(f'{out}/extmap.gp', 'w') as f:
         f.write('set terminal svg size 1400,620 font "sans,10"\n')
@@ -90,6 +118,57 @@ def main():
                 f.write('e\n')
         f.write('unset multiplot\n')
     return 1 if missing else 0
+
+
+def write_io(out, io, units, bios, walks, calls):
+    """io.csv, shrinker.csv and io.md; returns the number of missing measurements."""
+    missing = 0
+    workloads = list(dict.fromkeys(w for w, _ in io))
+    med = {k: statistics.median(v) for k, v in io.items()}
+    with open(f'{out}/io.csv', 'w') as f:
+        f.write('workload,target,value,unit\n')
+        for w in workloads:
+            for t in ('emfs', 'btrfs', 'raw'):
+                if (w, t) in med:
+                    f.write(f'{w},{t},{med[(w, t)]:.1f},{units[w]}\n')
+                else:
+                    print(f'bench_report: {w} on {t} is missing', file=sys.stderr)
+                    missing += 1
+    free, pressure = walks.get('free', []), walks.get('pressure', [])
+    shrink = None
+    if free and pressure:
+        # No call at all is a result too: the pressure never reached the shrinker.
+        calls.sort()
+        p99 = calls[min(len(calls) - 1, (len(calls) * 99) // 100)] if calls else 0
+        ratio = statistics.median(p[2] for p in pressure) / statistics.median(p[2] for p in free)
+        shrink = (free[0][0], (calls[-1] if calls else 0) / 1e6, p99 / 1e6, ratio)
+        with open(f'{out}/shrinker.csv', 'w') as f:
+            f.write('maps,max_call_ms,p99_call_ms,throughput_ratio\n')
+            f.write(f'{shrink[0]},{shrink[1]:.3f},{shrink[2]:.3f},{shrink[3]:.3f}\n')
+    elif io:
+        print('bench_report: the shrinker walks are missing', file=sys.stderr)
+        missing += 1
+    if not io:
+        return missing
+    with open(f'{out}/io.md', 'w') as f:
+        f.write('| workload | emfs | btrfs | raw | emfs/raw | emfs/btrfs |\n')
+        f.write('|---|---:|---:|---:|---:|---:|\n')
+        for w in workloads:
+            e, b, r = (med.get((w, t)) for t in ('emfs', 'btrfs', 'raw'))
+            cell = lambda x: f'{x:.1f}' if x is not None else '-'
+            ratio = lambda x, y: f'{x / y:.2f}' if x and y else '-'
+            f.write(f'| {w} ({units[w]}) | {cell(e)} | {cell(b)} | {cell(r)} | '
+                    f'{ratio(e, r)} | {ratio(e, b)} |\n')
+        if bios:
+            f.write('\n| emfs readahead bio, blocks | bios |\n|---|---:|\n')
+            for n, c in bios:
+                f.write(f'| {n}-{2 * n - 1} | {c} |\n' if n < 256 else f'| {n} | {c} |\n')
+        if shrink:
+            f.write(f'\nShrinker, {shrink[0]} maps: {len(calls)} calls under pressure, longest '
+                    f'{shrink[1]:.3f} ms, p99 {shrink[2]:.3f} ms; walk throughput under pressure '
+                    f'/ without: {shrink[3]:.3f}. Peak maps alive under pressure: '
+                    f'{max(p[3] for p in pressure)} (without: {max(p[3] for p in free)}).\n')
+    return missing
 
 
 if __name__ == '__main__':

@@ -53,6 +53,8 @@ done
 rm -f "$OUT/scratch2.img" "$OUT/scratch3.img"
 truncate -s 8M "$OUT/scratch2.img"
 truncate -s 64M "$OUT/scratch3.img"
+# make bench uses /dev/vdd as the raw disk, the size of the others.
+[ "$MODE" = bench ] && truncate -s 256M "$OUT/scratch3.img"
 # The shrinker test's disk, /dev/vde: one file of SHRINK_EXTENTS one-block data
 # extents between one-block holes (emfs-fuzz holes, the static build that goes
 # into the initramfs; written here because the host writes it in a second).
@@ -82,6 +84,7 @@ APPEND+=" harness_shrink_extents=$SHRINK_EXTENTS"
 # make bench: which tree sizes, how many repetitions.
 [ -n "${BENCH_SIZES:-}" ] && APPEND+=" harness_bench_sizes=${BENCH_SIZES// /,}"
 [ -n "${BENCH_REPS:-}" ] && APPEND+=" harness_bench_reps=$BENCH_REPS"
+[ -n "${SHRINK_REPS:-}" ] && APPEND+=" harness_shrink_reps=$SHRINK_REPS"
 # A mutant build (scripts/mutants.sh): the differential must find a difference.
 [ -n "${HARNESS_MUTANT:-}" ] && APPEND+=" harness_mutant=$HARNESS_MUTANT"
 

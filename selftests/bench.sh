@@ -5,7 +5,9 @@
 # timed inside the kernel by btrfs's interpreter and by extmap's, interleaved
 # (btrfs, extmap, btrfs, ...) in this one boot. Prints CSV lines
 #   run,SIZE,OP,REP,SIDE,NS,OPS
-# then the slab caches' sizes, and "# ..." progress lines.
+# then emfs's I/O next to btrfs's and the raw disk's, the shrinker's walks
+# (each section below says its lines), the slab caches' sizes, and "# ..."
+# progress lines.
 #
 #   harness_bench_sizes=1000,100000 harness_bench_reps=5 on the kernel command line.
 
@@ -36,6 +38,82 @@ for size in $sizes; do
 		done
 	done
 done
+
+# emfs's I/O next to btrfs's and the raw disk's (the upper limit), interleaved:
+#   io,WORKLOAD,TARGET,REP,VALUE,UNIT
+# on a 256 MiB disk each: emfs /dev/vda, btrfs /dev/vdb, raw /dev/vdd.
+mib=${IO_MIB:-128}
+bench=/ksft/emfs
+mkdir -p /mnt/emfs /mnt/btrfs
+mkfs.emfs /dev/vda >/dev/null && mount -t emfs /dev/vda /mnt/emfs ||
+	echo "# error: emfs"
+mkfs.btrfs -q -f /dev/vdb >/dev/null && mount /dev/vdb /mnt/btrfs ||
+	echo "# error: btrfs"
+emit() { # TARGET REP: io_bench's "WORKLOAD VALUE UNIT" lines on stdin
+	while read -r w v u; do echo "io,$w,$1,$2,$v,$u"; done
+}
+for rep in $(seq 1 "$reps"); do
+	for target in emfs btrfs raw; do
+		echo "# bench: I/O, $target, repetition $rep of $reps"
+		case $target in
+		raw) big=/dev/vdd small=/dev/vdd ;;
+		*) big=/mnt/$target/big small=/mnt/$target/small
+		   rm -f "$big" "$small" ;;
+		esac
+		sync
+		echo 3 >/proc/sys/vm/drop_caches
+		$bench/io_bench seq_write "$big" "$mib" | emit $target $rep
+		echo 3 >/proc/sys/vm/drop_caches
+		$bench/io_bench seq_read "$big" "$mib" | emit $target $rep
+		echo 3 >/proc/sys/vm/drop_caches
+		$bench/io_bench rand_read "$big" "$mib" 2000 | emit $target $rep
+		$bench/io_bench fsync "$small" 200 | emit $target $rep
+	done
+done
+for n in 1 2 4 8 16 32 64 128 256; do
+	echo "bios,$n,$(cat /sys/kernel/debug/emfs/read_bios_$n)"
+done
+umount /mnt/emfs
+umount /mnt/btrfs
+
+# The extent-map shrinker on /dev/vde (scripts/vm.sh: SHRINK_EXTENTS one-block
+# data extents between one-block holes, two maps each): holes_walk without and
+# with memory pressure, interleaved, each from cold caches, the file kept open:
+#   shrink,PHASE,REP,MAPS,WALK_MS,MIB_S,PEAK_MAPS
+# and the duration of every shrinker call during the walks under pressure:
+#   shrinkcall,REP,NS
+extents=$(sed -n 's/.*harness_shrink_extents=\([0-9]*\).*/\1/p' /proc/cmdline)
+shrink_reps=$(sed -n 's/.*harness_shrink_reps=\([0-9]*\).*/\1/p' /proc/cmdline)
+shrink_reps=${shrink_reps:-2}
+mkdir -p /mnt/holes
+if [ -n "$extents" ] && mount -t emfs /dev/vde /mnt/holes; then
+	exec 4</mnt/holes/holes
+	for rep in $(seq 1 "$shrink_reps"); do
+		for phase in free pressure; do
+			echo "# bench: shrinker, $((2 * extents)) maps, $phase, repetition $rep of $shrink_reps"
+			echo 3 >/proc/sys/vm/drop_caches
+			hog=
+			if [ $phase = pressure ]; then
+				avail=$(sed -n 's/^MemAvailable: *\([0-9]*\) kB/\1/p' /proc/meminfo)
+				hog=$((avail / 1024 - 64))
+			fi
+			exec 5<>/sys/kernel/debug/extmap/shrink_calls
+			echo reset >&5
+			cat <&5 >/dev/null
+			exec 5<&-
+			$bench/holes_walk /mnt/holes/holes "$extents" $hog >/tmp/walk ||
+				echo "# error: holes_walk: $(tr '\n' ' ' </tmp/walk)"
+			v() { sed -n "s/^$1=//p" /tmp/walk; }
+			echo "shrink,$phase,$rep,$((2 * extents)),$(v walk_ms),$(v mib_s),$(v peak_maps)"
+			[ $phase = pressure ] &&
+				sed "s/^/shrinkcall,$rep,/" /sys/kernel/debug/extmap/shrink_calls
+		done
+	done
+	exec 4<&-
+	umount /mnt/holes
+else
+	echo "# error: no shrinker image"
+fi
 
 # Bytes per map as the slab caches report them (SLUB: object_size and the
 # size of each slot, alignment included).

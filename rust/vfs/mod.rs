@@ -40,7 +40,7 @@ mod write;
 
 pub use dir::DirEmitter;
 use ops::Tables;
-pub use read::{LockedFolio, ReadBatch, Readahead, ReadaheadFolio};
+pub use read::{LockedFolio, ReadBatch, Readahead, ReadaheadFolio, READ_BIO_BLOCKS};
 pub use write::Reserved;
 use write::{write_begin, write_end};
 

@@ -5,6 +5,7 @@
 //! trampolines.
 
 use super::*;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 /// A folio locked for reading, handed to [`FileSystem::read_folio`].
 ///
@@ -123,17 +124,23 @@ impl Drop for ReadaheadFolio {
     }
 }
 
+/// The read bios [`ReadBatch`] submitted, by size: entry `k` counts those of `2^k` to
+/// `2^(k+1) - 1` blocks (at most 256 blocks, `BIO_MAX_VECS` folios of one block). Statistics,
+/// global to the module.
+pub static READ_BIO_BLOCKS: [AtomicU64; 9] = [const { AtomicU64::new(0) }; 9];
+
 /// Gathers whole folios whose data is contiguous on disk into large read bios, submitted
 /// asynchronously; their completion ends the reads.
 ///
 /// # Invariants
 ///
 /// `bio`, if not null, is an unsubmitted read bio we own, set to end the reads of its folios on
-/// completion, whose data ends at block `next_blk`.
+/// completion, whose data ends at block `next_blk` and holds `blocks` blocks.
 pub struct ReadBatch<'a, T: Type> {
     pub(super) sb: &'a SuperBlock<T>,
     pub(super) bio: *mut bindings::bio,
     pub(super) next_blk: u64,
+    pub(super) blocks: u64,
 }
 
 impl<'a, T: Type> ReadBatch<'a, T> {
@@ -143,6 +150,7 @@ impl<'a, T: Type> ReadBatch<'a, T> {
             sb,
             bio: ptr::null_mut(),
             next_blk: 0,
+            blocks: 0,
         }
     }
 
@@ -156,6 +164,7 @@ impl<'a, T: Type> ReadBatch<'a, T> {
             // and if it is added its read is ended by the bio's completion.
             if unsafe { bindings::bio_add_folio(self.bio, folio.folio, size, 0) } {
                 self.next_blk += blocks;
+                self.blocks += blocks;
                 core::mem::forget(folio);
                 return Ok(());
             }
@@ -174,9 +183,10 @@ impl<'a, T: Type> ReadBatch<'a, T> {
             return Err(EIO);
         }
         core::mem::forget(folio);
-        // INVARIANT: A new unsubmitted bio ending at `blk + blocks`.
+        // INVARIANT: A new unsubmitted bio ending at `blk + blocks`, holding `blocks`.
         self.bio = bio;
         self.next_blk = blk + blocks;
+        self.blocks = blocks;
         Ok(())
     }
 
@@ -186,6 +196,8 @@ impl<'a, T: Type> ReadBatch<'a, T> {
             // SAFETY: By the type invariant the bio is ours and unsubmitted; its completion ends
             // the reads and puts it.
             unsafe { bindings::submit_bio(self.bio) };
+            let k = (self.blocks.max(1).ilog2() as usize).min(READ_BIO_BLOCKS.len() - 1);
+            READ_BIO_BLOCKS[k].fetch_add(1, Ordering::Relaxed);
             // INVARIANT: No open bio.
             self.bio = ptr::null_mut();
         }
