@@ -12,7 +12,8 @@
 //! - fsync: the modified maps newer than the last commit are marked LOGGING and held, the
 //!   records are made durable with a commit, then `clear_logging` tries each merge.
 //! - `release_folio` drops the folio's maps with btrfs's `try_release_extent_mapping` rules;
-//!   eviction drops all of a file's maps.
+//!   eviction drops all of a file's maps; under memory pressure the shrinker ([`shrink`]) drops
+//!   maps nobody needs, those with no folio (`SEEK_DATA`/`SEEK_HOLE`'s) included.
 //!
 //! Metadata lives in memory ([`state::FsState`]) and reaches the disk by copy-on-write
 //! commits. The format is `Documentation/filesystems/emfs.rst`.
@@ -233,8 +234,7 @@ impl FileSystem for Emfs {
             InodeType::Reg
         };
         let maps = Arc::pin_init(ExtentMapTree::new(), GFP_KERNEL)?;
-        sb.data().trees.register(ino, &maps);
-        Ok(InodeParams {
+        let params = InodeParams {
             ty,
             perm: i.mode & 0o7777,
             size: i64::try_from(i.size).map_err(|_| euclean())?,
@@ -244,8 +244,11 @@ impl FileSystem for Emfs {
             atime: i.atime,
             mtime: i.mtime,
             ctime: i.ctime,
-            data: KBox::pin(EmfsInode { maps }, GFP_KERNEL)?,
-        })
+            data: KBox::pin(EmfsInode { maps: maps.clone() }, GFP_KERNEL)?,
+        };
+        // Last: if this function fails, no inode gets `maps` and no eviction unregisters it.
+        sb.data().trees.register(ino, &maps);
+        Ok(params)
     }
 
     fn statfs(sb: &SuperBlock<Self>) -> Result<StatFs> {

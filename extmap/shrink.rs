@@ -140,8 +140,9 @@ impl ExtentMapTree {
         Some(walk)
     }
 
-    /// The number of maps in the tree, for the shrinker's count: read under the lock when it is
-    /// free, else the number last seen (never waits).
+    /// The number of maps in the tree, for the shrinker's count: read under the lock when a
+    /// read trylock gets it, else the number last seen (never waits). Every map counts, the
+    /// ones the shrinker would keep too (a slight overcount the walk pays for in scanning).
     pub fn count_hint(&self) -> usize {
         if let Some(t) = self.lock.try_read() {
             let n = t.len();

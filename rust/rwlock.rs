@@ -111,7 +111,7 @@ impl<T> RwLock<T> {
         }
     }
 
-    /// Takes the lock for reading if no writer holds it; `None` at once otherwise.
+    /// Takes the lock for reading if no writer holds or waits for it; `None` at once otherwise.
     pub fn try_read(&self) -> Option<ReadGuard<'_, T>> {
         // SAFETY: By the type invariant `lock` is initialised.
         if !unsafe { ffi::emfs_read_trylock(self.lock.get()) } {
@@ -124,8 +124,8 @@ impl<T> RwLock<T> {
         })
     }
 
-    /// Takes the lock for writing if nobody holds it; `None` at once otherwise (a caller that
-    /// must not wait, such as a shrinker, skips the data).
+    /// Takes the lock for writing if nobody holds or waits for it; `None` at once otherwise (a
+    /// caller that must not wait, such as a shrinker, skips the data).
     pub fn try_write(&self) -> Option<WriteGuard<'_, T>> {
         // SAFETY: By the type invariant `lock` is initialised.
         if !unsafe { ffi::emfs_write_trylock(self.lock.get()) } {

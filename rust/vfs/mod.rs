@@ -194,8 +194,9 @@ pub trait FileOperations: FileSystem {
 
     /// `lseek`'s `SEEK_DATA` (`hole` false) and `SEEK_HOLE` (`hole` true): the first offset at or
     /// after `offset` that lies in data, or in a hole (the end of the file is one). Called with
-    /// the inode locked shared, its dirty data written back, and `offset` below the size; `ENXIO`
-    /// if no data follows. A result outside `[offset, size]` fails the call with `EIO`. Without
+    /// the inode locked shared (which keeps `write` out, not writes through a shared mapping),
+    /// its dirty data written back, and `offset` below the size; `ENXIO` if no data follows. A
+    /// result outside `[offset, size]`, or data at `size`, fails the call with `EIO`. Without
     /// it, the VFS's default treats the whole file as data.
     fn seek_hole_data(inode: &Inode<Self>, offset: u64, hole: bool) -> Result<u64> {
         let _ = (inode, offset, hole);

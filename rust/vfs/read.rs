@@ -310,11 +310,17 @@ pub(super) unsafe extern "C" fn llseek_callback<T: Type>(
         if offset >= size {
             return Err(ENXIO);
         }
-        // Dirty data has no extents yet. The shared lock keeps `write` out from here on.
-        // SAFETY: `file` is open for the call.
-        to_result(unsafe { bindings::file_write_and_wait_range(file, offset as i64, i64::MAX) })?;
+        // Dirty data has no extents yet: write it back. The shared lock keeps `write` out from
+        // here on (not writes through a shared mapping, which a seek may miss, as elsewhere).
+        // The mapping's helper, not the file's: a writeback error is left for `fsync` to
+        // report (`file_write_and_wait_range` would consume it for this file).
+        // SAFETY: The inode is live (see above), and its `i_mapping` with it.
+        to_result(unsafe {
+            ffi::emfs_filemap_write_and_wait_range((*raw).i_mapping, offset as i64, i64::MAX)
+        })?;
         let pos = T::seek_hole_data(inode, offset, hole)?;
-        if pos < offset || pos > size {
+        // Data lies before the size; a hole may be the end of the file.
+        if pos < offset || pos > size || (!hole && pos == size) {
             return Err(EIO);
         }
         i64::try_from(pos).map_err(|_| EIO)
