@@ -34,6 +34,8 @@ type Slots = KVec<Option<Arc<ExtentMapTree>>>;
 pub struct Trees {
     /// The registered trees.
     slots: Pin<KBox<SpinLock<Slots>>>,
+    /// The number of slots, fixed at mount: read without the lock.
+    inodes: usize,
     /// The inode number the next walk starts at.
     cursor: AtomicUsize,
     /// A walk is running.
@@ -50,6 +52,7 @@ impl Trees {
         }
         Ok(Self {
             slots: KBox::pin_init(new_spinlock!(v, "emfs_trees"), GFP_KERNEL)?,
+            inodes,
             cursor: AtomicUsize::new(0),
             running: AtomicBool::new(false),
         })
@@ -58,22 +61,33 @@ impl Trees {
     /// Makes `tree`, inode `ino`'s, visible to the shrinker (replacing an earlier one of the
     /// same number, whose inode is gone).
     pub fn register(&self, ino: u64, tree: &Arc<ExtentMapTree>) {
-        let old = {
-            let mut slots = self.slots.lock();
-            let slot = usize::try_from(ino).ok().and_then(|i| slots.get_mut(i));
-            slot.and_then(|s| s.replace(tree.clone()))
-        };
-        // Dropped outside the spinlock: it may be the last reference.
-        drop(old);
+        self.update(ino, |s| s.replace(tree.clone()));
     }
 
     /// Forgets inode `ino`'s tree, if `tree` is the one registered.
     pub fn unregister(&self, ino: u64, tree: &Arc<ExtentMapTree>) {
+        self.update(ino, |s| {
+            if s.as_ref().is_some_and(|t| Arc::ptr_eq(t, tree)) {
+                s.take()
+            } else {
+                None
+            }
+        });
+    }
+
+    /// Runs `f` on slot `ino` (if there is one) under the lock; the tree it takes out is
+    /// dropped after the lock, since it may be the last reference.
+    fn update(
+        &self,
+        ino: u64,
+        f: impl FnOnce(&mut Option<Arc<ExtentMapTree>>) -> Option<Arc<ExtentMapTree>>,
+    ) {
         let old = {
             let mut slots = self.slots.lock();
-            let slot = usize::try_from(ino).ok().and_then(|i| slots.get_mut(i));
-            slot.filter(|s| s.as_ref().is_some_and(|t| Arc::ptr_eq(t, tree)))
-                .and_then(|s| s.take())
+            usize::try_from(ino)
+                .ok()
+                .and_then(|i| slots.get_mut(i))
+                .and_then(f)
         };
         drop(old);
     }
@@ -84,8 +98,7 @@ impl Trees {
         if SHRINKER_OFF.load(Ordering::Relaxed) != 0 {
             return 0;
         }
-        let n = self.slots.lock().len();
-        (0..n)
+        (0..self.inodes)
             .filter_map(|i| self.get(i))
             .map(|t| t.count_hint())
             .fold(0usize, usize::saturating_add)
@@ -106,7 +119,7 @@ impl Trees {
             return 0;
         }
         let start = Ktime::ktime_get();
-        let n = self.slots.lock().len();
+        let n = self.inodes;
         let mut ino = self.cursor.load(Ordering::Relaxed);
         let (mut budget, mut freed) = (nr_to_scan, 0);
         for _ in 0..n {
