@@ -15,7 +15,7 @@ CRASH_SEEDS ?=
 CRASH_OPS ?=
 CRASH_MIN_POINTS ?=
 CRASH_KILLS ?=
-export KERNEL TESTS STRESS_SECONDS FUZZ_SEEDS FUZZ_IMAGES CRASH_SEEDS CRASH_OPS CRASH_MIN_POINTS CRASH_KILLS
+export KERNEL TESTS STRESS_SECONDS FUZZ_SEEDS FUZZ_IMAGES CRASH_SEEDS CRASH_OPS CRASH_MIN_POINTS CRASH_KILLS SHRINK_EXTENTS
 
 SCRIPTS := scripts
 OUT := $(CURDIR)/build
@@ -44,6 +44,7 @@ help:
 	@echo "FUZZ_SEEDS=\"1 2 3\" FUZZ_IMAGES=100   emfs:fuzz.sh's seeds and images per seed (check-extended: 5 x 1000)"
 	@echo "CRASH_SEEDS=\"1\" CRASH_OPS=150 CRASH_MIN_POINTS=200   emfs:crash_replay.sh (check-extended: 5 x 600, 5000)"
 	@echo "CRASH_KILLS=2     QEMU kills during a write/fsync loop before the tests (check-extended: 20)"
+	@echo "SHRINK_EXTENTS=50000   extents of emfs:shrinker.sh's file (KERNEL=debug: 1000000)"
 	@echo "EMFS_KVM=1        use KVM instead of TCG (where KVM works)"
 	@echo "V=1               make run: the whole console instead of the narration"
 	@echo "RUN_TIMEOUT=600   make run: seconds before the demo VM is stopped and the run fails"

@@ -7,10 +7,14 @@
 #
 #   KERNEL=default|debug   which kernel (debug adds KASAN and fault injection)
 #   TESTS=coll:test,...    run only these guest tests (skips the expected list)
+#   SHRINK_EXTENTS=N       emfs:shrinker.sh's file (default 50,000; debug: 1,000,000)
 
 source "$(dirname "$0")/common.sh"
 
 KERNEL=${KERNEL:-default}
+# The debug kernel's run asks the shrinker test for the size of the issue that
+# asked for it ("[debug] shrinker: 1,000,000 extents ..." in expected.txt).
+[ "$KERNEL" = debug ] && export SHRINK_EXTENTS=${SHRINK_EXTENTS:-1000000}
 OUT=$SRCTREE/build
 mkdir -p "$OUT"
 

@@ -92,23 +92,23 @@ if [ -n "$extents" ] && mount -t emfs /dev/vde /mnt/holes; then
 		for phase in free pressure; do
 			echo "# bench: shrinker, $((2 * extents)) maps, $phase, repetition $rep of $shrink_reps"
 			echo 3 >/proc/sys/vm/drop_caches
-			hog=
-			if [ $phase = pressure ]; then
-				avail=$(sed -n 's/^MemAvailable: *\([0-9]*\) kB/\1/p' /proc/meminfo)
-				hog=$((avail / 1024 - 64))
-			fi
+			leave=
+			[ $phase = pressure ] && leave="-l 64"
 			exec 5<>/sys/kernel/debug/extmap/shrink_calls
 			echo reset >&5
 			cat <&5 >/dev/null
 			exec 5<&-
-			$bench/holes_walk /mnt/holes/holes "$extents" $hog >/tmp/walk ||
+			$bench/holes_walk $leave /mnt/holes/holes "$extents" >/tmp/walk ||
 				echo "# error: holes_walk: $(tr '\n' ' ' </tmp/walk)"
 			v() { sed -n "s/^$1=//p" /tmp/walk; }
 			echo "shrink,$phase,$rep,$((2 * extents)),$(v walk_ms),$(v mib_s),$(v peak_maps)"
+			# Kept for after the walks: 4,096 lines on the serial port would
+			# slow the next walk.
 			[ $phase = pressure ] &&
-				sed "s/^/shrinkcall,$rep,/" /sys/kernel/debug/extmap/shrink_calls
+				sed "s/^/shrinkcall,$rep,/" /sys/kernel/debug/extmap/shrink_calls >/tmp/calls.$rep
 		done
 	done
+	cat /tmp/calls.*
 	exec 4<&-
 	umount /mnt/holes
 else

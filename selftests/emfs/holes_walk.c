@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * holes_walk FILE EXTENTS [HOG_MB]
+ * holes_walk [-n COUNT] [-s STRIDE] [-l LEAVE_MB] FILE EXTENTS
  *
- * Reads the file of `emfs-fuzz holes --extents EXTENTS` from end to end the
- * way a sparse-aware copy does: SEEK_DATA, SEEK_HOLE, then pread of the data.
+ * Reads the file of `emfs-fuzz holes --extents EXTENTS` from end to end (or
+ * its first COUNT data extents) the way a sparse-aware copy does: SEEK_DATA,
+ * SEEK_HOLE, then pread of the data (with -s, of every STRIDE-th data extent
+ * only: the seeks, which cache the maps, still visit every extent, and a
+ * walk of a million extents reads 4 GiB less through the emulated disk).
  * Each data block must be where the image put it (file block 2k) and hold its
  * own offset in its first 8 bytes, then zeros. The seeks cache an extent map
  * for every data extent and every hole, and no folio stands behind the holes'
@@ -12,14 +15,14 @@
  * into the page cache too, and reclaiming those folios drops the holes' maps
  * (release_folio), which would hide what the shrinker does.
  *
- * With HOG_MB, a child process first takes and touches that much anonymous
- * memory (there is no swap) and keeps it until the walk is done: the walk
- * then runs under memory pressure.
+ * With -l, a child process first takes and touches all available memory
+ * (MemAvailable) but LEAVE_MB MiB of anonymous memory (there is no swap) and
+ * keeps it until the walk is done: the walk then runs under memory pressure.
  *
- * Prints key=value lines: segments, bad (blocks that read wrong), peak_maps
+ * Prints key=value lines: segments, reads, bad (blocks that read wrong), peak_maps
  * and end_maps (extmap's maps_alive, sampled during the walk and at its end),
- * walk_ms and mib_s (data read per second). Exit 0 if the walk saw every
- * extent right, 1 otherwise, 2 on a usage or setup error.
+ * walk_ms and mib_s (data read per second), hog_mb. Exit 0 if the walk saw
+ * every extent it was to see right, 1 otherwise, 2 on a usage or setup error.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -59,6 +62,21 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+/* MemAvailable in MiB, or -1. */
+static long mem_available_mb(void)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[128];
+	long kb = -1;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemAvailable: %ld kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb < 0 ? -1 : kb / 1024;
+}
+
 /* A child holding `mb` MiB of touched anonymous memory until killed. */
 static pid_t hog(long mb)
 {
@@ -95,24 +113,37 @@ static pid_t hog(long mb)
 
 int main(int argc, char **argv)
 {
-	long extents, hog_mb = 0, peak = 0, bad = 0, segments = 0;
+	long extents, count, stride = 1, leave_mb = -1, hog_mb = 0, peak = 0, bad = 0;
+	long segments = 0, reads = 0;
 	off_t pos = 0, size;
 	static char buf[BS];
 	struct stat st;
 	double t0, ms;
 	pid_t hog_pid = 0;
-	int fd;
+	int fd, opt;
 
-	if (argc < 3) {
-		fprintf(stderr, "usage: %s FILE EXTENTS [HOG_MB]\n", argv[0]);
+	count = -1;
+	while ((opt = getopt(argc, argv, "n:s:l:")) != -1) {
+		if (opt == 'n')
+			count = atol(optarg);
+		else if (opt == 's')
+			stride = atol(optarg);
+		else if (opt == 'l')
+			leave_mb = atol(optarg);
+		else
+			optind = argc + 1;
+	}
+	if (optind + 2 != argc || stride < 1) {
+		fprintf(stderr, "usage: %s [-n COUNT] [-s STRIDE] [-l LEAVE_MB] FILE EXTENTS\n",
+			argv[0]);
 		return 2;
 	}
-	extents = atol(argv[2]);
-	if (argc > 3)
-		hog_mb = atol(argv[3]);
-	fd = open(argv[1], O_RDONLY);
+	extents = atol(argv[optind + 1]);
+	if (count < 0 || count > extents)
+		count = extents;
+	fd = open(argv[optind], O_RDONLY);
 	if (fd < 0 || fstat(fd, &st)) {
-		perror(argv[1]);
+		perror(argv[optind]);
 		return 2;
 	}
 	size = st.st_size;
@@ -125,15 +156,16 @@ int main(int argc, char **argv)
 		       (long long)extents * 2 * BS);
 		return 1;
 	}
-	if (hog_mb > 0) {
-		hog_pid = hog(hog_mb);
+	if (leave_mb >= 0) {
+		hog_mb = mem_available_mb() - leave_mb;
+		hog_pid = hog_mb > 0 ? hog(hog_mb) : -1;
 		if (hog_pid < 0) {
-			printf("# cannot hold %ld MiB\n", hog_mb);
+			printf("# cannot hold all memory but %ld MiB\n", leave_mb);
 			return 2;
 		}
 	}
 	t0 = now_ms();
-	for (;;) {
+	while (segments < count) {
 		off_t d = lseek(fd, pos, SEEK_DATA), h, want = (off_t)segments * 2 * BS;
 		uint64_t tag;
 
@@ -153,17 +185,20 @@ int main(int argc, char **argv)
 			if (h <= d)
 				break;
 		}
-		if (pread(fd, buf, BS, d) != BS) {
-			perror("pread");
-			bad++;
-			break;
+		if (segments % stride == 0) {
+			if (pread(fd, buf, BS, d) != BS) {
+				perror("pread");
+				bad++;
+				break;
+			}
+			memcpy(&tag, buf, 8);
+			for (int i = 8; i < BS && tag == (uint64_t)d; i++)
+				if (buf[i])
+					tag = ~tag;
+			if (tag != (uint64_t)d && bad++ < 5)
+				printf("# block at %lld holds the wrong data\n", (long long)d);
+			reads++;
 		}
-		memcpy(&tag, buf, 8);
-		for (int i = 8; i < BS && tag == (uint64_t)d; i++)
-			if (buf[i])
-				tag = ~tag;
-		if (tag != (uint64_t)d && bad++ < 5)
-			printf("# block at %lld holds the wrong data\n", (long long)d);
 		segments++;
 		pos = h;
 		if (segments % 4096 == 0) {
@@ -186,9 +221,9 @@ int main(int argc, char **argv)
 		kill(hog_pid, SIGKILL);
 		waitpid(hog_pid, NULL, 0);
 	}
-	printf("segments=%ld\nbad=%ld\npeak_maps=%ld\nend_maps=%ld\nwalk_ms=%.0f\nmib_s=%.1f\n",
-	       segments, bad, peak, maps_alive(), ms,
-	       segments * (double)BS / (1 << 20) / (ms / 1e3));
+	printf("segments=%ld\nreads=%ld\nbad=%ld\npeak_maps=%ld\nend_maps=%ld\nwalk_ms=%.0f\nmib_s=%.1f\nhog_mb=%ld\n",
+	       segments, reads, bad, peak, maps_alive(), ms,
+	       reads * (double)BS / (1 << 20) / (ms / 1e3), hog_mb);
 	close(fd);
-	return bad || segments != extents;
+	return bad || segments != count;
 }

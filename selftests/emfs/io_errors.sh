@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # I/O errors (fail_make_request on /dev/vdb, debug kernel only; skipped
-# elsewhere): a failed writeback makes fsync return EIO, a failed commit is
+# elsewhere): a failed writeback makes fsync return EIO, also when SEEK_DATA's
+# writeback met the error first (seek_wb_err), a failed commit is
 # logged and stops the file system from writing more (EIO) without a warning, the disk keeps
 # the last commit (fsck clean, old data there after a remount), and a failed
 # read returns EIO while later reads succeed.
@@ -19,7 +20,7 @@ if [ ! -d $fail ]; then
 	ktap_finished
 	exit 0
 fi
-ktap_set_plan 8
+ktap_set_plan 9
 
 failing() {
 	echo 0 >$fail/verbose
@@ -54,6 +55,18 @@ umount $mnt
 ktap_test_result "io errors: fsck clean: the disk kept the last commit" fsck_clean $dev
 mount -t emfs $dev $mnt
 ktap_test_result "io errors: the committed file reads back after a remount" cmp /tmp/io-old $mnt/old
+
+# SEEK_DATA writes the dirty range back first (seek_wb_err turns the failures
+# off after the seek): the error must stay for fsync.
+seek_then_fsync() {
+	"$(dirname "$0")/seek_wb_err" $mnt/seeked /sys/block/vdb/make-it-fail >/tmp/io-seek
+	local rc=$?
+	cat /tmp/io-seek
+	[ $rc = 0 ]
+}
+failing 1
+ktap_test_result "io errors: fsync after SEEK_DATA met a failed writeback returns EIO" seek_then_fsync
+failing 0
 
 echo 3 >/proc/sys/vm/drop_caches
 failing 1
