@@ -3,6 +3,9 @@
 
 . "$(dirname "$0")/../kselftest/ktap_helpers.sh"
 
+# Each test's start, timestamped in the console log: where a run's time goes.
+echo "selftest-start $(basename "$0")" >/dev/kmsg
+
 # The kernel log since the last call of log_mark. The mark is a line of its own
 # in the log: counting lines stops working once the ring buffer has wrapped
 # (a long differential run logs thousands of lines).

@@ -6,14 +6,15 @@
 # it with SEEK_DATA, SEEK_HOLE and pread while the file stays open: every seek
 # caches a map, and no folio stands behind the holes' maps, so only the shrinker
 # can reclaim them.
-# Checked: a walk of the first 50,000 extents reads every block right; their
-# maps stay cached after it; the shrinkers (drop_caches 2) reclaim them while
-# the file is open; under memory pressure (a process holding all but 64 MiB)
-# a walk of the whole file (50,000 blocks read, spread over it) finishes right
-# with the shrinker freeing maps as it goes, the maps alive bounded (with
-# 1,000,000 extents or more, a test of its own says so: 2,000,000 maps of 104
-# bytes would not fit in the 64 MiB left); the counters add up; eviction and
-# unmount while the shrinkers run leave no map; fsck is clean; no warning.
+# Checked: a walk of the first 50,000 extents reads right (every 8th block);
+# their maps stay cached after it; the shrinkers (drop_caches 2) reclaim them
+# while the file is open; under memory pressure (a process holding all but
+# 64 MiB) a walk of the whole file (50,000 blocks read, spread over it)
+# finishes right with the shrinker freeing maps as it goes, the maps alive
+# bounded (with 1,000,000 extents or more, a test of its own says so:
+# 2,000,000 maps of 104 bytes would not fit in the 64 MiB left); the counters
+# add up; eviction and unmount while the shrinkers run leave no map; fsck is
+# clean; no warning.
 
 . "$(dirname "$0")/lib.sh"
 
@@ -41,10 +42,12 @@ shrink_counter() { cat $dbg/extmap/shrink_$1; }
 # Holds the file open for the whole test: its inode, and so its maps, stay.
 exec 4<$mnt/holes
 alive0=$(extmap_counter maps_alive)
-"$here/holes_walk" -n $first $mnt/holes $extents >/tmp/walk1
+# Every extent sought, every 8th block read: the walk under pressure below
+# reads every block of the default file.
+"$here/holes_walk" -n $first -s 8 $mnt/holes $extents >/tmp/walk1
 rc=$?
 sed 's/^/# /' /tmp/walk1
-ktap_test_result "shrinker: a SEEK_DATA/SEEK_HOLE walk reads every extent right" [ $rc = 0 ]
+ktap_test_result "shrinker: a SEEK_DATA/SEEK_HOLE walk finds every extent and reads right" [ $rc = 0 ]
 
 cached=$(( $(extmap_counter maps_alive) - alive0 ))
 ktap_print_msg "maps cached by the walk: $cached (of $((2 * first)) data and hole maps)"
