@@ -6,6 +6,9 @@
 #[path = "../../../emfs/format.rs"]
 pub mod format;
 
+#[path = "../../../emfs/dirent.rs"]
+pub mod dirent;
+
 #[path = "../../../emfs/crc32c_vectors.rs"]
 pub mod crc32c_vectors;
 

@@ -1,0 +1,260 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Directory blocks of the emfs format, version 2: a directory's entries, packed in a chain of
+//! blocks sorted by cookie (`Documentation/filesystems/emfs-v2.rst`, "Directories"). Values in,
+//! bytes out, as in [`super::format`]; the rules that one block must keep are checked here, the
+//! rules of a whole chain (cookies rising across blocks, unique names, the count) by its reader.
+
+use super::format::{
+    block_csum_ok, get_u16, get_u32, get_u64, put_u16, put_u32, put_u64, seal_block, FormatError,
+    BLOCK_SIZE, CSUM_OFFSET,
+};
+
+/// Directory-block magic, "EmDr" little-endian.
+pub const DIR_MAGIC: u32 = u32::from_le_bytes(*b"EmDr");
+/// Bytes of a directory-block header.
+pub const DIR_HEADER_SIZE: usize = 32;
+/// Bytes of an entry before its name.
+pub const DIRENT_HEADER_SIZE: usize = 16;
+/// Entries start at multiples of this.
+pub const DIRENT_ALIGN: usize = 8;
+/// Longest name.
+pub const DIR_NAME_MAX: usize = 255;
+/// The first cookie an entry can have: readdir positions 0 and 1 are `.` and `..`.
+pub const FIRST_COOKIE: u64 = 2;
+/// Cookies stay below this: a readdir position is a signed `loff_t`.
+pub const COOKIE_LIMIT: u64 = i64::MAX as u64;
+
+/// The `d_type` values an entry may hold (`mode >> 12` of the inode it names).
+pub const DT_FIFO: u8 = 1;
+/// Character device.
+pub const DT_CHR: u8 = 2;
+/// Directory.
+pub const DT_DIR: u8 = 4;
+/// Block device.
+pub const DT_BLK: u8 = 6;
+/// Regular file.
+pub const DT_REG: u8 = 8;
+/// Symbolic link.
+pub const DT_LNK: u8 = 10;
+/// Socket.
+pub const DT_SOCK: u8 = 12;
+
+/// Whether `t` is one of the seven types an entry may name.
+pub fn dtype_valid(t: u8) -> bool {
+    matches!(
+        t,
+        DT_FIFO | DT_CHR | DT_DIR | DT_BLK | DT_REG | DT_LNK | DT_SOCK
+    )
+}
+
+/// Whether `name` may be stored: 1 to [`DIR_NAME_MAX`] bytes, no `/` and no NUL, not `.` or
+/// `..` (which are not stored).
+pub fn name_valid(name: &[u8]) -> bool {
+    !name.is_empty()
+        && name.len() <= DIR_NAME_MAX
+        && name != b"."
+        && name != b".."
+        && !name.iter().any(|&c| c == b'/' || c == 0)
+}
+
+/// Bytes an entry with a name of `name_len` bytes takes in a block, padding included.
+pub const fn dirent_size(name_len: usize) -> usize {
+    DIRENT_HEADER_SIZE + name_len.div_ceil(DIRENT_ALIGN) * DIRENT_ALIGN
+}
+
+/// Room for entries in one block.
+pub const DIR_BLOCK_SPACE: usize = CSUM_OFFSET - DIR_HEADER_SIZE;
+
+/// One directory entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DirEntry<'a> {
+    /// Its readdir position: at least [`FIRST_COOKIE`], unique in the directory.
+    pub cookie: u64,
+    /// The inode it names.
+    pub ino: u32,
+    /// The type of that inode (`DT_*`).
+    pub dtype: u8,
+    /// The name, valid by [`name_valid`].
+    pub name: &'a [u8],
+}
+
+impl DirEntry<'_> {
+    /// Bytes it takes in a block.
+    pub fn size(&self) -> usize {
+        dirent_size(self.name.len())
+    }
+
+    /// Whether its fields keep the rules of one entry.
+    pub fn validate(&self) -> Result<(), FormatError> {
+        if !(FIRST_COOKIE..COOKIE_LIMIT).contains(&self.cookie) {
+            return Err(FormatError::BadField("entry cookie"));
+        }
+        if self.ino == 0 {
+            return Err(FormatError::BadField("entry inode number"));
+        }
+        if !dtype_valid(self.dtype) {
+            return Err(FormatError::BadField("entry type"));
+        }
+        if !name_valid(self.name) {
+            return Err(FormatError::BadField("entry name"));
+        }
+        Ok(())
+    }
+}
+
+/// The header of a directory block.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DirBlockHeader {
+    /// Entries in this block, at least 1.
+    pub count: u32,
+    /// The directory the block belongs to.
+    pub ino: u32,
+    /// Next block of the chain, 0 at the end.
+    pub next: u64,
+    /// Transaction that wrote the block.
+    pub generation: u64,
+}
+
+/// How many of `entries`, from the first, fit in one directory block.
+pub fn entries_fitting(entries: &[DirEntry<'_>]) -> usize {
+    let mut used = 0;
+    entries
+        .iter()
+        .take_while(|e| {
+            used += e.size();
+            used <= DIR_BLOCK_SPACE
+        })
+        .count()
+}
+
+/// Encodes a directory block of `entries` (at least one, all fitting, valid, cookies rising);
+/// `header.count` must be their number.
+pub fn encode_dir_block(
+    b: &mut [u8; BLOCK_SIZE],
+    header: &DirBlockHeader,
+    entries: &[DirEntry<'_>],
+) -> Result<(), FormatError> {
+    if entries.is_empty()
+        || entries.len() != header.count as usize
+        || entries_fitting(entries) != entries.len()
+    {
+        return Err(FormatError::BadField("directory block count"));
+    }
+    let mut last = 0;
+    for e in entries {
+        e.validate()?;
+        if e.cookie <= last {
+            return Err(FormatError::BadField("entry cookie"));
+        }
+        last = e.cookie;
+    }
+    b.fill(0);
+    put_u32(b, 0, DIR_MAGIC);
+    put_u32(b, 4, header.count);
+    put_u32(b, 8, header.ino);
+    put_u64(b, 16, header.next);
+    put_u64(b, 24, header.generation);
+    let mut off = DIR_HEADER_SIZE;
+    for e in entries {
+        put_u64(b, off, e.cookie);
+        put_u32(b, off + 8, e.ino);
+        b[off + 12] = e.dtype;
+        // `name_valid` bounds the length to 255.
+        put_u16(b, off + 14, e.name.len() as u16);
+        b[off + DIRENT_HEADER_SIZE..off + DIRENT_HEADER_SIZE + e.name.len()]
+            .copy_from_slice(e.name);
+        off += e.size();
+    }
+    seal_block(b);
+    Ok(())
+}
+
+/// The entry at byte `off` of a block, if its fixed part and name lie in the entry area.
+fn entry_at(b: &[u8; BLOCK_SIZE], off: usize) -> Option<DirEntry<'_>> {
+    if off + DIRENT_HEADER_SIZE > CSUM_OFFSET {
+        return None;
+    }
+    let len = get_u16(b, off + 14) as usize;
+    let name = b.get(off + DIRENT_HEADER_SIZE..off + DIRENT_HEADER_SIZE + len)?;
+    if off + dirent_size(len) > CSUM_OFFSET {
+        return None;
+    }
+    Some(DirEntry {
+        cookie: get_u64(b, off),
+        ino: get_u32(b, off + 8),
+        dtype: b[off + 12],
+        name,
+    })
+}
+
+/// Decodes directory block `b` of directory `ino` after checking every rule that one block
+/// keeps: magic, checksum, owner, a generation of at most `max_generation`, at least one
+/// entry, each entry valid and inside the block with its cookie above the one before, zeros
+/// in reserved bytes, padding and the tail after the last entry.
+pub fn decode_dir_block(
+    b: &[u8; BLOCK_SIZE],
+    ino: u32,
+    max_generation: u64,
+) -> Result<DirBlockHeader, FormatError> {
+    if get_u32(b, 0) != DIR_MAGIC {
+        return Err(FormatError::BadMagic);
+    }
+    if !block_csum_ok(b) {
+        return Err(FormatError::BadChecksum);
+    }
+    let h = DirBlockHeader {
+        count: get_u32(b, 4),
+        ino: get_u32(b, 8),
+        next: get_u64(b, 16),
+        generation: get_u64(b, 24),
+    };
+    if h.ino != ino {
+        return Err(FormatError::BadField("directory block owner"));
+    }
+    if h.generation > max_generation {
+        return Err(FormatError::BadField("directory block generation"));
+    }
+    if get_u32(b, 12) != 0 {
+        return Err(FormatError::BadField("directory block reserved"));
+    }
+    if h.count == 0 || h.count as usize > DIR_BLOCK_SPACE / dirent_size(1) {
+        return Err(FormatError::BadField("directory block count"));
+    }
+    let mut off = DIR_HEADER_SIZE;
+    let mut last = 0;
+    for _ in 0..h.count {
+        let e = entry_at(b, off).ok_or(FormatError::BadField("entry outside its block"))?;
+        e.validate()?;
+        if e.cookie <= last {
+            return Err(FormatError::BadField("entry cookie"));
+        }
+        last = e.cookie;
+        let end = off + e.size();
+        if b[off + 13] != 0
+            || b[off + DIRENT_HEADER_SIZE + e.name.len()..end]
+                .iter()
+                .any(|&c| c != 0)
+        {
+            return Err(FormatError::BadField("entry padding"));
+        }
+        off = end;
+    }
+    if b[off..CSUM_OFFSET].iter().any(|&c| c != 0) {
+        return Err(FormatError::BadField("directory block tail"));
+    }
+    Ok(h)
+}
+
+/// The entries of a block that [`decode_dir_block`] accepted, in order.
+pub fn dir_entries<'a>(
+    b: &'a [u8; BLOCK_SIZE],
+    header: &DirBlockHeader,
+) -> impl Iterator<Item = DirEntry<'a>> + 'a {
+    let mut off = DIR_HEADER_SIZE;
+    (0..header.count).map_while(move |_| {
+        let e = entry_at(b, off)?;
+        off += e.size();
+        Some(e)
+    })
+}
