@@ -9,6 +9,9 @@ pub mod format;
 #[path = "../../../emfs/dirent.rs"]
 pub mod dirent;
 
+#[path = "../../../emfs/tree.rs"]
+pub mod tree;
+
 #[path = "../../../emfs/crc32c_vectors.rs"]
 pub mod crc32c_vectors;
 
