@@ -6,8 +6,8 @@
 //! rules of a whole chain (cookies rising across blocks, unique names, the count) by its reader.
 
 use super::format::{
-    block_csum_ok, get_u16, get_u32, get_u64, put_u16, put_u32, put_u64, seal_block, FormatError,
-    BLOCK_SIZE, CSUM_OFFSET,
+    get_chain_header, get_u16, get_u32, get_u64, put_chain_header, put_u16, put_u32, put_u64,
+    seal_block, ChainHeader, FormatError, BLOCK_SIZE, CSUM_OFFSET,
 };
 
 /// Directory-block magic, "EmDr" little-endian.
@@ -104,17 +104,7 @@ impl DirEntry<'_> {
 }
 
 /// The header of a directory block.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct DirBlockHeader {
-    /// Entries in this block, at least 1.
-    pub count: u32,
-    /// The directory the block belongs to.
-    pub ino: u32,
-    /// Next block of the chain, 0 at the end.
-    pub next: u64,
-    /// Transaction that wrote the block.
-    pub generation: u64,
-}
+pub type DirBlockHeader = ChainHeader;
 
 /// How many of `entries`, from the first, fit in one directory block.
 pub fn entries_fitting(entries: &[DirEntry<'_>]) -> usize {
@@ -149,12 +139,7 @@ pub fn encode_dir_block(
         }
         last = e.cookie;
     }
-    b.fill(0);
-    put_u32(b, 0, DIR_MAGIC);
-    put_u32(b, 4, header.count);
-    put_u32(b, 8, header.ino);
-    put_u64(b, 16, header.next);
-    put_u64(b, 24, header.generation);
+    put_chain_header(b, DIR_MAGIC, header);
     let mut off = DIR_HEADER_SIZE;
     for e in entries {
         put_u64(b, off, e.cookie);
@@ -197,18 +182,7 @@ pub fn decode_dir_block(
     ino: u32,
     max_generation: u64,
 ) -> Result<DirBlockHeader, FormatError> {
-    if get_u32(b, 0) != DIR_MAGIC {
-        return Err(FormatError::BadMagic);
-    }
-    if !block_csum_ok(b) {
-        return Err(FormatError::BadChecksum);
-    }
-    let h = DirBlockHeader {
-        count: get_u32(b, 4),
-        ino: get_u32(b, 8),
-        next: get_u64(b, 16),
-        generation: get_u64(b, 24),
-    };
+    let h = get_chain_header(b, DIR_MAGIC)?;
     if h.ino != ino {
         return Err(FormatError::BadField("directory block owner"));
     }

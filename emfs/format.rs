@@ -523,10 +523,11 @@ impl ExtentRecord {
     }
 }
 
-/// The header of an extent block.
+/// The header of a block of a chain: an extent block, or (format version 2) a directory block;
+/// the two share its layout after their magic.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ExtentBlockHeader {
-    /// Records in this block.
+pub struct ChainHeader {
+    /// Records (or entries) in this block.
     pub count: u32,
     /// The inode the block belongs to.
     pub ino: u32,
@@ -534,6 +535,38 @@ pub struct ExtentBlockHeader {
     pub next: u64,
     /// Transaction that wrote the block.
     pub generation: u64,
+}
+
+/// The header of an extent block.
+pub type ExtentBlockHeader = ChainHeader;
+
+/// Starts a chain block: zeros, then `magic` and `header`. The caller adds the body and seals.
+pub(crate) fn put_chain_header(b: &mut [u8; BLOCK_SIZE], magic: u32, header: &ChainHeader) {
+    b.fill(0);
+    put_u32(b, 0, magic);
+    put_u32(b, 4, header.count);
+    put_u32(b, 8, header.ino);
+    put_u64(b, 16, header.next);
+    put_u64(b, 24, header.generation);
+}
+
+/// Reads a chain block's header after checking `magic` and the checksum.
+pub(crate) fn get_chain_header(
+    b: &[u8; BLOCK_SIZE],
+    magic: u32,
+) -> Result<ChainHeader, FormatError> {
+    if get_u32(b, 0) != magic {
+        return Err(FormatError::BadMagic);
+    }
+    if !block_csum_ok(b) {
+        return Err(FormatError::BadChecksum);
+    }
+    Ok(ChainHeader {
+        count: get_u32(b, 4),
+        ino: get_u32(b, 8),
+        next: get_u64(b, 16),
+        generation: get_u64(b, 24),
+    })
 }
 
 /// Encodes an extent block from its header and records (at most [`EXTENTS_PER_BLOCK`]).
@@ -545,12 +578,7 @@ pub fn encode_extent_block(
     if records.len() > EXTENTS_PER_BLOCK || records.len() != header.count as usize {
         return Err(FormatError::BadField("extent count"));
     }
-    b.fill(0);
-    put_u32(b, 0, EXTENT_MAGIC);
-    put_u32(b, 4, header.count);
-    put_u32(b, 8, header.ino);
-    put_u64(b, 16, header.next);
-    put_u64(b, 24, header.generation);
+    put_chain_header(b, EXTENT_MAGIC, header);
     for (i, r) in records.iter().enumerate() {
         let off = EXTENT_HEADER_SIZE + i * EXTENT_RECORD_SIZE;
         r.encode(&mut b[off..off + EXTENT_RECORD_SIZE]);
@@ -561,18 +589,7 @@ pub fn encode_extent_block(
 
 /// Decodes an extent block's header after checking magic and checksum.
 pub fn decode_extent_header(b: &[u8; BLOCK_SIZE]) -> Result<ExtentBlockHeader, FormatError> {
-    if get_u32(b, 0) != EXTENT_MAGIC {
-        return Err(FormatError::BadMagic);
-    }
-    if !block_csum_ok(b) {
-        return Err(FormatError::BadChecksum);
-    }
-    let h = ExtentBlockHeader {
-        count: get_u32(b, 4),
-        ino: get_u32(b, 8),
-        next: get_u64(b, 16),
-        generation: get_u64(b, 24),
-    };
+    let h = get_chain_header(b, EXTENT_MAGIC)?;
     if h.count as usize > EXTENTS_PER_BLOCK {
         return Err(FormatError::BadField("extent count"));
     }
