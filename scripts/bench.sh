@@ -9,7 +9,7 @@
 #
 #   BENCH_SIZES="1000 100000 1000000"   tree sizes
 #   BENCH_REPS=5                        repetitions (medians)
-#   SHRINK_EXTENTS=500000 SHRINK_REPS=2 the shrinker's file and its walks
+#   SHRINK_EXTENTS=500000 SHRINK_REPS=3 the shrinker's file and its walks
 
 source "$(dirname "$0")/common.sh"
 
@@ -20,7 +20,7 @@ export BENCH_REPS=${BENCH_REPS:-5}
 export VM_MEM=${VM_MEM:-2G}
 # The shrinker's file: 500,000 data extents and as many holes, 10^6 maps.
 export SHRINK_EXTENTS=${SHRINK_EXTENTS:-500000}
-export SHRINK_REPS=${SHRINK_REPS:-2}
+export SHRINK_REPS=${SHRINK_REPS:-3}
 export VM_TIMEOUT=${VM_TIMEOUT:-5400}
 
 "$SRCTREE/scripts/setup-host.sh"

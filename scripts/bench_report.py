@@ -11,6 +11,8 @@ RAW_CSV is what selftests/bench.sh printed in the guest:
     bios,BLOCKS,COUNT                emfs's readahead bios of BLOCKS to 2*BLOCKS-1 blocks
     shrink,PHASE,REP,MAPS,WALK_MS,MIB_S,PEAK_MAPS  one walk of the shrinker's file
                                      (PHASE free or pressure)
+    walkstat,PHASE,REP,NAME,VALUE    where that walk's time went (its user and system time,
+                                     kswapd's, reclaim counters of /proc/vmstat)
     shrinkcall,REP,NS                one shrinker call during a walk under pressure
 Writes into OUT_DIR:
     extmap.csv   operation,maps,btrfs_ns,extmap_ns,ratio (medians of ns per operation;
@@ -22,7 +24,8 @@ Writes into OUT_DIR:
     shrinker.csv maps,max_call_ms,p99_call_ms,throughput_ratio (the longest shrinker call and
                  the 99th percentile under pressure; median read throughput of the walks under
                  pressure over those without)
-    io.md        both as Markdown, with emfs/raw and emfs/btrfs ratios and the bio sizes
+    io.md        both as Markdown, with emfs/raw and emfs/btrfs ratios, the bio sizes, each
+                 walk and where its time went (the shrinker's calls among it)
 Exits 1 if a measurement is missing.
 """
 
@@ -41,7 +44,8 @@ def main():
     units = {}
     bios = []
     walks = defaultdict(list)  # phase -> [(maps, walk_ms, mib_s, peak)]
-    calls = []
+    calls = defaultdict(list)  # rep -> [ns]
+    walkstat = defaultdict(dict)  # (phase, rep) -> {name: value}
     with open(raw, errors='replace') as f:
         for row in csv.reader(line for line in f if not line.startswith('#')):
             if len(row) == 6 and row[0] == 'io':
@@ -52,9 +56,11 @@ def main():
                 bios.append((int(row[1]), int(row[2])))
             elif len(row) == 7 and row[0] == 'shrink' and row[4]:
                 _, phase, _rep, maps, ms, mib_s, peak = row
-                walks[phase].append((int(maps), float(ms), float(mib_s), int(peak)))
+                walks[phase].append((int(maps), float(ms), float(mib_s), int(peak), _rep))
+            elif len(row) == 5 and row[0] == 'walkstat':
+                walkstat[(row[1], row[2])][row[3]] = int(row[4])
             elif len(row) == 3 and row[0] == 'shrinkcall':
-                calls.append(int(row[2]))
+                calls[row[1]].append(int(row[2]))
             elif len(row) == 7 and row[0] == 'run':
                 _, size, op, _rep, side, ns, ops = row
                 key = (op, int(size))
@@ -98,7 +104,7 @@ def main():
                 f.write(f'| {c} | {v} |\n')
         f.write(f'\nMedians of {rows[0][7]} interleaved runs per side, ns per operation.\n')
 
-    missing += write_io(out, io, units, bios, walks, calls)
+    missing += write_io(out, io, units, bios, walks, calls, walkstat)
 
     ops = list(dict.fromkeys(op for op, *_ in rows))
     with open(f'{out}/extmap.gp', 'w') as f:
@@ -120,7 +126,7 @@ def main():
     return 1 if missing else 0
 
 
-def write_io(out, io, units, bios, walks, calls):
+def write_io(out, io, units, bios, walks, by_rep, walkstat):
     """io.csv, shrinker.csv and io.md; returns the number of missing measurements."""
     missing = 0
     workloads = list(dict.fromkeys(w for w, _ in io))
@@ -136,9 +142,9 @@ def write_io(out, io, units, bios, walks, calls):
                     missing += 1
     free, pressure = walks.get('free', []), walks.get('pressure', [])
     shrink = None
+    calls = sorted(ns for c in by_rep.values() for ns in c)
     if free and pressure:
         # No call at all is a result too: the pressure never reached the shrinker.
-        calls.sort()
         p99 = calls[min(len(calls) - 1, (len(calls) * 99) // 100)] if calls else 0
         ratio = statistics.median(p[2] for p in pressure) / statistics.median(p[2] for p in free)
         shrink = (free[0][0], (calls[-1] if calls else 0) / 1e6, p99 / 1e6, ratio)
@@ -168,8 +174,25 @@ def write_io(out, io, units, bios, walks, calls):
                     f'{shrink[1]:.3f} ms, p99 {shrink[2]:.3f} ms; walk throughput under pressure '
                     f'/ without: {shrink[3]:.3f}. Peak maps alive under pressure: '
                     f'{max(p[3] for p in pressure)} (without: {max(p[3] for p in free)}).\n')
+            write_walks(f, walks, by_rep, walkstat)
     return missing
 
+
+def write_walks(f, walks, by_rep, walkstat):
+    """One row per walk: its time, its own CPU time, the shrinker's calls, reclaim."""
+    times = ('user_ms', 'sys_ms', 'kswapd_ms')
+    names = sorted({n for st in walkstat.values() for n in st if n not in times})
+    cols = ['walk', 's', 'MiB/s', 'user s', 'system s', 'kswapd s', 'shrinker s']
+    cols += [n.removeprefix('vm_') for n in names]
+    f.write('\n| ' + ' | '.join(cols) + ' |\n|' + '---|' * len(cols) + '\n')
+    for phase in ('free', 'pressure'):
+        for _maps, ms, mib_s, _peak, rep in walks.get(phase, []):
+            st = walkstat.get((phase, rep), {})
+            shrink_s = sum(by_rep.get(rep, [])) / 1e9 if phase == 'pressure' else 0
+            cells = [f'{phase} {rep}', f'{ms / 1e3:.1f}', f'{mib_s:.1f}']
+            cells += [f'{st[t] / 1e3:.1f}' if t in st else '-' for t in times]
+            cells += [f'{shrink_s:.2f}'] + [str(st.get(n, '-')) for n in names]
+            f.write('| ' + ' | '.join(cells) + ' |\n')
 
 if __name__ == '__main__':
     sys.exit(main())

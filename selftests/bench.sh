@@ -80,11 +80,14 @@ umount /mnt/btrfs
 # data extents between one-block holes, two maps each): holes_walk without and
 # with memory pressure, interleaved, each from cold caches, the file kept open:
 #   shrink,PHASE,REP,MAPS,WALK_MS,MIB_S,PEAK_MAPS
+# where the walk's time went (its own CPU time, kswapd's, reclaim counters;
+# holes_walk.c):
+#   walkstat,PHASE,REP,NAME,VALUE
 # and the duration of every shrinker call during the walks under pressure:
 #   shrinkcall,REP,NS
 extents=$(sed -n 's/.*harness_shrink_extents=\([0-9]*\).*/\1/p' /proc/cmdline)
 shrink_reps=$(sed -n 's/.*harness_shrink_reps=\([0-9]*\).*/\1/p' /proc/cmdline)
-shrink_reps=${shrink_reps:-2}
+shrink_reps=${shrink_reps:-3}
 mkdir -p /mnt/holes
 if [ -n "$extents" ] && mount -t emfs /dev/vde /mnt/holes; then
 	exec 4</mnt/holes/holes
@@ -102,6 +105,7 @@ if [ -n "$extents" ] && mount -t emfs /dev/vde /mnt/holes; then
 				echo "# error: holes_walk: $(tr '\n' ' ' </tmp/walk)"
 			v() { sed -n "s/^$1=//p" /tmp/walk; }
 			echo "shrink,$phase,$rep,$((2 * extents)),$(v walk_ms),$(v mib_s),$(v peak_maps)"
+			sed -n "s/^\([a-z_]*_ms\|vm_[a-z0-9_]*\)=/walkstat,$phase,$rep,\1,/p" /tmp/walk
 			# Kept for after the walks: 4,096 lines on the serial port would
 			# slow the next walk.
 			[ $phase = pressure ] &&

@@ -21,7 +21,12 @@
  *
  * Prints key=value lines: segments, reads, bad (blocks that read wrong), peak_maps
  * and end_maps (extmap's maps_alive, sampled during the walk and at its end),
- * walk_ms and mib_s (data read per second), hog_mb. Exit 0 if the walk saw
+ * walk_ms and mib_s (data read per second), hog_mb; and where the walk's time
+ * went: user_ms and sys_ms (the walk's own CPU time; reclaim done in its
+ * context, direct reclaim, counts as system time), kswapd_ms (the CPU time of
+ * the kswapd threads, background reclaim), and vm_NAME, the change of each
+ * /proc/vmstat counter in vmstat_names that the kernel has (event counters
+ * need CONFIG_VM_EVENT_COUNTERS). Exit 0 if the walk saw
  * every extent it was to see right, 1 otherwise, 2 on a usage or setup error.
  */
 #define _GNU_SOURCE
@@ -33,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -52,6 +58,74 @@ static long maps_alive(void)
 		close(fd);
 	}
 	return n;
+}
+
+static const char *const vmstat_names[] = {
+	"allocstall_normal", "allocstall_dma32", "pgscan_direct", "pgscan_kswapd",
+	"pgsteal_direct", "pgsteal_kswapd", "slabs_scanned", "workingset_refault_file",
+	"pgpgin", "pgmajfault",
+};
+#define NR_VMSTAT (sizeof(vmstat_names) / sizeof(vmstat_names[0]))
+
+/* The counters of vmstat_names into v; -1 for one the kernel does not have. */
+static void read_vmstat(long long *v)
+{
+	FILE *f = fopen("/proc/vmstat", "r");
+	char name[64];
+	long long n;
+
+	for (size_t i = 0; i < NR_VMSTAT; i++)
+		v[i] = -1;
+	while (f && fscanf(f, "%63s %lld", name, &n) == 2)
+		for (size_t i = 0; i < NR_VMSTAT; i++)
+			if (!strcmp(name, vmstat_names[i]))
+				v[i] = n;
+	if (f)
+		fclose(f);
+}
+
+static double tv_ms(struct timeval tv)
+{
+	return tv.tv_sec * 1e3 + tv.tv_usec / 1e3;
+}
+
+/* User and system CPU time of this process, ms. */
+static void self_cpu_ms(double *user, double *sys)
+{
+	struct rusage ru;
+
+	*user = *sys = -1;
+	if (!getrusage(RUSAGE_SELF, &ru)) {
+		*user = tv_ms(ru.ru_utime);
+		*sys = tv_ms(ru.ru_stime);
+	}
+}
+
+/* CPU time (user + system) of the kswapd threads, ms; -1 if none is found. */
+static double kswapd_ms(void)
+{
+	long hz = sysconf(_SC_CLK_TCK);
+	double ms = -1;
+
+	for (int pid = 2; pid < 1000; pid++) {
+		char path[64], buf[512];
+		unsigned long ut, st;
+		FILE *f;
+		char *p;
+
+		snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		p = fgets(buf, sizeof(buf), f) ? strstr(buf, "(kswapd") : NULL;
+		fclose(f);
+		/* After the name: state and 10 more fields, then utime and stime. */
+		p = p ? strchr(p, ')') : NULL;
+		if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+				&ut, &st) == 2)
+			ms = (ms < 0 ? 0 : ms) + (ut + st) * 1e3 / hz;
+	}
+	return ms;
 }
 
 static double now_ms(void)
@@ -118,7 +192,8 @@ int main(int argc, char **argv)
 	off_t pos = 0, size;
 	static char buf[BS];
 	struct stat st;
-	double t0, ms;
+	long long vm0[NR_VMSTAT], vm1[NR_VMSTAT];
+	double t0, ms, user0, sys0, user1, sys1, kswapd0;
 	pid_t hog_pid = 0;
 	int fd, opt;
 
@@ -164,6 +239,9 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	read_vmstat(vm0);
+	kswapd0 = kswapd_ms();
+	self_cpu_ms(&user0, &sys0);
 	t0 = now_ms();
 	while (segments < count) {
 		off_t d = lseek(fd, pos, SEEK_DATA), h, want = (off_t)segments * 2 * BS;
@@ -209,6 +287,9 @@ int main(int argc, char **argv)
 		}
 	}
 	ms = now_ms() - t0;
+	self_cpu_ms(&user1, &sys1);
+	kswapd0 = kswapd0 < 0 ? -1 : kswapd_ms() - kswapd0;
+	read_vmstat(vm1);
 	if (maps_alive() > peak)
 		peak = maps_alive();
 	/* The hole after the last extent ends at the size. */
@@ -224,6 +305,11 @@ int main(int argc, char **argv)
 	printf("segments=%ld\nreads=%ld\nbad=%ld\npeak_maps=%ld\nend_maps=%ld\nwalk_ms=%.0f\nmib_s=%.1f\nhog_mb=%ld\n",
 	       segments, reads, bad, peak, maps_alive(), ms,
 	       reads * (double)BS / (1 << 20) / (ms / 1e3), hog_mb);
+	printf("user_ms=%.0f\nsys_ms=%.0f\nkswapd_ms=%.0f\n", user1 - user0, sys1 - sys0,
+	       kswapd0);
+	for (size_t i = 0; i < NR_VMSTAT; i++)
+		if (vm0[i] >= 0 && vm1[i] >= 0)
+			printf("vm_%s=%lld\n", vmstat_names[i], vm1[i] - vm0[i]);
 	close(fd);
 	return bad || segments != count;
 }
