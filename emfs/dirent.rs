@@ -232,3 +232,92 @@ pub fn dir_entries<'a>(
         Some(e)
     })
 }
+
+/// The rules of a directory's whole chain, checked block by block as its reader follows it:
+/// cookies rising across blocks and below the directory's next cookie, the entries found equal
+/// to the directory's count (no block past the last entry, none missing), and the directory's
+/// size. The chain is never longer than the count, so a loop is found within `count` blocks.
+///
+/// # Examples
+///
+/// ```
+/// use emfs_tools::dirent::*;
+/// use emfs_tools::format::{ChainHeader, FormatError, BLOCK_SIZE};
+///
+/// // Directory 5 with two entries in one block; its next cookie is 4.
+/// let entries = [
+///     DirEntry { cookie: 2, ino: 6, dtype: DT_REG, name: b"a" },
+///     DirEntry { cookie: 3, ino: 7, dtype: DT_DIR, name: b"sub" },
+/// ];
+/// let header = ChainHeader { count: 2, ino: 5, next: 0, generation: 1 };
+/// let mut b = [0u8; BLOCK_SIZE];
+/// encode_dir_block(&mut b, &header, &entries)?;
+///
+/// let mut walk = ChainWalk::new(2, 4);
+/// let h = decode_dir_block(&b, 5, 1)?;
+/// assert_eq!(walk.block(&b, &h)?, 0);
+/// assert_eq!(walk.finish(4), Ok(true));
+///
+/// // The same block read for a directory that counts three entries: its chain ends early.
+/// let mut walk = ChainWalk::new(3, 5);
+/// assert!(walk.block(&b, &h).is_err());
+/// # Ok::<(), FormatError>(())
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct ChainWalk {
+    count: u32,
+    next_cookie: u64,
+    seen: u32,
+    last_cookie: u64,
+    name_bytes: u64,
+}
+
+impl ChainWalk {
+    /// The walk of a directory with `count` entries whose next cookie is `next_cookie`.
+    pub fn new(count: u32, next_cookie: u64) -> Self {
+        ChainWalk {
+            count,
+            next_cookie,
+            seen: 0,
+            last_cookie: 0,
+            name_bytes: 0,
+        }
+    }
+
+    /// Takes the next block of the chain, which [`decode_dir_block`] accepted; returns the
+    /// block to read after it, 0 at the end.
+    pub fn block(&mut self, b: &[u8; BLOCK_SIZE], h: &DirBlockHeader) -> Result<u64, FormatError> {
+        // Each block holds at least one entry, so this bounds the walk.
+        if h.count > self.count - self.seen {
+            return Err(FormatError::BadField("directory count"));
+        }
+        for e in dir_entries(b, h) {
+            if e.cookie <= self.last_cookie || e.cookie >= self.next_cookie {
+                return Err(FormatError::BadField("entry cookie"));
+            }
+            self.last_cookie = e.cookie;
+            self.name_bytes += e.name.len() as u64;
+        }
+        self.seen += h.count;
+        if (self.seen == self.count) != (h.next == 0) {
+            return Err(FormatError::BadField("directory count"));
+        }
+        Ok(h.next)
+    }
+
+    /// Ends the walk of a chain (an empty directory's too): every entry was found. Returns
+    /// whether the directory's `size` is the sum of its names' lengths, a rule whose failure
+    /// makes the file system read-only rather than the directory unreadable.
+    pub fn finish(&self, size: u64) -> Result<bool, FormatError> {
+        if self.seen != self.count {
+            return Err(FormatError::BadField("directory count"));
+        }
+        Ok(size == self.name_bytes)
+    }
+}
+
+/// Whether `names` (one directory's, reordered here) holds no name twice.
+pub fn names_unique(names: &mut [&[u8]]) -> bool {
+    names.sort_unstable();
+    names.windows(2).all(|w| w[0] != w[1])
+}

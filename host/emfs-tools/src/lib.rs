@@ -9,6 +9,12 @@ pub mod format;
 #[path = "../../../emfs/dirent.rs"]
 pub mod dirent;
 
+#[path = "../../../emfs/dinode.rs"]
+pub mod dinode;
+
+#[path = "../../../emfs/superblock.rs"]
+pub mod superblock;
+
 #[path = "../../../emfs/tree.rs"]
 pub mod tree;
 
@@ -16,7 +22,9 @@ pub mod tree;
 pub mod crc32c_vectors;
 
 pub mod fsck;
+mod fsck_v2;
 pub mod mkfs;
+pub mod mkfs_v2;
 
 use format::BLOCK_SIZE;
 

@@ -71,3 +71,47 @@ fn missing_device_is_an_operational_error() {
     assert_eq!(run(FSCK, &["/nonexistent/emfs"]).status.code(), Some(8));
     assert_eq!(run(MKFS, &["/nonexistent/emfs"]).status.code(), Some(1));
 }
+
+#[test]
+fn format_2_copies_a_tree_that_fsck_finds_clean() {
+    let src = std::env::temp_dir().join(format!("emfs-cli-{}-tree", std::process::id()));
+    let _ = std::fs::remove_dir_all(&src);
+    std::fs::create_dir_all(src.join("a/b/c")).unwrap();
+    std::fs::write(src.join("a/b/c/f"), vec![7u8; 20000]).unwrap();
+    std::os::unix::fs::symlink("a/b/c/f", src.join("s")).unwrap();
+    let img = image("tree.img", 4 << 20);
+    let made = run(
+        MKFS,
+        &["--format-version", "2", "-d", src.to_str().unwrap(), &img],
+    );
+    std::fs::remove_dir_all(&src).unwrap();
+    assert_eq!(made.status.code(), Some(0), "{made:?}");
+    let out = run(FSCK, &[&img]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(text.contains("clean: format 2"), "{text}");
+    assert!(
+        text.contains("1 files, 4 directories, 1 symlinks"),
+        "{text}"
+    );
+    assert_eq!(
+        run(MKFS, &["--format-version", "3", &img]).status.code(),
+        Some(1)
+    );
+    assert_eq!(
+        run(MKFS, &["--format-version", "2", "-d", "/", "-g", &img])
+            .status
+            .code(),
+        Some(1)
+    );
+    // A version fsck does not know: it cannot check (8), it does not say "errors" (4).
+    let mut b = std::fs::read(&img).unwrap();
+    b[8] = 9;
+    let csum = crc32c::crc32c(&b[..4092]);
+    b[4092..4096].copy_from_slice(&csum.to_le_bytes());
+    std::fs::write(&img, &b).unwrap();
+    let out = run(FSCK, &[&img]);
+    assert_eq!(out.status.code(), Some(8), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("format version 9 is not supported"));
+    std::fs::remove_file(&img).unwrap();
+}

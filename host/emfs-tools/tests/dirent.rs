@@ -215,3 +215,73 @@ fn arbitrary_blocks_never_panic() {
         }
     }
 }
+
+/// A block of `entries` of directory `DIR` whose chain goes on at `next`.
+fn chain_block(entries: &[DirEntry<'_>], next: u64) -> ([u8; BLOCK_SIZE], DirBlockHeader) {
+    let h = DirBlockHeader {
+        next,
+        ..header(entries.len())
+    };
+    let mut b = [0u8; BLOCK_SIZE];
+    encode_dir_block(&mut b, &h, entries).expect("a valid block");
+    let decoded = decode_dir_block(&b, DIR, GEN).expect("a valid block");
+    (b, decoded)
+}
+
+#[test]
+fn a_chain_walks_to_its_count() {
+    let (b1, h1) = chain_block(&[entry(2, 10, b"a"), entry(5, 11, b"bb")], 77);
+    let (b2, h2) = chain_block(&[entry(6, 12, b"ccc")], 0);
+    let mut walk = ChainWalk::new(3, 7);
+    assert_eq!(walk.block(&b1, &h1), Ok(77));
+    assert_eq!(walk.block(&b2, &h2), Ok(0));
+    assert_eq!(walk.finish(6), Ok(true));
+    // A wrong size is a rule of its own (the file system goes read-only, the chain is read).
+    assert_eq!(walk.finish(5), Ok(false));
+    let empty = ChainWalk::new(0, FIRST_COOKIE);
+    assert_eq!(empty.finish(0), Ok(true));
+}
+
+#[test]
+fn a_chain_breaking_a_rule_is_refused() {
+    let count: Result<u64, _> = Err(FormatError::BadField("directory count"));
+    let cookie: Result<u64, _> = Err(FormatError::BadField("entry cookie"));
+    let (b1, h1) = chain_block(&[entry(2, 10, b"a"), entry(5, 11, b"bb")], 77);
+    let (b2, h2) = chain_block(&[entry(6, 12, b"ccc")], 0);
+    let (b2_low, h2_low) = chain_block(&[entry(5, 12, b"ccc")], 0);
+
+    // Cookies must rise across blocks and stay below the next cookie.
+    let mut walk = ChainWalk::new(3, 7);
+    walk.block(&b1, &h1).expect("first block");
+    assert_eq!(walk.block(&b2_low, &h2_low), cookie);
+    let mut walk = ChainWalk::new(3, 6);
+    walk.block(&b1, &h1).expect("first block");
+    assert_eq!(walk.block(&b2, &h2), cookie);
+
+    // The chain ends where the count does, no sooner, no later.
+    assert_eq!(ChainWalk::new(1, 7).block(&b2, &h2), Ok(0));
+    assert_eq!(ChainWalk::new(3, 7).block(&b2, &h2), count);
+    assert_eq!(ChainWalk::new(2, 7).block(&b1, &h1), count);
+    assert_eq!(ChainWalk::new(1, 7).block(&b1, &h1), count);
+    let mut walk = ChainWalk::new(3, 7);
+    walk.block(&b1, &h1).expect("first block");
+    assert_eq!(
+        walk.finish(6),
+        Err(FormatError::BadField("directory count"))
+    );
+
+    // A chain that loops back on itself is refused within its count.
+    let (looped, hl) = chain_block(&[entry(2, 10, b"a")], 55);
+    let mut walk = ChainWalk::new(1000, 2000);
+    assert_eq!(walk.block(&looped, &hl), Ok(55));
+    assert_eq!(walk.block(&looped, &hl), cookie);
+}
+
+#[test]
+fn names_twice_are_found() {
+    let mut names: Vec<&[u8]> = vec![b"b", b"a", b"c"];
+    assert!(names_unique(&mut names));
+    names.push(b"a");
+    assert!(!names_unique(&mut names));
+    assert!(names_unique(&mut []));
+}

@@ -50,16 +50,30 @@ fn main() {
     for e in &report.errors {
         println!("{path}: {e}");
     }
+    let state = if report.errors.is_empty() {
+        "clean"
+    } else {
+        "ERRORS"
+    };
     if let Some(sb) = report.superblock {
         println!(
-            "{path}: {}: generation {}, {} files, {} orphans, {} extents, {}/{} blocks used",
-            if report.errors.is_empty() {
-                "clean"
-            } else {
-                "ERRORS"
-            },
+            "{path}: {state}: generation {}, {} files, {} orphans, {} extents, {}/{} blocks used",
             sb.generation,
             report.files,
+            report.orphans,
+            report.extents,
+            report.used_blocks,
+            sb.total_blocks
+        );
+    } else if let Some(sb) = report.header {
+        println!(
+            "{path}: {state}: format 2, generation {}, {} files, {} directories, {} symlinks, \
+             {} special files, {} orphans, {} extents, {}/{} blocks used",
+            sb.generation,
+            report.files,
+            report.directories,
+            report.symlinks,
+            report.special,
             report.orphans,
             report.extents,
             report.used_blocks,

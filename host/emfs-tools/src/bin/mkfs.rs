@@ -5,9 +5,13 @@
 //! files of DIR (in extents of EXTENT_BLOCKS blocks, contiguous on disk, or with a one-block gap
 //! between extents with -g). Refuses a block device that holds a mounted file system. Exit
 //! codes as mke2fs's: 0 made, 1 anything else (usage included).
+//!
+//! With `--format-version 2` it makes format version 2 (`Documentation/filesystems/emfs-v2.rst`,
+//! which the module does not mount yet), and -d copies DIR's whole tree: directories, files,
+//! hard links, symlinks, FIFOs, sockets and device nodes, with modes, owners and times.
 
 use clap::{error::ErrorKind, Parser};
-use emfs_tools::{device_blocks, mkfs};
+use emfs_tools::{device_blocks, mkfs, mkfs_v2};
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::process::exit;
@@ -16,7 +20,8 @@ use std::process::exit;
 #[derive(Parser)]
 #[command(name = "mkfs.emfs", bin_name = "mkfs.emfs", version)]
 struct Cli {
-    /// Inode-table blocks (16 inodes each, 1 to 64; default: one per 256 blocks).
+    /// Inode-table blocks (16 inodes each, 1 to 64, or 384 in format 2; default: one per 256
+    /// blocks, in format 2 at least enough for the tree).
     #[arg(short = 'i', long)]
     inode_table_blocks: Option<u32>,
     /// Size in blocks of 4096 bytes (default: the whole device).
@@ -32,6 +37,9 @@ struct Cli {
     /// merge).
     #[arg(short = 'g', long, requires = "dir")]
     gaps: bool,
+    /// The on-disk format version: 1 (one flat directory) or 2 (a tree; -d copies it whole).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=2))]
+    format_version: u32,
     /// The device or image to write.
     device: String,
 }
@@ -96,6 +104,35 @@ fn main() {
     let mut uuid = [0u8; 16];
     uuid[..8].copy_from_slice(&seed.to_le_bytes());
     uuid[8..].copy_from_slice(&seed.wrapping_mul(0xff51_afd7_ed55_8ccd).to_le_bytes());
+    if cli.format_version == 2 {
+        if gaps {
+            fail("-g is for format version 1".into());
+        }
+        let tree = match &dir {
+            Some(d) => mkfs_v2::read_tree(std::path::Path::new(d))
+                .unwrap_or_else(|e| fail(format!("{d}: {e}"))),
+            None => mkfs_v2::empty_tree(now),
+        };
+        let opts = mkfs_v2::Options {
+            total_blocks: total,
+            inode_table_blocks: itb,
+            uuid,
+            extent_blocks,
+        };
+        let made = mkfs_v2::mkfs(&mut dev, &opts, &tree)
+            .and_then(|sb| dev.sync_all().map(|()| sb).map_err(|e| e.to_string()));
+        match made {
+            Ok(sb) => println!(
+                "emfs: format 2, {} blocks of 4096 bytes, {} inodes ({} used), {} free blocks",
+                sb.total_blocks,
+                sb.inode_count,
+                tree.len(),
+                sb.free_blocks
+            ),
+            Err(e) => fail(format!("{path}: {e}")),
+        }
+        return;
+    }
     let opts = mkfs::Options {
         total_blocks: total,
         inode_table_blocks: itb,
