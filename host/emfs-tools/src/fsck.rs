@@ -42,7 +42,7 @@ pub struct Report {
     pub symlinks: u64,
     /// See `directories`.
     pub special: u64,
-    /// The image cannot be checked at all (an unknown format version): exit 8.
+    /// The image cannot be checked (an unknown incompatible feature of version 2): exit 8.
     pub unsupported: bool,
 }
 
@@ -87,20 +87,21 @@ pub fn fsck(dev: &mut impl Device) -> std::io::Result<Report> {
         let Ok(p) = crate::superblock::probe(&b) else {
             continue;
         };
-        // A slot that keeps what every version keeps takes part in the choice: a newest slot
-        // of version 2 with a bad field is reported as that, not as a missing superblock.
-        if newest.is_none_or(|(n, _)| p.generation > n.generation) {
+        // A slot of a version this code knows that keeps what every version keeps takes part
+        // in the choice: a newest slot of version 2 with a bad field is reported as that, not
+        // as a missing superblock. Another version is damage as far as fsck can tell.
+        if !(1..=2).contains(&p.version) {
+            r.error(format!(
+                "superblock slot {slot}: format version {} is not supported",
+                p.version
+            ));
+        } else if newest.is_none_or(|(n, _)| p.generation > n.generation) {
             newest = Some((p, slot));
         }
     }
     match newest {
         Some((p, slot)) if p.version == 2 => {
             crate::fsck_v2::check(dev, slot, dev_blocks, &mut r)?;
-            return Ok(r);
-        }
-        Some((p, _)) if p.version != 1 => {
-            r.error(format!("format version {} is not supported", p.version));
-            r.unsupported = true;
             return Ok(r);
         }
         _ => {}

@@ -104,14 +104,19 @@ fn format_2_copies_a_tree_that_fsck_finds_clean() {
             .code(),
         Some(1)
     );
-    // A version fsck does not know: it cannot check (8), it does not say "errors" (4).
+    // A version fsck does not know, in the only valid slot: no superblock to check from.
     let mut b = std::fs::read(&img).unwrap();
     b[8] = 9;
     let csum = crc32c::crc32c(&b[..4092]);
     b[4092..4096].copy_from_slice(&csum.to_le_bytes());
     std::fs::write(&img, &b).unwrap();
     let out = run(FSCK, &[&img]);
-    assert_eq!(out.status.code(), Some(8), "{out:?}");
-    assert!(String::from_utf8_lossy(&out.stdout).contains("format version 9 is not supported"));
+    assert_eq!(out.status.code(), Some(4), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("slot 0: format version 9 is not supported"),
+        "{text}"
+    );
+    assert!(text.contains("no valid superblock"), "{text}");
     std::fs::remove_file(&img).unwrap();
 }

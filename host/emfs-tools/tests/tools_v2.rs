@@ -339,3 +339,92 @@ fn a_host_tree_is_copied() {
     assert!(r.errors.is_empty(), "{:?}", r.errors);
     assert_eq!((r.files, r.directories, r.symlinks), (1, 3, 1));
 }
+
+/// fsck never panics and always ends on a damaged image: a few bytes of metadata blocks
+/// (superblock, inode table, bitmap, directory, extent and target blocks) changed at random,
+/// the block (or the inode slot) sealed again most of the time so that the rules past the
+/// checksums are reached.
+#[test]
+fn arbitrary_damage_never_panics() {
+    const ROUNDS: usize = 5000;
+    let (mut dev, sb) = make(&sample()).unwrap();
+    let itb = u64::from(sb.inode_table_blocks);
+    let mut meta: Vec<u64> = (0..2 + itb + u64::from(sb.bitmap_blocks)).collect();
+    for ino in 1..=8 {
+        let first = inode(&mut dev, ino).first_block;
+        // The big file's chain is three blocks.
+        let len = if ino == 8 { 3 } else { 1 };
+        meta.extend((first..first + len).filter(|&b| b != 0));
+    }
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let mut rnd = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let mut found = 0;
+    for _ in 0..ROUNDS {
+        let mut saved = Vec::new();
+        for _ in 0..1 + rnd() % 3 {
+            let blk = meta[(rnd() % meta.len() as u64) as usize];
+            let mut b = read_block(&mut dev, blk).unwrap();
+            saved.push((blk, b));
+            // Mostly where the fields are: an inode slot's fixed part, a block's header and
+            // first entries.
+            let off = match rnd() % 4 {
+                0 => rnd() % BLOCK_SIZE as u64,
+                // Slots 0 to 8 of the first block: the inodes in use and a free one.
+                _ if (2..2 + itb).contains(&blk) => rnd() % 9 * 256 + rnd() % 104,
+                _ => rnd() % 256,
+            } as usize;
+            b[off] = rnd() as u8;
+            if rnd() % 4 != 0 {
+                if (2..2 + itb).contains(&blk) {
+                    let slot = off / INODE_SIZE * INODE_SIZE;
+                    let csum = emfs_tools::crc32c(&b[slot..slot + INODE_SIZE - 4]);
+                    b[slot + INODE_SIZE - 4..slot + INODE_SIZE]
+                        .copy_from_slice(&csum.to_le_bytes());
+                } else {
+                    seal_block(&mut b);
+                }
+            }
+            write_block(&mut dev, blk, &b).unwrap();
+        }
+        if !check(&mut dev).errors.is_empty() {
+            found += 1;
+        }
+        for (blk, b) in saved.into_iter().rev() {
+            write_block(&mut dev, blk, &b).unwrap();
+        }
+    }
+    assert!(check(&mut dev).errors.is_empty());
+    // Most damage is seen (not all: a byte may be set to the value it had, or in a bitmap's
+    // bits past the end, or in a superblock slot that loses the choice).
+    assert!(
+        found > ROUNDS * 2 / 3,
+        "{found} of {ROUNDS} damaged images found"
+    );
+}
+
+#[test]
+fn unknown_features() {
+    for (word, code) in [
+        (3680 - 8, exit::OPERATIONAL),
+        (3680 - 16, exit::ERRORS),
+        (3680 - 24, exit::CLEAN),
+    ] {
+        let (mut dev, _) = make(&sample()).unwrap();
+        let mut b = read_block(&mut dev, 0).unwrap();
+        b[word] = 1;
+        seal_block(&mut b);
+        write_block(&mut dev, 0, &b).unwrap();
+        let r = check(&mut dev);
+        assert_eq!(
+            r.exit_code(),
+            code,
+            "feature word at {word}: {:?}",
+            r.errors
+        );
+    }
+}
