@@ -10,7 +10,7 @@ use crate::dinode::{
 };
 use crate::dirent::{encode_dir_block, entries_fitting, name_valid, DirEntry, FIRST_COOKIE};
 use crate::format::{
-    bitmap_set, encode_extent_block, seal_block, ExtentBlockHeader, ExtentRecord,
+    bitmap_set, encode_extent_block, seal_block, ChainHeader, ExtentRecord, FormatError,
     BITS_PER_BITMAP_BLOCK, BLOCK_SIZE, EXTENTS_PER_BLOCK, EXTENT_REGULAR, INODES_PER_BLOCK,
     INODE_SIZE, ROOT_INO, SB_SLOTS, S_IFDIR, S_IFMT, S_IFREG,
 };
@@ -354,25 +354,10 @@ impl Writer {
                 EXTENT_REGULAR,
             ));
         }
-        let chain: Vec<&[ExtentRecord]> = records.chunks(EXTENTS_PER_BLOCK).collect();
-        let first = self.next;
-        for (c, part) in chain.iter().enumerate() {
-            let h = ExtentBlockHeader {
-                count: part.len() as u32,
-                ino: d.ino,
-                next: if c + 1 < chain.len() {
-                    first + c as u64 + 1
-                } else {
-                    0
-                },
-                generation: 1,
-            };
-            encode_extent_block(&mut block, &h, part).map_err(|e| e.what().to_string())?;
-            self.write(dev, &block)?;
-        }
+        let parts: Vec<&[ExtentRecord]> = records.chunks(EXTENTS_PER_BLOCK).collect();
+        d.first_block = self.chain(dev, d.ino, &parts, encode_extent_block)?;
         d.size = data.len() as u64;
         d.count = records.len() as u32;
-        d.first_block = if records.is_empty() { 0 } else { first };
         Ok(())
     }
 
@@ -401,12 +386,28 @@ impl Writer {
             parts.push(part);
             rest = more;
         }
+        d.first_block = self.chain(dev, d.ino, &parts, encode_dir_block)?;
+        d.size = entries.iter().map(|(name, _)| name.len() as u64).sum();
+        d.count = entries.len() as u32;
+        d.next_cookie = FIRST_COOKIE + entries.len() as u64;
+        Ok(())
+    }
+
+    /// Writes `parts` as inode `ino`'s chain of blocks, one part each, in consecutive blocks;
+    /// returns the first, 0 if there is no part.
+    fn chain<T>(
+        &mut self,
+        dev: &mut impl Device,
+        ino: u32,
+        parts: &[&[T]],
+        encode: impl Fn(&mut [u8; BLOCK_SIZE], &ChainHeader, &[T]) -> Result<(), FormatError>,
+    ) -> Result<u64, String> {
         let first = self.next;
         let mut block = [0u8; BLOCK_SIZE];
         for (c, part) in parts.iter().enumerate() {
-            let h = ExtentBlockHeader {
+            let h = ChainHeader {
                 count: part.len() as u32,
-                ino: d.ino,
+                ino,
                 next: if c + 1 < parts.len() {
                     first + c as u64 + 1
                 } else {
@@ -414,14 +415,10 @@ impl Writer {
                 },
                 generation: 1,
             };
-            encode_dir_block(&mut block, &h, part).map_err(|e| e.what().to_string())?;
+            encode(&mut block, &h, part).map_err(|e| e.what().to_string())?;
             self.write(dev, &block)?;
         }
-        d.size = entries.iter().map(|(name, _)| name.len() as u64).sum();
-        d.count = entries.len() as u32;
-        d.next_cookie = FIRST_COOKIE + entries.len() as u64;
-        d.first_block = if entries.is_empty() { 0 } else { first };
-        Ok(())
+        Ok(if parts.is_empty() { 0 } else { first })
     }
 }
 
