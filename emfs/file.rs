@@ -30,7 +30,7 @@ impl FileOperations for Emfs {
                 return Ok(());
             }
             for (ino, i) in batch.iter() {
-                if !emitter.emit(i.name(), *ino as u64, InodeType::Reg, *ino as i64 + 1) {
+                if !emitter.emit(i.name(), *ino as u64, FileType::Reg, *ino as i64 + 1) {
                     return Ok(());
                 }
             }

@@ -24,8 +24,12 @@ impl InodeOperations for Emfs {
         Ok(None)
     }
 
-    fn create(dir: &Inode<Self>, name: &[u8], perm: u16, owner: (u32, u32)) -> Result<u64> {
+    fn create(dir: &Inode<Self>, name: &[u8], new: &NewInode<'_>) -> Result<u64> {
         check_name(name)?;
+        // Format 1 holds regular files only.
+        if new.ty != FileType::Reg {
+            return Err(EPERM);
+        }
         let now = vfs::now();
         let mut st = dir.super_block().data().lock();
         let transid = st.transid;
@@ -39,10 +43,10 @@ impl InodeOperations for Emfs {
             .ok_or(ENOSPC)?;
         let slot = st.slot_mut(ino)?;
         let mut i = format::Inode {
-            mode: S_IFREG | (perm & 0o7777),
+            mode: S_IFREG | (new.perm & 0o7777),
             nlink: 1,
-            uid: owner.0,
-            gid: owner.1,
+            uid: new.uid,
+            gid: new.gid,
             atime: now,
             mtime: now,
             ctime: now,
@@ -61,7 +65,7 @@ impl InodeOperations for Emfs {
         }
     }
 
-    fn unlink(dir: &Inode<Self>, inode: &Inode<Self>) -> Result {
+    fn unlink(dir: &Inode<Self>, _name: &[u8], inode: &Inode<Self>) -> Result {
         let mut st = dir.super_block().data().lock();
         Self::make_orphan(&mut st.slot_mut(inode.ino())?.disk);
         Ok(())
@@ -69,11 +73,23 @@ impl InodeOperations for Emfs {
 
     fn rename(
         dir: &Inode<Self>,
+        _old_name: &[u8],
         inode: &Inode<Self>,
+        _new_dir: &Inode<Self>,
         new_name: &[u8],
         replaced: Option<&Inode<Self>>,
+        flags: RenameFlags,
     ) -> Result {
         check_name(new_name)?;
+        // Format 1: regular files in the one directory, names in the inodes; `NOREPLACE` is
+        // the VFS's.
+        let regular = |i: &Inode<Self>| i.attrs().mode & S_IFMT == S_IFREG;
+        if flags.contains(RenameFlags::EXCHANGE) || flags.contains(RenameFlags::WHITEOUT) {
+            return Err(EINVAL);
+        }
+        if !regular(inode) || replaced.is_some_and(|r| !regular(r)) {
+            return Err(EINVAL);
+        }
         let mut st = dir.super_block().data().lock();
         if let Some(old) = replaced {
             Self::make_orphan(&mut st.slot_mut(old.ino())?.disk);

@@ -36,8 +36,8 @@ pub use crate::kernel_ext::crc32c::crc32c;
 use crate::kernel_ext::nofs::NoFsScope;
 use crate::kernel_ext::vfs::{
     self, falloc, AddressSpaceOperations, BlockReader, DirEmitter, FileOperations, FileSystem,
-    Inode, InodeOperations, InodeParams, InodeType, LockedFolio, LockedInode, ReadBatch, Readahead,
-    Reserved, StatFs, SuperBlock, UnheldInode,
+    FileType, Inode, InodeOperations, InodeParams, LockedFolio, LockedInode, NewInode, ReadBatch,
+    Readahead, RenameFlags, Reserved, StatFs, SuperBlock, UnheldInode,
 };
 use core::sync::atomic::{AtomicU64, Ordering};
 use format::*;
@@ -172,6 +172,8 @@ impl FileSystem for Emfs {
     const NAME: &'static CStr = c_str!("emfs");
     const MAGIC: u64 = SB_MAGIC;
     const ROOT_INO: u64 = ROOT_INO as u64;
+    // Format 1 has one name per inode and no subdirectory: `link` and `mkdir` are refused.
+    const MAX_LINKS: u32 = 0;
     const BLOCK_SIZE: usize = format::BLOCK_SIZE;
     type InodeData = EmfsInode;
     type WriteCtx = WriteCtx;
@@ -229,14 +231,15 @@ impl FileSystem for Emfs {
             return Err(ENOENT);
         }
         let ty = if i.mode & S_IFMT == S_IFDIR {
-            InodeType::Dir
+            FileType::Dir
         } else {
-            InodeType::Reg
+            FileType::Reg
         };
         let maps = Arc::pin_init(ExtentMapTree::new(), GFP_KERNEL)?;
         let params = InodeParams {
             ty,
             perm: i.mode & 0o7777,
+            rdev: 0,
             size: i64::try_from(i.size).map_err(|_| euclean())?,
             nlink: i.nlink,
             uid: i.uid,

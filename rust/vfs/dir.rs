@@ -1,15 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The directory: `readdir` emission and the `lookup`, `create`, `unlink`, `rename` and
-//! `setattr` trampolines.
+//! The directory: `readdir` emission and the `lookup` and `setattr` trampolines (those that
+//! change names are in `namei.rs`).
 
 use super::*;
-
-/// Whether `mode` (an `S_IFMT` type and permission bits) names a regular file, the only kind of
-/// inode this glue creates, unlinks or renames.
-fn is_reg(mode: u16) -> bool {
-    u32::from(mode) & bindings::S_IFMT == bindings::S_IFREG
-}
 
 /// Emits directory entries into a `readdir` buffer.
 ///
@@ -30,11 +24,9 @@ impl DirEmitter<'_> {
 
     /// Emits an entry; on success the position becomes `next_pos`. `false` when the buffer is
     /// full: stop and return.
-    pub fn emit(&mut self, name: &[u8], ino: u64, ty: InodeType, next_pos: i64) -> bool {
-        let dt = match ty {
-            InodeType::Dir => bindings::DT_DIR,
-            InodeType::Reg => bindings::DT_REG,
-        };
+    pub fn emit(&mut self, name: &[u8], ino: u64, ty: FileType, next_pos: i64) -> bool {
+        // `d_type` is the `S_IFMT` bits shifted down (`S_DT`).
+        let dt = u32::from(ty.mode_bits() >> 12);
         let Ok(len) = i32::try_from(name.len()) else {
             return false;
         };
@@ -82,134 +74,6 @@ pub(super) unsafe fn touch(inode: *mut bindings::inode, mtime: bool) {
     }
     // SAFETY: The caller guarantees `inode` is live.
     unsafe { ffi::emfs_mark_inode_dirty(inode) };
-}
-
-/// # Safety
-///
-/// Called by the VFS with a `T` directory, locked, and a negative dentry in it.
-pub(super) unsafe extern "C" fn create_callback<T: Type>(
-    _idmap: *mut bindings::mnt_idmap,
-    dir: *mut bindings::inode,
-    dentry: *mut bindings::dentry,
-    mode: bindings::umode_t,
-    _excl: bool,
-) -> core::ffi::c_int {
-    // SAFETY: The directory is locked, so the dentry's name is stable; it is a `T` directory.
-    let (dir_ref, name) = unsafe { (Inode::<T>::from_raw(dir), dentry_name(dentry)) };
-    from_result(|| {
-        if !is_reg(mode) {
-            return Err(EINVAL);
-        }
-        // SAFETY: Reads the calling task's credentials.
-        let owner = unsafe { (ffi::emfs_current_fsuid(), ffi::emfs_current_fsgid()) };
-        let ino = T::create(dir_ref, name, mode & 0o7777, owner)?;
-        let inode = dir_ref.super_block().iget(ino).inspect_err(|_| {
-            // The name must not stay behind without the dentry the caller was told failed.
-            T::create_aborted(dir_ref, ino);
-        })?;
-        // Only a regular file may get this dentry: a directory has at most one (the VFS's
-        // locking assumes it), and `create` makes regular files. Whatever `ino` is, it is not
-        // the new file `create_aborted` would undo.
-        if !is_reg(inode.attrs().mode) {
-            return Err(EIO);
-        }
-        // SAFETY: `dentry` is the negative dentry the VFS holds for the call; `d_instantiate`
-        // takes the inode reference. The directory is live and locked, as `touch` needs.
-        unsafe {
-            bindings::d_instantiate(dentry, ARef::into_raw(inode).as_ptr().cast());
-            touch(dir, true);
-        }
-        Ok(0)
-    })
-}
-
-/// # Safety
-///
-/// Called by the VFS with a `T` directory, locked, and a positive dentry in it.
-pub(super) unsafe extern "C" fn unlink_callback<T: Type>(
-    dir: *mut bindings::inode,
-    dentry: *mut bindings::dentry,
-) -> core::ffi::c_int {
-    // SAFETY: The VFS holds the directory and the dentry, whose inode is a `T` one, locked.
-    let (dir_ref, inode) = unsafe { (Inode::<T>::from_raw(dir), ffi::emfs_d_inode(dentry)) };
-    // SAFETY: `inode` is the inode of the positive dentry the VFS holds, so live for the call,
-    // and a `T` inode set up by `iget` (our `lookup` or `create` instantiated the dentry).
-    let inode_ref = unsafe { Inode::<T>::from_raw(inode) };
-    from_result(|| {
-        // A name whose inode has no link left is damage, not something to drop a link from
-        // (`drop_nlink` warns).
-        if inode_ref.attrs().nlink == 0 {
-            return Err(EIO);
-        }
-        T::unlink(dir_ref, inode_ref)?;
-        // SAFETY: Both inodes are live (held by the VFS) and locked by `vfs_unlink`, as
-        // `drop_nlink` and `touch` need; `inode` has a link (checked above, under its lock).
-        unsafe {
-            bindings::drop_nlink(inode);
-            touch(inode, false);
-            touch(dir, true);
-        }
-        Ok(0)
-    })
-}
-
-/// # Safety
-///
-/// Called by the VFS with `T` directories and dentries, locked, for `rename`.
-pub(super) unsafe extern "C" fn rename_callback<T: Type>(
-    _idmap: *mut bindings::mnt_idmap,
-    old_dir: *mut bindings::inode,
-    old_dentry: *mut bindings::dentry,
-    _new_dir: *mut bindings::inode,
-    new_dentry: *mut bindings::dentry,
-    flags: core::ffi::c_uint,
-) -> core::ffi::c_int {
-    // `RENAME_NOREPLACE` is checked by the VFS; exchange and whiteout are not supported.
-    if flags & !bindings::RENAME_NOREPLACE != 0 {
-        return EINVAL.to_errno();
-    }
-    // SAFETY: The VFS holds both dentries and their inodes, all of this `T` file system, and
-    // the directory (there is one) locked, so the names are stable.
-    let (dir_ref, inode, target, new_name) = unsafe {
-        (
-            Inode::<T>::from_raw(old_dir),
-            ffi::emfs_d_inode(old_dentry),
-            ffi::emfs_d_inode(new_dentry),
-            dentry_name(new_dentry),
-        )
-    };
-    // SAFETY: `inode` is the inode of `old_dentry`, positive and held by the VFS, so live for
-    // the call, and a `T` inode set up by `iget` (our `lookup` or `create` instantiated it).
-    let inode_ref = unsafe { Inode::<T>::from_raw(inode) };
-    // SAFETY: Called only if `target` is not null: then it is the inode of `new_dentry`, held
-    // by the VFS, so live for the call, and a `T` inode set up by `iget`.
-    let target_ref = (!target.is_null()).then(|| unsafe { Inode::<T>::from_raw(target) });
-    from_result(|| {
-        // This glue renames regular files only: `vfs_rename` does not lock a directory it
-        // moves, whose times `touch` would then write unlocked, and a replaced directory would
-        // need `clear_nlink`, not `drop_nlink`. A linked target is checked like `unlink`'s.
-        let regular = |i: &Inode<T>| is_reg(i.attrs().mode);
-        if !regular(inode_ref) || target_ref.is_some_and(|t| !regular(t) || t.attrs().nlink == 0) {
-            return Err(EINVAL);
-        }
-        T::rename(dir_ref, inode_ref, new_name, target_ref)?;
-        if !target.is_null() {
-            // SAFETY: `target` is live (held by the VFS) and locked by `vfs_rename`, as
-            // `drop_nlink` and `touch` need; it has a link (checked above, under its lock).
-            unsafe {
-                bindings::drop_nlink(target);
-                touch(target, false);
-            }
-        }
-        // SAFETY: `inode` (a regular file, checked above) and `old_dir` are live (held by the
-        // VFS) and locked by `vfs_rename` (which locks a source that is not a directory), as
-        // `touch` needs.
-        unsafe {
-            touch(inode, false);
-            touch(old_dir, true);
-        }
-        Ok(0)
-    })
 }
 
 /// # Safety

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! A block-device file system, as far as emfs needs it: registration and mount on a block
-//! device, inodes from an inode cache, one directory (lookup, readdir, create, unlink, rename),
+//! device, inodes from an inode cache, a tree of directories (lookup, readdir, create, mkdir,
+//! mknod, symlink, link, unlink, rmdir, rename with its flags), symlinks and special files,
 //! and regular files through the page cache: `read_folio`/`readahead`, buffered writes
 //! (`write_begin`/`write_end` with a block reserved per dirty folio), shared writable mmap
 //! (`page_mkwrite`), `writepages` (space from the file system, one bio per contiguous run,
@@ -34,11 +35,13 @@ use kernel::{
 };
 
 mod dir;
+mod namei;
 mod ops;
 mod read;
 mod write;
 
 pub use dir::DirEmitter;
+pub use namei::{NewInode, RenameFlags};
 use ops::Tables;
 pub use read::{LockedFolio, ReadBatch, Readahead, ReadaheadFolio, READ_BIO_BLOCKS};
 pub use write::Reserved;
@@ -58,6 +61,9 @@ pub trait FileSystem: Sized + Send + Sync + 'static {
     const MAGIC: u64;
     /// Inode number of the root directory.
     const ROOT_INO: u64;
+    /// The most links an inode may have (`s_max_links`, which the VFS enforces in `link`,
+    /// `mkdir` and `rename`); 0 for no limit.
+    const MAX_LINKS: u32;
     /// The file system's block size in bytes. This glue writes one folio per block and never
     /// enables large folios, so it supports only [`BLOCK_SIZE`] (the page size); a type that
     /// declares another does not build (checked in [`Registration::new`]).
@@ -129,15 +135,22 @@ pub trait FileSystem: Sized + Send + Sync + 'static {
     }
 }
 
-/// The `inode_operations` of the directory and of regular files.
+/// The `inode_operations` of directories, regular files, symlinks and special files.
+///
+/// The glue keeps the VFS's link counts (`i_nlink`) in step with what these methods did: a new
+/// name adds one to its inode, a new subdirectory one to its parent, and so on; the file system
+/// keeps its own copy of its metadata the same way.
 #[vtable]
 pub trait InodeOperations: FileSystem {
     /// Finds `name` in directory `dir`; `None` if it is not there.
     fn lookup(dir: &Inode<Self>, name: &[u8]) -> Result<Option<u64>>;
 
-    /// Creates regular file `name` in `dir`; returns its inode number, for [`SuperBlock::iget`].
-    fn create(dir: &Inode<Self>, name: &[u8], perm: u16, owner: (u32, u32)) -> Result<u64> {
-        let _ = (dir, name, perm, owner);
+    /// Creates `name` in `dir` for a new inode as `new` describes (`create`, `mkdir`, `mknod`
+    /// and `symlink` all end here); returns its inode number, for [`SuperBlock::iget`], which
+    /// must bring in that new inode with the type asked for (else the call fails with `EIO`).
+    /// A new directory has 2 links, anything else 1.
+    fn create(dir: &Inode<Self>, name: &[u8], new: &NewInode<'_>) -> Result<u64> {
+        let _ = (dir, name, new);
         Err(EROFS)
     }
 
@@ -147,22 +160,50 @@ pub trait InodeOperations: FileSystem {
         let _ = (dir, ino);
     }
 
-    /// Removes `inode`'s name from `dir`. The inode lives on, with no link, until evicted.
-    fn unlink(dir: &Inode<Self>, inode: &Inode<Self>) -> Result {
-        let _ = (dir, inode);
+    /// Adds the name `name` in `dir` for `inode`, which is not a directory (`link`; the VFS
+    /// refuses directories and enforces [`FileSystem::MAX_LINKS`]).
+    fn link(dir: &Inode<Self>, inode: &Inode<Self>, name: &[u8]) -> Result {
+        let _ = (dir, inode, name);
+        Err(EPERM)
+    }
+
+    /// Removes the name `name` of `inode`, not a directory, from `dir`. The inode lives on,
+    /// with a link less, until evicted.
+    fn unlink(dir: &Inode<Self>, name: &[u8], inode: &Inode<Self>) -> Result {
+        let _ = (dir, name, inode);
         Err(EROFS)
     }
 
-    /// Renames `inode` to `new_name`; `replaced` is the inode that name belonged to, which
-    /// loses it.
+    /// Removes the directory `inode`, named `name` in `dir`: `ENOTEMPTY` unless it is empty.
+    fn rmdir(dir: &Inode<Self>, name: &[u8], inode: &Inode<Self>) -> Result {
+        let _ = (dir, name, inode);
+        Err(EPERM)
+    }
+
+    /// Renames `inode`, named `old_name` in `old_dir`, to `new_name` in `new_dir`. `target` is
+    /// the inode `new_name` names now, if any: replaced by `inode` (which the VFS allows only
+    /// between two directories or two non-directories, and for a directory only when it is
+    /// empty as the file system says: `ENOTEMPTY`), or, with [`RenameFlags::EXCHANGE`], swapped
+    /// with it. With [`RenameFlags::WHITEOUT`] `old_name` is left naming a new whiteout (a
+    /// character device 0:0). The VFS has checked the rest (a directory is not moved into its
+    /// own subtree, `NOREPLACE`, `EXCHANGE`'s second name exists, [`FileSystem::MAX_LINKS`]).
     fn rename(
-        dir: &Inode<Self>,
+        old_dir: &Inode<Self>,
+        old_name: &[u8],
         inode: &Inode<Self>,
+        new_dir: &Inode<Self>,
         new_name: &[u8],
-        replaced: Option<&Inode<Self>>,
+        target: Option<&Inode<Self>>,
+        flags: RenameFlags,
     ) -> Result {
-        let _ = (dir, inode, new_name, replaced);
+        let _ = (old_dir, old_name, inode, new_dir, new_name, target, flags);
         Err(EROFS)
+    }
+
+    /// A symlink's target: 1 to `PATH_MAX - 1` bytes, no NUL.
+    fn get_link(inode: &Inode<Self>) -> Result<KVec<u8>> {
+        let _ = inode;
+        Err(EIO)
     }
 
     /// `truncate`: changes the size of `inode` (called with the inode locked).
@@ -321,21 +362,64 @@ pub struct StatFs {
     pub name_max: u64,
 }
 
-/// The kind of an inode.
+/// The type of an inode: the seven of POSIX.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum InodeType {
+pub enum FileType {
     /// A directory.
     Dir,
     /// A regular file.
     Reg,
+    /// A symbolic link.
+    Symlink,
+    /// A FIFO.
+    Fifo,
+    /// A socket.
+    Socket,
+    /// A character device.
+    CharDev,
+    /// A block device.
+    BlockDev,
+}
+
+impl FileType {
+    /// The type of `mode` (its `S_IFMT` bits); `None` for none of the seven.
+    pub fn from_mode(mode: u16) -> Option<Self> {
+        match u32::from(mode) & bindings::S_IFMT {
+            bindings::S_IFDIR => Some(Self::Dir),
+            bindings::S_IFREG => Some(Self::Reg),
+            bindings::S_IFLNK => Some(Self::Symlink),
+            bindings::S_IFIFO => Some(Self::Fifo),
+            bindings::S_IFSOCK => Some(Self::Socket),
+            bindings::S_IFCHR => Some(Self::CharDev),
+            bindings::S_IFBLK => Some(Self::BlockDev),
+            _ => None,
+        }
+    }
+
+    /// The `S_IFMT` bits of the type.
+    pub fn mode_bits(self) -> u16 {
+        let bits = match self {
+            Self::Dir => bindings::S_IFDIR,
+            Self::Reg => bindings::S_IFREG,
+            Self::Symlink => bindings::S_IFLNK,
+            Self::Fifo => bindings::S_IFIFO,
+            Self::Socket => bindings::S_IFSOCK,
+            Self::CharDev => bindings::S_IFCHR,
+            Self::BlockDev => bindings::S_IFBLK,
+        };
+        // The `S_IF*` constants all fit in the 16 bits of `umode_t`.
+        bits as u16
+    }
 }
 
 /// What a new in-memory inode is made from.
 pub struct InodeParams<D> {
-    /// Directory or regular file.
-    pub ty: InodeType,
-    /// Permission bits.
+    /// The type.
+    pub ty: FileType,
+    /// The 12 permission bits (others are ignored).
     pub perm: u16,
+    /// A device node's device number (the kernel's `dev_t`); otherwise 0.
+    pub rdev: u32,
     /// Size in bytes.
     pub size: i64,
     /// Link count.
@@ -611,6 +695,11 @@ impl<T: Type> SuperBlock<T> {
     /// Gets inode `ino` from the inode cache, reading it with [`FileSystem::read_inode`] if it
     /// is not there.
     pub fn iget(&self, ino: u64) -> Result<ARef<Inode<T>>> {
+        self.iget_inner(ino).map(|(inode, _)| inode)
+    }
+
+    /// The inode and whether it was read now (not found in the cache).
+    fn iget_inner(&self, ino: u64) -> Result<(ARef<Inode<T>>, bool)> {
         // SAFETY: The superblock is live; `iget_locked` returns a referenced inode or null.
         let inode = unsafe { bindings::iget_locked(self.0.get(), ino as _) };
         if inode.is_null() {
@@ -620,7 +709,8 @@ impl<T: Type> SuperBlock<T> {
         if !unsafe { ffi::emfs_inode_is_new(inode) } {
             // SAFETY: A cached inode was set up by a previous `iget`, so it is a `T` inode; the
             // reference from `iget_locked` becomes the `ARef`'s.
-            return Ok(unsafe { ARef::from_raw(ptr::NonNull::new_unchecked(inode.cast())) });
+            let cached = unsafe { ARef::from_raw(ptr::NonNull::new_unchecked(inode.cast())) };
+            return Ok((cached, false));
         }
         let set_up = T::read_inode(self, ino).map(|params| {
             // SAFETY: A new, locked inode is ours to initialise until `unlock_new_inode`.
@@ -632,7 +722,8 @@ impl<T: Type> SuperBlock<T> {
                 // referenced by us, and `init_inode` set it up completely: it may be unlocked.
                 unsafe { bindings::unlock_new_inode(inode) };
                 // SAFETY: The inode is a `T` inode now; the reference becomes the `ARef`'s.
-                Ok(unsafe { ARef::from_raw(ptr::NonNull::new_unchecked(inode.cast())) })
+                let new = unsafe { ARef::from_raw(ptr::NonNull::new_unchecked(inode.cast())) };
+                Ok((new, true))
             }
             Err(e) => {
                 // SAFETY: A new inode that could not be read (no `i_private`, which eviction
@@ -649,27 +740,21 @@ impl<T: Type> SuperBlock<T> {
 ///
 /// `inode` must be a new (`I_NEW`, locked) inode of a `T` superblock.
 unsafe fn init_inode<T: Type>(inode: *mut bindings::inode, p: InodeParams<T::InodeData>) {
+    let mode = p.ty.mode_bits() | (p.perm & 0o7777);
     // Fields are written one by one through the raw pointer, never through a `&mut` to the
     // whole inode: it is already in the inode hash, where others may look at `i_state` and
     // take `i_lock` while it is `I_NEW`.
-    let (mode, iop, fop) = match p.ty {
-        InodeType::Dir => (
-            bindings::S_IFDIR as u16,
-            &Tables::<T>::DIR_INODE_OPS,
-            &Tables::<T>::DIR_FILE_OPS,
-        ),
-        InodeType::Reg => (
-            bindings::S_IFREG as u16,
-            &Tables::<T>::FILE_INODE_OPS,
-            &Tables::<T>::FILE_OPS,
-        ),
+    let iop = match p.ty {
+        FileType::Dir => &Tables::<T>::DIR_INODE_OPS,
+        FileType::Reg => &Tables::<T>::FILE_INODE_OPS,
+        FileType::Symlink => &Tables::<T>::SYMLINK_INODE_OPS,
+        _ => &Tables::<T>::SPECIAL_INODE_OPS,
     };
     // SAFETY: The caller guarantees the inode is new (`I_NEW`) and locked: until
     // `unlock_new_inode` these fields are ours alone to write, and nobody reads them.
     unsafe {
-        (*inode).i_mode = mode | (p.perm & 0o7777);
+        (*inode).i_mode = mode;
         (*inode).i_op = iop;
-        (*inode).__bindgen_anon_3.i_fop = fop;
         (*inode).i_size = p.size;
         (*inode).i_uid = bindings::kuid_t { val: p.uid };
         (*inode).i_gid = bindings::kgid_t { val: p.gid };
@@ -680,7 +765,21 @@ unsafe fn init_inode<T: Type>(inode: *mut bindings::inode, p: InodeParams<T::Ino
         (*inode).i_ctime_sec = p.ctime.0;
         (*inode).i_ctime_nsec = p.ctime.1;
     }
-    if let InodeType::Reg = p.ty {
+    match p.ty {
+        // SAFETY: The inode is new and locked, so `i_fop` is ours to write; the table is
+        // static.
+        FileType::Dir => unsafe { (*inode).__bindgen_anon_3.i_fop = &Tables::<T>::DIR_FILE_OPS },
+        // SAFETY: The inode is new and locked, so `i_fop` is ours to write; the table is
+        // static.
+        FileType::Reg => unsafe { (*inode).__bindgen_anon_3.i_fop = &Tables::<T>::FILE_OPS },
+        // A symlink is never opened: the default (`no_open_fops`) stays.
+        FileType::Symlink => {}
+        // SAFETY: The inode is new and locked, as `init_special_inode` (which sets the mode, the
+        // device number and the file operations of the type) needs; `mode` is of one of the
+        // four special types, the only ones it accepts without a warning.
+        _ => unsafe { bindings::init_special_inode(inode, mode, p.rdev) },
+    }
+    if p.ty == FileType::Reg {
         // SAFETY: A new inode's `i_mapping` is its own `i_data`, live with it and, like the
         // inode, not used by anyone else yet; the table is static.
         let mapping = unsafe { (*inode).i_mapping };

@@ -2,7 +2,7 @@
 
 //! The operation tables of a file system type and the superblock trampolines.
 
-use super::{dir::*, read::*, write::*, *};
+use super::{dir::*, namei::*, read::*, write::*, *};
 
 /// The operation tables of file system `T`.
 pub(super) struct Tables<T>(PhantomData<T>);
@@ -49,8 +49,33 @@ impl<T: Type> Tables<T> {
         } else {
             None
         },
+        mkdir: if T::HAS_CREATE {
+            Some(mkdir_callback::<T>)
+        } else {
+            None
+        },
+        mknod: if T::HAS_CREATE {
+            Some(mknod_callback::<T>)
+        } else {
+            None
+        },
+        symlink: if T::HAS_CREATE {
+            Some(symlink_callback::<T>)
+        } else {
+            None
+        },
+        link: if T::HAS_LINK {
+            Some(link_callback::<T>)
+        } else {
+            None
+        },
         unlink: if T::HAS_UNLINK {
             Some(unlink_callback::<T>)
+        } else {
+            None
+        },
+        rmdir: if T::HAS_RMDIR {
+            Some(rmdir_callback::<T>)
         } else {
             None
         },
@@ -66,7 +91,34 @@ impl<T: Type> Tables<T> {
         },
         // SAFETY: `inode_operations` holds only `Option` function pointers, for which all-zero
         // is `None`: the other operations are absent (generic `getattr` and `permission`, and
-        // `EPERM` for `mkdir`, `link` and the like).
+        // `EPERM` for those of the table above that the type does not implement).
+        ..unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
+    };
+
+    /// A symlink's: `get_link` always (the path walk calls it without checking), and
+    /// `setattr` for its owner and times.
+    pub(super) const SYMLINK_INODE_OPS: bindings::inode_operations = bindings::inode_operations {
+        get_link: Some(get_link_callback::<T>),
+        setattr: if T::HAS_SET_SIZE {
+            Some(setattr_callback::<T>)
+        } else {
+            None
+        },
+        // SAFETY: `inode_operations` holds only `Option` function pointers, for which all-zero
+        // is `None`: the other operations are absent (generic `getattr` and `permission`).
+        ..unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
+    };
+
+    /// FIFOs', sockets' and device nodes' (their file operations come from
+    /// `init_special_inode`).
+    pub(super) const SPECIAL_INODE_OPS: bindings::inode_operations = bindings::inode_operations {
+        setattr: if T::HAS_SET_SIZE {
+            Some(setattr_callback::<T>)
+        } else {
+            None
+        },
+        // SAFETY: `inode_operations` holds only `Option` function pointers, for which all-zero
+        // is `None`: the other operations are absent (generic `getattr` and `permission`).
         ..unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
     };
 
