@@ -235,16 +235,20 @@ pub(super) unsafe extern "C" fn link_callback<T: Type>(
     })
 }
 
+/// Removes `dentry`'s name from `dir`: `unlink` of a non-directory, or (`rmdir`) of a
+/// directory.
+///
 /// # Safety
 ///
-/// Called by the VFS with a `T` directory, locked, and a positive dentry in it whose inode it
-/// holds locked.
-pub(super) unsafe extern "C" fn unlink_callback<T: Type>(
+/// `dir` must be a live `T` directory, locked for the call, and `dentry` a positive dentry in
+/// it that the VFS holds for the call, its inode locked (as `vfs_unlink` and `vfs_rmdir` do).
+unsafe fn remove_name<T: Type>(
     dir: *mut bindings::inode,
     dentry: *mut bindings::dentry,
-) -> core::ffi::c_int {
-    // SAFETY: The VFS holds the directory and the dentry, whose inode is a `T` one, locked, so
-    // the name is stable.
+    rmdir: bool,
+) -> Result {
+    // SAFETY: The caller guarantees the directory and the dentry are held and locked, so the
+    // name is stable; the dentry is positive.
     let (dir_ref, inode, name) = unsafe {
         (
             Inode::<T>::from_raw(dir),
@@ -255,22 +259,47 @@ pub(super) unsafe extern "C" fn unlink_callback<T: Type>(
     // SAFETY: `inode` is the inode of the positive dentry the VFS holds, so live for the call,
     // and a `T` inode set up by `iget`.
     let inode_ref = unsafe { Inode::<T>::from_raw(inode) };
-    from_result(|| {
+    if rmdir {
+        // The parent counts this subdirectory: below 3 links it cannot lose one.
+        if dir_ref.attrs().nlink < 3 {
+            return Err(EIO);
+        }
+        T::rmdir(dir_ref, name, inode_ref)?;
+    } else {
         // A name whose inode has no link left is damage, not something to drop a link from
         // (`drop_nlink` warns).
         if inode_ref.attrs().nlink == 0 {
             return Err(EIO);
         }
         T::unlink(dir_ref, name, inode_ref)?;
-        // SAFETY: Both inodes are live (held by the VFS) and locked by `vfs_unlink`, as
-        // `drop_nlink` and `touch` need; `inode` has a link (checked above, under its lock).
-        unsafe {
+    }
+    // SAFETY: Both inodes are live (held by the VFS) and locked (the caller's guarantee), as
+    // `clear_nlink`, `drop_nlink` and `touch` need; `inode` has a link for `unlink`, `dir` at
+    // least 3 for `rmdir` (checked above, under their locks).
+    unsafe {
+        if rmdir {
+            bindings::clear_nlink(inode);
+            bindings::drop_nlink(dir);
+        } else {
             bindings::drop_nlink(inode);
-            touch(inode, false);
-            touch(dir, true);
         }
-        Ok(0)
-    })
+        touch(inode, false);
+        touch(dir, true);
+    }
+    Ok(())
+}
+
+/// # Safety
+///
+/// Called by `vfs_unlink` with a `T` directory, locked, and a positive dentry in it whose
+/// inode it holds locked.
+pub(super) unsafe extern "C" fn unlink_callback<T: Type>(
+    dir: *mut bindings::inode,
+    dentry: *mut bindings::dentry,
+) -> core::ffi::c_int {
+    // SAFETY: `vfs_unlink` holds `dir`, a `T` directory, and the positive `dentry` in it, both
+    // locked with the dentry's inode.
+    from_result(|| unsafe { remove_name::<T>(dir, dentry, false) }.map(|()| 0))
 }
 
 /// # Safety
@@ -281,35 +310,9 @@ pub(super) unsafe extern "C" fn rmdir_callback<T: Type>(
     dir: *mut bindings::inode,
     dentry: *mut bindings::dentry,
 ) -> core::ffi::c_int {
-    // SAFETY: The VFS holds the directory and the dentry, whose inode is a `T` one, locked, so
-    // the name is stable.
-    let (dir_ref, inode, name) = unsafe {
-        (
-            Inode::<T>::from_raw(dir),
-            ffi::emfs_d_inode(dentry),
-            dentry_name(dentry),
-        )
-    };
-    // SAFETY: `inode` is the inode of the positive dentry the VFS holds, so live for the call,
-    // and a `T` inode set up by `iget`.
-    let inode_ref = unsafe { Inode::<T>::from_raw(inode) };
-    from_result(|| {
-        // The parent counts this subdirectory: below 3 links it cannot lose one.
-        if dir_ref.attrs().nlink < 3 {
-            return Err(EIO);
-        }
-        T::rmdir(dir_ref, name, inode_ref)?;
-        // SAFETY: Both inodes are live (held by the VFS) and locked by `vfs_rmdir`, as
-        // `clear_nlink`, `drop_nlink` and `touch` need; `dir` has at least 3 links (checked
-        // above, under its lock).
-        unsafe {
-            bindings::clear_nlink(inode);
-            bindings::drop_nlink(dir);
-            touch(inode, false);
-            touch(dir, true);
-        }
-        Ok(0)
-    })
+    // SAFETY: `vfs_rmdir` holds `dir`, a `T` directory, and the positive `dentry` in it, both
+    // locked with the dentry's inode.
+    from_result(|| unsafe { remove_name::<T>(dir, dentry, true) }.map(|()| 0))
 }
 
 /// # Safety
