@@ -18,6 +18,9 @@ source "$(dirname "$0")/common.sh"
 
 KSRC=$1
 OUT=$2
+# The mutants' VMs use the host tools check.sh built (vm.sh writes an image with
+# emfs-fuzz); they are not rebuilt per mutant.
+export HOST_STATIC_DIR=$OUT/host-static
 
 # build NAME FILES SED-EXPRESSION LABEL: the mutant's sources and VM image in
 # $OUT/mutants/NAME, the expression applied to each of FILES (space-separated;
@@ -41,7 +44,7 @@ build() {
 		diff -u "$SRCTREE/$file" "$dir/src/$file" | sed 's/^/    /' >&2 || true
 	done
 	if ! "$dir/src/scripts/module.sh" "$KSRC" >"$dir/build.log" 2>&1 ||
-		! HOST_STATIC_DIR=$OUT/host-static "$dir/src/scripts/initramfs.sh" "$KSRC" "$dir" >>"$dir/build.log" 2>&1; then
+		! "$dir/src/scripts/initramfs.sh" "$KSRC" "$dir" >>"$dir/build.log" 2>&1; then
 		tail -n 20 "$dir/build.log" >&2
 		log "mutant $name: build failed"
 		echo "fail $label"
@@ -71,10 +74,13 @@ fuzz_mutant() {
 	# A guest that crashed (the mutant's WARN with panic_on_warn) leaves little to show.
 	grep -E 'image 1/|ok ' "$dir/results.tap" 2>/dev/null | head -n 8 >&2 || true
 	grep -m 3 -E 'WARNING:|BUG:|Oops' "$dir/console.log" >&2 || true
-	if grep -qE '^ok [0-9]+ selftests: emfs: fuzz.sh' "$dir/results.tap" 2>/dev/null; then
-		echo "fail $label"
-	else
+	# Caught: the test ran and failed, or the guest died of the mutant's warning. A
+	# VM that never ran (no console, no TAP) catches nothing.
+	if grep -qE '^not ok [0-9]+ selftests: emfs: fuzz.sh' "$dir/results.tap" 2>/dev/null ||
+		grep -qE 'WARNING:|BUG:|Oops' "$dir/console.log" 2>/dev/null; then
 		echo "pass $label"
+	else
+		echo "fail $label"
 	fi
 }
 
