@@ -74,6 +74,20 @@ kernel_ext::kunit::kunit_suite!(
         sealed_block_detects_a_flip,
     ]
 );
+// A directory in memory and its chain (format version 2).
+kernel_ext::kunit::kunit_suite!(
+    emfs_dir_suite,
+    "emfs_dir",
+    crate::emfs::dir_tests,
+    [
+        dir_add_lookup_remove,
+        dir_hash_collision,
+        dir_visit_from_position,
+        dir_chain_round_trip,
+        dir_bad_chain,
+        dir_cookie_limit,
+    ]
+);
 // The abstractions' own suite: what they refuse where a safe caller could reach UB.
 kernel_ext::kunit::kunit_suite!(
     kernel_ext_suite,

@@ -125,23 +125,75 @@ pub fn encode_dir_block(
     header: &DirBlockHeader,
     entries: &[DirEntry<'_>],
 ) -> Result<(), FormatError> {
-    if entries.is_empty()
-        || entries.len() != header.count as usize
-        || entries_fitting(entries) != entries.len()
-    {
+    if entries.len() != header.count as usize {
         return Err(FormatError::BadField("directory block count"));
     }
-    let mut last = 0;
+    let mut w = DirBlockWriter::new(b, header.ino, header.next, header.generation);
     for e in entries {
+        w.push(e)?;
+    }
+    w.finish()
+}
+
+/// Writes a directory block entry by entry, with the checks of [`encode_dir_block`], for a
+/// caller whose entries are in no array (the kernel's are in a tree).
+///
+/// # Examples
+///
+/// ```
+/// use emfs_tools::dirent::*;
+/// use emfs_tools::format::{ChainHeader, FormatError, BLOCK_SIZE};
+///
+/// // Directory 5, the last block of its chain, generation 1.
+/// let mut b = [0u8; BLOCK_SIZE];
+/// let mut w = DirBlockWriter::new(&mut b, 5, 0, 1);
+/// assert!(w.fits(b"a"));
+/// w.push(&DirEntry { cookie: 2, ino: 6, dtype: DT_REG, name: b"a" })?;
+/// w.finish()?;
+/// assert_eq!(decode_dir_block(&b, 5, 1)?.count, 1);
+/// # Ok::<(), FormatError>(())
+/// ```
+pub struct DirBlockWriter<'b> {
+    b: &'b mut [u8; BLOCK_SIZE],
+    written: u32,
+    off: usize,
+    last: u64,
+}
+
+impl<'b> DirBlockWriter<'b> {
+    /// Starts block `b` of directory `ino`'s chain, followed by block `next` (0: the last),
+    /// written by transaction `generation`; its count is what [`DirBlockWriter::finish`] finds.
+    pub fn new(b: &'b mut [u8; BLOCK_SIZE], ino: u32, next: u64, generation: u64) -> Self {
+        let header = ChainHeader {
+            count: 0,
+            ino,
+            next,
+            generation,
+        };
+        put_chain_header(b, DIR_MAGIC, &header);
+        DirBlockWriter {
+            b,
+            written: 0,
+            off: DIR_HEADER_SIZE,
+            last: 0,
+        }
+    }
+
+    /// Whether an entry named `name` still fits.
+    pub fn fits(&self, name: &[u8]) -> bool {
+        self.off + dirent_size(name.len()) <= CSUM_OFFSET
+    }
+
+    /// Appends `e`: valid, fitting, its cookie above the last one's.
+    pub fn push(&mut self, e: &DirEntry<'_>) -> Result<(), FormatError> {
         e.validate()?;
-        if e.cookie <= last {
+        if e.cookie <= self.last {
             return Err(FormatError::BadField("entry cookie"));
         }
-        last = e.cookie;
-    }
-    put_chain_header(b, DIR_MAGIC, header);
-    let mut off = DIR_HEADER_SIZE;
-    for e in entries {
+        if !self.fits(e.name) {
+            return Err(FormatError::BadField("directory block count"));
+        }
+        let (b, off) = (&mut *self.b, self.off);
         put_u64(b, off, e.cookie);
         put_u32(b, off + 8, e.ino);
         b[off + 12] = e.dtype;
@@ -149,10 +201,21 @@ pub fn encode_dir_block(
         put_u16(b, off + 14, e.name.len() as u16);
         b[off + DIRENT_HEADER_SIZE..off + DIRENT_HEADER_SIZE + e.name.len()]
             .copy_from_slice(e.name);
-        off += e.size();
+        self.off += e.size();
+        self.last = e.cookie;
+        self.written += 1;
+        Ok(())
     }
-    seal_block(b);
-    Ok(())
+
+    /// Writes the count and seals the block, which must hold at least one entry.
+    pub fn finish(self) -> Result<(), FormatError> {
+        if self.written == 0 {
+            return Err(FormatError::BadField("directory block count"));
+        }
+        put_u32(self.b, 4, self.written);
+        seal_block(self.b);
+        Ok(())
+    }
 }
 
 /// The entry at byte `off` of a block, if its fixed part and name lie in the entry area.

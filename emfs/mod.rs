@@ -24,11 +24,17 @@ mod aops;
 pub(crate) mod checksum_tests;
 pub mod crc32c_vectors;
 pub mod debug;
+pub mod dinode;
+pub mod dir;
+pub(crate) mod dir_tests;
+pub mod dirent;
 mod file;
 pub mod format;
 mod inode;
 pub mod shrink;
 mod state;
+pub mod superblock;
+pub mod tree;
 
 use crate::extmap::{rules, ExtentMap, ExtentMapTree};
 /// The format's checksum (see [`format`]): the kernel's `crc32c()`.
