@@ -88,6 +88,18 @@ kernel_ext::kunit::kunit_suite!(
         dir_cookie_limit,
     ]
 );
+// The version-2 namespace in memory: each operation, each refusal, a random run.
+kernel_ext::kunit::kunit_suite!(
+    emfs_namespace_suite,
+    "emfs_namespace",
+    crate::emfs::namespace_tests,
+    [
+        ns_make_link_remove,
+        ns_rename_refusals,
+        ns_rename_moves,
+        ns_random_run,
+    ]
+);
 // The abstractions' own suite: what they refuse where a safe caller could reach UB.
 kernel_ext::kunit::kunit_suite!(
     kernel_ext_suite,

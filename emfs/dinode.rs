@@ -311,15 +311,24 @@ impl DiskInode {
     /// the checksum of `block`, which the caller fills with [`encode_target_block`] and writes
     /// at `first_block`.
     pub fn set_target(&mut self, target: &[u8], block: &[u8; BLOCK_SIZE]) {
-        self.size = target.len() as u64;
-        self.inline = [0; INLINE_SIZE];
-        if self.target_inline() {
-            self.inline_len = target.len() as u16;
-            self.inline[..target.len()].copy_from_slice(target);
-        } else {
-            self.inline_len = 0;
+        if !self.set_inline_target(target) {
             put_u32(&mut self.inline, 0, crc32c(block));
         }
+    }
+
+    /// Sets a symlink's size to `target`'s length and, if the target is held inline, the
+    /// target; returns whether it is. A longer target leaves the inline area zero until its
+    /// block is written ([`DiskInode::set_target`]).
+    pub fn set_inline_target(&mut self, target: &[u8]) -> bool {
+        self.size = target.len() as u64;
+        self.inline = [0; INLINE_SIZE];
+        self.inline_len = 0;
+        if !self.target_inline() {
+            return false;
+        }
+        self.inline_len = target.len() as u16;
+        self.inline[..target.len()].copy_from_slice(target);
+        true
     }
 
     /// The target of a symlink that is not held inline, from its target block, once the block

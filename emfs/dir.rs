@@ -34,8 +34,9 @@ impl Entry {
     }
 }
 
-/// What a new entry needs, allocated before anything changes.
-struct Prepared {
+/// What a new entry needs, allocated before anything changes ([`Dir::prepare`]), so that an
+/// operation that changes several things can allocate first and then not fail.
+pub struct Prepared {
     cookie_node: RBTreeNodeReservation<u64, Entry>,
     name_node: RBTreeNodeReservation<(u32, u64), ()>,
     name: KVec<u8>,
@@ -143,7 +144,8 @@ impl Dir {
         self.by_cookie.get(&cookie).map(|e| (cookie, e))
     }
 
-    fn prepare(name: &[u8]) -> Result<Prepared> {
+    /// Allocates what an entry named `name` needs; `-EINVAL` if the name may not be stored.
+    pub fn prepare(name: &[u8]) -> Result<Prepared> {
         if !name_valid(name) {
             return Err(EINVAL);
         }
@@ -177,7 +179,15 @@ impl Dir {
     /// `-EEXIST` if the name is taken, `-EINVAL` if it may not be stored, `-ENOSPC` when the
     /// directory has given out every cookie; nothing changes then.
     pub fn add(&mut self, name: &[u8], ino: u32, dtype: u8) -> Result<u64> {
-        if !dirent::dtype_valid(dtype) || ino == 0 {
+        self.can_add(name, ino, dtype)?;
+        let p = Self::prepare(name)?;
+        self.add_prepared(p, ino, dtype)
+    }
+
+    /// Whether [`Dir::add_prepared`] of `name` would succeed: the errors of [`Dir::add`] but
+    /// `-ENOMEM`, checked without allocating.
+    pub fn can_add(&mut self, name: &[u8], ino: u32, dtype: u8) -> Result {
+        if !dirent::dtype_valid(dtype) || ino == 0 || !name_valid(name) {
             return Err(EINVAL);
         }
         if self.find(name).is_some() {
@@ -186,7 +196,13 @@ impl Dir {
         if self.next_cookie >= COOKIE_LIMIT {
             return Err(ENOSPC);
         }
-        let p = Self::prepare(name)?;
+        Ok(())
+    }
+
+    /// [`Dir::add`] of a name prepared before: it allocates nothing, so it fails only as
+    /// [`Dir::can_add`] says.
+    pub fn add_prepared(&mut self, p: Prepared, ino: u32, dtype: u8) -> Result<u64> {
+        self.can_add(&p.name, ino, dtype)?;
         let cookie = self.next_cookie;
         self.insert(p, cookie, ino, dtype);
         self.next_cookie += 1;
@@ -215,6 +231,11 @@ impl Dir {
         e.ino = ino;
         e.dtype = dtype;
         Ok(old)
+    }
+
+    /// Every entry with its cookie, in cookie order.
+    pub fn iter(&self) -> impl Iterator<Item = (u64, &Entry)> {
+        self.by_cookie.iter().map(|(&cookie, e)| (cookie, e))
     }
 
     /// Calls `f` with the entries whose cookies are in `[from, to)`, in cookie order, until it

@@ -18,3 +18,8 @@ pub fn enametoolong() -> Error {
 pub fn eopnotsupp() -> Error {
     Error::from_errno(-(bindings::EOPNOTSUPP as i32))
 }
+
+/// `ENOTEMPTY`: directory not empty.
+pub fn enotempty() -> Error {
+    Error::from_errno(-(bindings::ENOTEMPTY as i32))
+}
