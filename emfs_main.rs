@@ -100,6 +100,13 @@ kernel_ext::kunit::kunit_suite!(
         ns_random_run,
     ]
 );
+// The version-2 metadata written to a disk in memory and read back.
+kernel_ext::kunit::kunit_suite!(
+    emfs_meta_suite,
+    "emfs_meta",
+    crate::emfs::meta_tests,
+    [meta_round_trip, meta_damage_found]
+);
 // The abstractions' own suite: what they refuse where a safe caller could reach UB.
 kernel_ext::kunit::kunit_suite!(
     kernel_ext_suite,

@@ -31,6 +31,8 @@ pub mod dirent;
 mod file;
 pub mod format;
 mod inode;
+pub mod meta;
+pub(crate) mod meta_tests;
 pub mod namespace;
 pub(crate) mod namespace_tests;
 pub mod shrink;

@@ -48,6 +48,11 @@ pub struct Node {
     /// What the inode owns besides itself changed since the last commit: a directory's
     /// entries or a symlink's target; the commit rewrites its chain or target block.
     pub chain_dirty: bool,
+    /// The blocks of the last commit that the inode owns besides its slot: its directory
+    /// chain, or its target block.
+    pub chain: KVec<u64>,
+    /// The slot, or what it owns, did not load: never written, never used.
+    pub bad: bool,
 }
 
 impl Node {
@@ -59,6 +64,8 @@ impl Node {
             target: KVec::new(),
             dirty: false,
             chain_dirty: false,
+            chain: KVec::new(),
+            bad: false,
         }
     }
 
@@ -115,9 +122,8 @@ pub fn check_name(name: &[u8]) -> Result {
 }
 
 impl Namespace {
-    /// A new file system of `inode_count` inodes: an empty root directory with `mode`'s
-    /// permissions, owned by `uid`/`gid`, made at `now`.
-    pub fn new(inode_count: u32, mode: u16, uid: u32, gid: u32, now: Time) -> Result<Self> {
+    /// `inode_count` free slots, for a mount to fill.
+    pub fn empty(inode_count: u32) -> Result<Self> {
         if inode_count <= ROOT_INO {
             return Err(EINVAL);
         }
@@ -125,7 +131,14 @@ impl Namespace {
         for _ in 0..inode_count {
             nodes.push(Node::free(), GFP_KERNEL)?;
         }
-        let root = &mut nodes[ROOT_INO as usize];
+        Ok(Namespace { nodes })
+    }
+
+    /// A new file system of `inode_count` inodes: an empty root directory with `mode`'s
+    /// permissions, owned by `uid`/`gid`, made at `now`.
+    pub fn new(inode_count: u32, mode: u16, uid: u32, gid: u32, now: Time) -> Result<Self> {
+        let mut ns = Self::empty(inode_count)?;
+        let root = &mut ns.nodes[ROOT_INO as usize];
         root.disk = DiskInode {
             mode: S_IFDIR | (mode & 0o7777),
             nlink: 2,
@@ -141,7 +154,7 @@ impl Namespace {
         };
         root.dir = Some(Dir::new());
         root.dirty = true;
-        Ok(Namespace { nodes })
+        Ok(ns)
     }
 
     /// Number of inode slots.
@@ -189,7 +202,7 @@ impl Namespace {
     /// The first free inode number; `-ENOSPC` if every slot is in use.
     fn free_ino(&self) -> Result<u32> {
         (ROOT_INO as usize + 1..self.nodes.len())
-            .find(|&i| !self.nodes[i].disk.in_use())
+            .find(|&i| !self.nodes[i].disk.in_use() && !self.nodes[i].bad)
             .map(|i| i as u32)
             .ok_or(ENOSPC)
     }
@@ -281,12 +294,16 @@ impl Namespace {
             _ => {}
         }
         let n = &mut self.nodes[ino as usize];
+        // A slot freed since the last commit still holds the chain that commit frees.
+        let chain = core::mem::take(&mut n.chain);
         *n = Node {
             disk,
             dir: dir_of_new,
             target,
             dirty: true,
-            chain_dirty: kind == S_IFDIR || kind == S_IFLNK,
+            chain_dirty: true,
+            chain,
+            bad: false,
         };
         self.touch_dir(dir, i32::from(kind == S_IFDIR), now);
         Ok(ino)
@@ -500,6 +517,8 @@ impl Namespace {
                     ..DiskInode::FREE
                 },
                 dirty: true,
+                chain_dirty: true,
+                chain: core::mem::take(&mut n.chain),
                 ..Node::free()
             };
             renamed.whiteout = Some(ino);
@@ -574,9 +593,12 @@ impl Namespace {
         if !n.disk.in_use() || n.disk.nlink != 0 || ino == ROOT_INO {
             return Err(EINVAL);
         }
+        // The chain stays: the next commit frees it with the slot.
+        let chain = core::mem::take(&mut n.chain);
         *n = Node {
             dirty: true,
             chain_dirty: true,
+            chain,
             ..Node::free()
         };
         Ok(())

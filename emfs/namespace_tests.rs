@@ -293,7 +293,7 @@ pub(crate) fn ns_rename_moves(t: &mut Test) -> Result {
 }
 
 /// A digest of the whole namespace: every inode's bytes, every entry.
-fn digest(ns: &Namespace) -> Result<u64> {
+pub(crate) fn digest(ns: &Namespace) -> Result<u64> {
     let mut h: u64 = 0;
     let mut buf = [0u8; INODE_SIZE];
     for ino in 0..ns.len() {

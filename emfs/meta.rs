@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The version-2 metadata a [`Namespace`] owns on disk: the inode table, directory chains and
+//! symlink target blocks. [`load`] reads them at mount through the format's checks
+//! (`dinode.rs`, `dirent.rs`); [`Commit`] writes what changed, copy-on-write, for a commit
+//! that then writes the bitmap and the superblock (`Documentation/filesystems/emfs-v2.rst`).
+//!
+//! Both go through [`BlockIo`], so that the same code runs on the device and, in the KUnit
+//! suite, on a disk in memory that checks the copy-on-write rule on every write. Regular
+//! files' extent chains are the state's, not written here.
+
+use super::dinode::{encode_target_block, DiskInode, S_IFLNK};
+use super::dir::Dir;
+use super::dirent::{decode_dir_block, ChainWalk};
+use super::format::{BLOCK_SIZE, INODES_PER_BLOCK, INODE_SIZE, S_IFDIR};
+use super::namespace::Namespace;
+use crate::kernel_ext::errno::euclean;
+use kernel::prelude::*;
+
+/// Blocks in and out, and the allocator of the state being committed.
+pub trait BlockIo {
+    /// Reads block `blk`.
+    fn read(&mut self, blk: u64) -> Result<KBox<[u8; BLOCK_SIZE]>>;
+    /// Writes block `blk`, which [`BlockIo::alloc`] gave.
+    fn write(&mut self, blk: u64, b: &[u8; BLOCK_SIZE]) -> Result;
+    /// A block that neither the last commit nor the running state uses.
+    fn alloc(&mut self) -> Result<u64>;
+    /// Frees `blk` in the running state (the last commit may still use it).
+    fn free(&mut self, blk: u64);
+}
+
+/// What the loaded metadata says of itself beyond single slots.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Loaded {
+    /// Slots (or what they own) that did not load: marked bad.
+    pub bad: u32,
+}
+
+/// Reads the inode table `table` (of `inode_count` slots) of a commit of generation
+/// `generation` on a file system of `total_blocks`, with each directory's chain and each long
+/// symlink's target. A slot that breaks a rule of its own, or owns a chain that does, is marked
+/// bad and reported; an I/O error or lack of memory fails the load.
+pub fn load(
+    io: &mut impl BlockIo,
+    table: &[u64],
+    generation: u64,
+    total_blocks: u64,
+) -> Result<(Namespace, Loaded)> {
+    let count = table.len() * INODES_PER_BLOCK;
+    let mut ns = Namespace::empty(u32::try_from(count).map_err(|_| EINVAL)?)?;
+    let mut loaded = Loaded::default();
+    for (idx, &blk) in table.iter().enumerate() {
+        let block = io.read(blk)?;
+        for slot in 0..INODES_PER_BLOCK {
+            let ino = (idx * INODES_PER_BLOCK + slot) as u32;
+            let raw = &block[slot * INODE_SIZE..(slot + 1) * INODE_SIZE];
+            let r = match DiskInode::decode(raw, ino) {
+                Ok(d) if !d.in_use() => continue,
+                Ok(d) if d.generation > generation => Err(euclean()),
+                Ok(d) => load_owned(io, &mut ns, d, generation, total_blocks),
+                Err(_) => Err(euclean()),
+            };
+            match r {
+                Ok(()) => {}
+                Err(e) if e == ENOMEM || e == EIO => return Err(e),
+                Err(_) => {
+                    pr_err!("inode {}: bad slot, directory or target\n", ino);
+                    ns.node_mut(ino)?.bad = true;
+                    loaded.bad += 1;
+                }
+            }
+        }
+    }
+    Ok((ns, loaded))
+}
+
+/// Fills node `d.ino` with `d` and what it owns.
+fn load_owned(
+    io: &mut impl BlockIo,
+    ns: &mut Namespace,
+    d: DiskInode,
+    generation: u64,
+    total_blocks: u64,
+) -> Result {
+    let in_range = |blk: u64| (2..total_blocks).contains(&blk);
+    let mut chain = KVec::new();
+    let mut dir = None;
+    let mut target = KVec::new();
+    match d.kind() {
+        S_IFDIR => {
+            let mut entries = Dir::loading(d.next_cookie)?;
+            let mut walk = ChainWalk::new(d.count, d.next_cookie);
+            let mut blk = d.first_block;
+            while blk != 0 {
+                // The walk refuses a block past the count, so a loop ends within it.
+                if !in_range(blk) {
+                    return Err(euclean());
+                }
+                let b = io.read(blk)?;
+                let h = decode_dir_block(&b, d.ino, generation).map_err(|_| euclean())?;
+                chain.push(blk, GFP_KERNEL)?;
+                blk = entries.load_block(&mut walk, &b, &h)?;
+            }
+            // The size is the tree check's (read-only on failure), not the slot's.
+            walk.finish(d.size).map_err(|_| euclean())?;
+            dir = Some(entries);
+        }
+        S_IFLNK if d.target_inline() => {
+            let t = d.inline_target().ok_or_else(euclean)?;
+            target.extend_from_slice(t, GFP_KERNEL)?;
+        }
+        S_IFLNK => {
+            if !in_range(d.first_block) {
+                return Err(euclean());
+            }
+            let b = io.read(d.first_block)?;
+            let t = d.block_target(&b).map_err(|_| euclean())?;
+            target.extend_from_slice(t, GFP_KERNEL)?;
+            chain.push(d.first_block, GFP_KERNEL)?;
+        }
+        _ => {}
+    }
+    let n = ns.node_mut(d.ino)?;
+    n.disk = d;
+    n.dir = dir;
+    n.target = target;
+    n.chain = chain;
+    Ok(())
+}
+
+/// Blocks a node's chain takes when written.
+fn chain_len(n: &super::namespace::Node) -> usize {
+    if !n.disk.in_use() {
+        return 0;
+    }
+    match n.disk.kind() {
+        S_IFDIR => n.dir.as_ref().map_or(0, Dir::blocks),
+        S_IFLNK if !n.disk.target_inline() => 1,
+        _ => 0,
+    }
+}
+
+/// The metadata part of one commit. [`Commit::prepare`] allocates every buffer first; after
+/// it, [`Commit::write`] allocates no memory, as a commit past its point of no return must.
+pub struct Commit {
+    /// Nodes whose chain is rewritten, with room for their new blocks.
+    chains: KVec<(u32, KVec<u64>)>,
+    buf: KBox<[u8; BLOCK_SIZE]>,
+}
+
+impl Commit {
+    /// Allocates what writing `ns`'s changes needs. A namespace with a bad slot is never
+    /// written (its mount is read-only): `-EUCLEAN`.
+    pub fn prepare(ns: &Namespace) -> Result<Self> {
+        let mut chains = KVec::new();
+        for ino in 0..ns.len() {
+            let n = ns.node(ino)?;
+            if n.bad {
+                return Err(euclean());
+            }
+            if n.chain_dirty {
+                let blocks = KVec::with_capacity(chain_len(n), GFP_KERNEL)?;
+                chains.push((ino, blocks), GFP_KERNEL)?;
+            }
+        }
+        Ok(Commit {
+            chains,
+            buf: KBox::new([0u8; BLOCK_SIZE], GFP_KERNEL)?,
+        })
+    }
+
+    /// Writes generation `gen`'s metadata of `ns`: new chains for the nodes whose chain
+    /// changed (the old ones freed), then a new block for every inode-table block of `table`
+    /// holding a changed slot (updated in place). A failure here leaves the running state
+    /// half written: the caller's commit fails for good.
+    pub fn write(
+        mut self,
+        ns: &mut Namespace,
+        table: &mut [u64],
+        gen: u64,
+        io: &mut impl BlockIo,
+    ) -> Result {
+        let buf = &mut *self.buf;
+        for (ino, mut blocks) in core::mem::take(&mut self.chains) {
+            let n = ns.node_mut(ino)?;
+            for _ in 0..blocks.capacity() {
+                // Within the capacity `prepare` allocated.
+                blocks.push(io.alloc()?, GFP_NOWAIT)?;
+            }
+            for blk in core::mem::take(&mut n.chain) {
+                io.free(blk);
+            }
+            match n.disk.kind() {
+                S_IFDIR if n.disk.in_use() => {
+                    let dir = n.dir.as_ref().ok_or(EINVAL)?;
+                    dir.write_chain(ino, gen, &blocks, buf, |blk, b| io.write(blk, b))?;
+                }
+                S_IFLNK if n.disk.in_use() && !blocks.is_empty() => {
+                    encode_target_block(buf, &n.target).map_err(|_| EINVAL)?;
+                    io.write(blocks[0], buf)?;
+                    n.disk.set_target(&n.target, buf);
+                }
+                _ => {}
+            }
+            if n.disk.in_use() && matches!(n.disk.kind(), S_IFDIR | S_IFLNK) {
+                n.disk.first_block = blocks.first().copied().unwrap_or(0);
+            }
+            n.chain = blocks;
+            n.dirty = true;
+        }
+
+        for (idx, slot) in table.iter_mut().enumerate() {
+            let range = idx * INODES_PER_BLOCK..(idx + 1) * INODES_PER_BLOCK;
+            let mut changed = false;
+            for ino in range.clone() {
+                changed |= ns.node(ino as u32)?.dirty;
+            }
+            if !changed {
+                continue;
+            }
+            let blk = io.alloc()?;
+            io.free(*slot);
+            *slot = blk;
+            buf.fill(0);
+            for (n, ino) in range.enumerate() {
+                let node = ns.node_mut(ino as u32)?;
+                if node.dirty && node.disk.in_use() {
+                    node.disk.generation = gen;
+                }
+                // A free slot is all zeros, checksum included.
+                node.disk
+                    .encode(&mut buf[n * INODE_SIZE..(n + 1) * INODE_SIZE]);
+            }
+            io.write(blk, buf)?;
+        }
+        Ok(())
+    }
+}
+
+/// After the superblock of a commit is on disk: nothing of `ns` is dirty any more.
+pub fn committed(ns: &mut Namespace) -> Result {
+    for ino in 0..ns.len() {
+        let n = ns.node_mut(ino)?;
+        n.dirty = false;
+        n.chain_dirty = false;
+    }
+    Ok(())
+}
