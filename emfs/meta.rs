@@ -1,32 +1,106 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The version-2 metadata a [`Namespace`] owns on disk: the inode table, directory chains and
-//! symlink target blocks. [`load`] reads them at mount through the format's checks
+//! The version-2 metadata a [`Namespace`] owns on disk: the inode table, extent chains, directory
+//! chains and symlink target blocks. [`load`] reads them at mount through the format's checks
 //! (`dinode.rs`, `dirent.rs`); [`Commit`] writes what changed, copy-on-write, for a commit
 //! that then writes the bitmap and the superblock (`Documentation/filesystems/emfs-v2.rst`).
 //!
 //! Both go through [`BlockIo`], so that the same code runs on the device and, in the KUnit
-//! suite, on a disk in memory that checks the copy-on-write rule on every write. Regular
-//! files' extent chains are the state's, not written here.
+//! suite, on a disk in memory that checks the copy-on-write rule on every write. A regular
+//! file's extent chain is one of these chains; its records are the state's to change.
 
 use super::dinode::{encode_target_block, DiskInode, S_IFLNK};
 use super::dir::Dir;
 use super::dirent::{decode_dir_block, ChainWalk};
-use super::format::{BLOCK_SIZE, INODES_PER_BLOCK, INODE_SIZE, S_IFDIR};
+use super::format::{
+    decode_extent_header, encode_extent_block, extent_record, ExtentBlockHeader, ExtentRecord,
+    BLOCK_SIZE, EXTENTS_PER_BLOCK, INODES_PER_BLOCK, INODE_SIZE, S_IFDIR, S_IFREG,
+};
 use super::namespace::Namespace;
 use crate::kernel_ext::errno::euclean;
+use crate::kernel_ext::vfs::BlockReader;
 use kernel::prelude::*;
 
-/// Blocks in and out, and the allocator of the state being committed.
-pub trait BlockIo {
+/// Blocks in.
+pub trait BlockRead {
     /// Reads block `blk`.
     fn read(&mut self, blk: u64) -> Result<KBox<[u8; BLOCK_SIZE]>>;
+}
+
+impl BlockRead for &BlockReader {
+    fn read(&mut self, blk: u64) -> Result<KBox<[u8; BLOCK_SIZE]>> {
+        self.read_block(blk)
+    }
+}
+
+/// Blocks in and out, and the allocator of the state being committed.
+pub trait BlockIo: BlockRead {
     /// Writes block `blk`, which [`BlockIo::alloc`] gave.
     fn write(&mut self, blk: u64, b: &[u8; BLOCK_SIZE]) -> Result;
     /// A block that neither the last commit nor the running state uses.
     fn alloc(&mut self) -> Result<u64>;
     /// Frees `blk` in the running state (the last commit may still use it).
     fn free(&mut self, blk: u64);
+}
+
+/// Reads the extent chain of inode `ino` from `first` and checks it: each record by the rules
+/// `fsck.emfs` applies too ([`ExtentRecord::validate_in_file`] against the file's `size`, the
+/// commit's `generation` and the `total_blocks`), each block's owner and generation, and the
+/// `count`. Returns the records and the chain's blocks; a broken rule is `-EUCLEAN`, reported.
+pub fn read_extent_chain(
+    io: &mut impl BlockRead,
+    ino: u32,
+    (first, count, size): (u64, u32, u64),
+    generation: u64,
+    total_blocks: u64,
+) -> Result<(KVVec<ExtentRecord>, KVec<u64>)> {
+    let bad = |what: &str| {
+        pr_err!("inode {}: {}\n", ino, what);
+        euclean()
+    };
+    // The count comes from disk: checked against what the file system could hold before it
+    // sizes anything, and the records are allocated as they are read, not from the count (a
+    // crafted count made the mount size a huge allocation, which warns in the page allocator).
+    let count = count as usize;
+    let chain_max = usize::try_from(total_blocks).unwrap_or(usize::MAX);
+    if count.div_ceil(EXTENTS_PER_BLOCK) > chain_max {
+        return Err(bad("extent count beyond the file system"));
+    }
+    let mut records = KVVec::with_capacity(count.min(EXTENTS_PER_BLOCK), GFP_KERNEL)?;
+    let mut chain = KVec::new();
+    let mut blk = first;
+    // A chain cannot be longer than its records need; anything else is a loop.
+    let mut budget = count.div_ceil(EXTENTS_PER_BLOCK) + 1;
+    while blk != 0 {
+        budget = budget
+            .checked_sub(1)
+            .ok_or_else(|| bad("extent chain too long"))?;
+        if blk < 2 || blk >= total_blocks {
+            return Err(bad("extent block out of range"));
+        }
+        let block = io.read(blk)?;
+        let h = decode_extent_header(&block).map_err(|_| bad("bad extent block"))?;
+        if h.ino != ino {
+            return Err(bad("extent block of another inode"));
+        }
+        if h.generation > generation {
+            return Err(bad("extent block from a future generation"));
+        }
+        chain.push(blk, GFP_KERNEL)?;
+        for n in 0..h.count as usize {
+            let r = extent_record(&block, n);
+            let prev_end = records.last().map_or(0, ExtentRecord::end);
+            if let Err(e) = r.validate_in_file(prev_end, size, generation, total_blocks) {
+                return Err(bad(e.what()));
+            }
+            records.push(r, GFP_KERNEL)?;
+        }
+        blk = h.next;
+    }
+    if records.len() != count {
+        return Err(bad("extent count mismatch"));
+    }
+    Ok((records, chain))
 }
 
 /// What the loaded metadata says of itself beyond single slots.
@@ -86,7 +160,12 @@ fn load_owned(
     let mut chain = KVec::new();
     let mut dir = None;
     let mut target = KVec::new();
+    let mut records = KVVec::new();
     match d.kind() {
+        S_IFREG => {
+            let f = (d.first_block, d.count, d.size);
+            (records, chain) = read_extent_chain(io, d.ino, f, generation, total_blocks)?;
+        }
         S_IFDIR => {
             let mut entries = Dir::loading(d.next_cookie)?;
             let mut walk = ChainWalk::new(d.count, d.next_cookie);
@@ -124,6 +203,7 @@ fn load_owned(
     n.disk = d;
     n.dir = dir;
     n.target = target;
+    n.records = records;
     n.chain = chain;
     Ok(())
 }
@@ -134,6 +214,7 @@ fn chain_len(n: &super::namespace::Node) -> usize {
         return 0;
     }
     match n.disk.kind() {
+        S_IFREG => n.records.len().div_ceil(EXTENTS_PER_BLOCK),
         S_IFDIR => n.dir.as_ref().map_or(0, Dir::blocks),
         S_IFLNK if !n.disk.target_inline() => 1,
         _ => 0,
@@ -191,6 +272,19 @@ impl Commit {
                 io.free(blk);
             }
             match n.disk.kind() {
+                S_IFREG if n.disk.in_use() => {
+                    for (i, records) in n.records.chunks(EXTENTS_PER_BLOCK).enumerate() {
+                        let header = ExtentBlockHeader {
+                            count: records.len() as u32,
+                            ino,
+                            next: blocks.get(i + 1).copied().unwrap_or(0),
+                            generation: gen,
+                        };
+                        encode_extent_block(buf, &header, records).map_err(|_| EINVAL)?;
+                        io.write(blocks[i], buf)?;
+                    }
+                    n.disk.count = n.records.len() as u32;
+                }
                 S_IFDIR if n.disk.in_use() => {
                     let dir = n.dir.as_ref().ok_or(EINVAL)?;
                     dir.write_chain(ino, gen, &blocks, buf, |blk, b| io.write(blk, b))?;
@@ -202,7 +296,7 @@ impl Commit {
                 }
                 _ => {}
             }
-            if n.disk.in_use() && matches!(n.disk.kind(), S_IFDIR | S_IFLNK) {
+            if n.disk.in_use() && matches!(n.disk.kind(), S_IFREG | S_IFDIR | S_IFLNK) {
                 n.disk.first_block = blocks.first().copied().unwrap_or(0);
             }
             n.chain = blocks;

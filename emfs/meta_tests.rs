@@ -5,8 +5,10 @@
 //! of the last commit overwritten and none leaked; and damaged blocks found on the way in.
 
 use super::dinode::{INLINE_TARGET_MAX, S_IFCHR, S_IFLNK};
-use super::format::{BLOCK_SIZE, ROOT_INO, S_IFDIR, S_IFREG};
-use super::meta::{committed, load, BlockIo, Commit};
+use super::format::{
+    ExtentRecord, BLOCK_SIZE, EXTENTS_PER_BLOCK, EXTENT_REGULAR, ROOT_INO, S_IFDIR, S_IFREG,
+};
+use super::meta::{committed, load, BlockIo, BlockRead, Commit};
 use super::namespace::{Make, Namespace, Time};
 use super::namespace_tests::digest;
 use crate::kernel_ext::kunit::{kunit_assert, kunit_assert_eq, Test};
@@ -54,12 +56,14 @@ impl MemDisk {
     }
 }
 
-impl BlockIo for MemDisk {
+impl BlockRead for MemDisk {
     fn read(&mut self, blk: u64) -> Result<KBox<[u8; BLOCK_SIZE]>> {
         let b = self.blocks.get(blk as usize).ok_or(EIO)?;
         Ok(KBox::new(**b, GFP_KERNEL)?)
     }
+}
 
+impl BlockIo for MemDisk {
     fn write(&mut self, blk: u64, b: &[u8; BLOCK_SIZE]) -> Result {
         let i = blk as usize;
         if self.committed.get(i) != Some(&false) || self.running.get(i) != Some(&true) {
@@ -121,9 +125,9 @@ fn owned(ns: &Namespace, t: &[u64]) -> Result<usize> {
     Ok(n)
 }
 
-/// A tree of every kind (a directory of 300 names, long and short symlinks, a device, hard
-/// links), committed, read back equal; then most of it removed, committed, read back equal,
-/// with the freed blocks free again.
+/// A tree of every kind (a directory of 100 long names, a file of 150 extents, long and short
+/// symlinks, a device, hard links), committed, read back equal; then most of it removed,
+/// committed, read back equal, with the freed blocks free again.
 pub(crate) fn meta_round_trip(t: &mut Test) -> Result {
     let mut disk = MemDisk::new()?;
     let mut tab = table(&mut disk, 8)?;
@@ -145,6 +149,16 @@ pub(crate) fn meta_round_trip(t: &mut Test) -> Result {
     let f = ns.make(ROOT_INO, b"f", &make(S_IFREG | 0o600, b""), NOW)?;
     ns.link(f, b, b"f-again", NOW)?;
     kunit_assert!(t, ns.node(a)?.dir.as_ref().map_or(0, |d| d.blocks()) > 2);
+    // A file of 150 one-block extents, as the state would record them: a chain of three.
+    let bs = BLOCK_SIZE as u64;
+    let file = ns.node_mut(f)?;
+    for i in 0..150u64 {
+        let r = ExtentRecord::whole(i * bs, bs, (100 + i) * bs, 1, EXTENT_REGULAR);
+        file.records.push(r, GFP_KERNEL)?;
+    }
+    file.disk.size = 150 * bs;
+    file.chain_dirty = true;
+    kunit_assert!(t, 150usize.div_ceil(EXTENTS_PER_BLOCK) == 3);
 
     commit(&mut ns, &mut tab, 1, &mut disk)?;
     let (back, loaded) = load(&mut disk, &tab, 1, BLOCKS as u64)?;
@@ -157,6 +171,15 @@ pub(crate) fn meta_round_trip(t: &mut Test) -> Result {
     );
     kunit_assert_eq!(t, back.node(sl)?.target.as_slice(), &long[..]);
     kunit_assert_eq!(t, back.node(c)?.disk.rdev, 0x0501);
+    kunit_assert!(
+        t,
+        back.node(f)?.records.as_slice() == ns.node(f)?.records.as_slice()
+    );
+    kunit_assert_eq!(
+        t,
+        (back.node(f)?.chain.len(), back.node(f)?.disk.count),
+        (3, 150)
+    );
     kunit_assert_eq!(t, disk.used(), owned(&ns, &tab)?);
 
     // Most of it removed, the rest renamed: freed blocks are free again after the commit.
@@ -190,14 +213,19 @@ pub(crate) fn meta_round_trip(t: &mut Test) -> Result {
     Ok(())
 }
 
-/// A flipped byte in a directory block, a target block or an inode slot marks that inode bad
-/// (and the tree check then fails): nothing damaged is used.
+/// A flipped byte in a directory, target or extent block, or in an inode slot, marks that
+/// inode bad (and the tree check then fails): nothing damaged is used.
 pub(crate) fn meta_damage_found(t: &mut Test) -> Result {
     let mut disk = MemDisk::new()?;
     let mut tab = table(&mut disk, 2)?;
     let mut ns = Namespace::new(32, 0o755, 0, 0, NOW)?;
     let d = ns.make(ROOT_INO, b"d", &make(S_IFDIR | 0o755, b""), NOW)?;
-    ns.make(d, b"x", &make(S_IFREG | 0o644, b""), NOW)?;
+    let x = ns.make(d, b"x", &make(S_IFREG | 0o644, b""), NOW)?;
+    let bs = BLOCK_SIZE as u64;
+    let file = ns.node_mut(x)?;
+    let r = ExtentRecord::whole(0, bs, 200 * bs, 1, EXTENT_REGULAR);
+    file.records.push(r, GFP_KERNEL)?;
+    file.disk.size = bs;
     let long = [b'T'; INLINE_TARGET_MAX as usize + 1];
     let s = ns.make(ROOT_INO, b"s", &make(S_IFLNK | 0o777, &long), NOW)?;
     commit(&mut ns, &mut tab, 1, &mut disk)?;
@@ -207,9 +235,11 @@ pub(crate) fn meta_damage_found(t: &mut Test) -> Result {
 
     let dir_block = ns.node(d)?.chain.first().copied().ok_or(EINVAL)?;
     let target_block = ns.node(s)?.chain.first().copied().ok_or(EINVAL)?;
+    let extent_block = ns.node(x)?.chain.first().copied().ok_or(EINVAL)?;
     for (blk, off, victim) in [
         (dir_block, 40, d),
         (target_block, 7, s),
+        (extent_block, 40, x),
         (tab[0], 256 + 9, 1),
     ] {
         disk.blocks[blk as usize][off] ^= 0x20;

@@ -19,7 +19,7 @@ use super::dinode::{
 };
 use super::dir::Dir;
 use super::dirent::{DIR_NAME_MAX, DT_DIR, FIRST_COOKIE};
-use super::format::{ROOT_INO, S_IFDIR, S_IFMT, S_IFREG};
+use super::format::{ExtentRecord, ROOT_INO, S_IFDIR, S_IFMT, S_IFREG};
 use super::tree::{self, Link};
 use crate::kernel_ext::errno::{enametoolong, enotempty, euclean};
 use kernel::prelude::*;
@@ -45,11 +45,14 @@ pub struct Node {
     pub target: KVec<u8>,
     /// The inode changed since the last commit.
     pub dirty: bool,
-    /// What the inode owns besides itself changed since the last commit: a directory's
-    /// entries or a symlink's target; the commit rewrites its chain or target block.
+    /// What the inode owns besides itself changed since the last commit: a file's records, a
+    /// directory's entries or a symlink's target; the commit rewrites its chain.
     pub chain_dirty: bool,
-    /// The blocks of the last commit that the inode owns besides its slot: its directory
-    /// chain, or its target block.
+    /// A regular file's extent records, sorted, not overlapping (`kvmalloc`: a file may have
+    /// more records than `kmalloc` serves at once); empty for anything else.
+    pub records: KVVec<ExtentRecord>,
+    /// The blocks of the last commit that the inode owns besides its slot: its extent chain,
+    /// its directory chain, or its target block.
     pub chain: KVec<u64>,
     /// The slot, or what it owns, did not load: never written, never used.
     pub bad: bool,
@@ -64,6 +67,7 @@ impl Node {
             target: KVec::new(),
             dirty: false,
             chain_dirty: false,
+            records: KVVec::new(),
             chain: KVec::new(),
             bad: false,
         }
@@ -302,6 +306,7 @@ impl Namespace {
             target,
             dirty: true,
             chain_dirty: true,
+            records: KVVec::new(),
             chain,
             bad: false,
         };

@@ -14,6 +14,7 @@
 //! reclaim while the lock is held: eviction takes this lock, and reclaim may evict.
 
 use super::format::*;
+use super::meta::read_extent_chain;
 use crate::kernel_ext::vfs::{BlockReader, SuperBlock};
 use core::sync::atomic::Ordering;
 use kernel::prelude::*;
@@ -69,64 +70,6 @@ pub(crate) struct FsState {
     pub(crate) failed: bool,
 }
 
-/// Reads inode `ino`'s extent chain and checks it: each record by the rules `fsck.emfs` applies
-/// too ([`ExtentRecord::validate_in_file`]), the chain's blocks, the count. Returns the records
-/// and the chain's blocks.
-fn read_chain(
-    dev: &BlockReader,
-    sb: &Superblock,
-    ino: u32,
-    i: &Inode,
-) -> Result<(KVVec<ExtentRecord>, KVec<u64>)> {
-    let bad = |what: &str| {
-        pr_err!("inode {}: {}\n", ino, what);
-        crate::kernel_ext::errno::euclean()
-    };
-    // The count comes from disk: checked against what the file system could hold before it
-    // sizes anything, and the records are allocated as they are read, not from the count (a
-    // crafted count made the mount size a huge allocation, which warns in the page allocator).
-    let count = i.extent_count as usize;
-    let chain_max = usize::try_from(sb.total_blocks).unwrap_or(usize::MAX);
-    if count.div_ceil(EXTENTS_PER_BLOCK) > chain_max {
-        return Err(bad("extent count beyond the file system"));
-    }
-    let mut records = KVVec::with_capacity(count.min(EXTENTS_PER_BLOCK), GFP_KERNEL)?;
-    let mut chain = KVec::new();
-    let mut blk = i.extent_block;
-    // A chain cannot be longer than its records need; anything else is a loop.
-    let mut budget = count.div_ceil(EXTENTS_PER_BLOCK) + 1;
-    while blk != 0 {
-        budget = budget
-            .checked_sub(1)
-            .ok_or_else(|| bad("extent chain too long"))?;
-        if blk < 2 || blk >= sb.total_blocks {
-            return Err(bad("extent block out of range"));
-        }
-        let block = dev.read_block(blk)?;
-        let h = decode_extent_header(&block).map_err(|_| bad("bad extent block"))?;
-        if h.ino != ino {
-            return Err(bad("extent block of another inode"));
-        }
-        if h.generation > sb.generation {
-            return Err(bad("extent block from a future generation"));
-        }
-        chain.push(blk, GFP_KERNEL)?;
-        for n in 0..h.count as usize {
-            let r = extent_record(&block, n);
-            let prev_end = records.last().map_or(0, ExtentRecord::end);
-            if let Err(e) = r.validate_in_file(prev_end, i.size, sb.generation, sb.total_blocks) {
-                return Err(bad(e.what()));
-            }
-            records.push(r, GFP_KERNEL)?;
-        }
-        blk = h.next;
-    }
-    if records.len() != i.extent_count as usize {
-        return Err(bad("extent count mismatch"));
-    }
-    Ok((records, chain))
-}
-
 impl FsState {
     /// Loads the metadata of the committed state `sb`: bitmap, inode table, extent chains.
     /// Slots that do not decode are marked bad (and reported); their file cannot be used.
@@ -163,7 +106,13 @@ impl FsState {
                         pr_err!("inode {}: claims number {}\n", ino, i.ino);
                         slot.bad = true;
                     }
-                    Ok(i) if i.in_use() => match read_chain(dev, &sb, ino, &i) {
+                    Ok(i) if i.in_use() => match read_extent_chain(
+                        &mut &*dev,
+                        ino,
+                        (i.extent_block, i.extent_count, i.size),
+                        sb.generation,
+                        sb.total_blocks,
+                    ) {
                         Ok((records, chain)) => {
                             slot.disk = i;
                             slot.records = records;
