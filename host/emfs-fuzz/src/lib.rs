@@ -11,6 +11,7 @@
 //! is always the same image.
 
 pub mod holes;
+pub mod v2;
 
 use emfs_tools::format::*;
 use emfs_tools::mkfs::{mkfs, populate_pieces, NewFile, Options, Piece};
@@ -84,47 +85,63 @@ enum Place {
     Superblock(u64),
     /// Inode `ino` at byte `off` of block `blk`.
     Inode { ino: u32, blk: u64, off: usize },
-    /// The header of the extent block `blk`.
+    /// The header of the extent block (or, version 2, directory block) `blk`.
     Header(u64),
     /// Record `i` of the extent block `blk`.
     Record(u64, usize),
     /// A bitmap block.
     Bitmap(u64),
+    /// Version 2: the directory entry at byte `off` of directory block `blk`.
+    Entry(u64, usize),
+    /// Version 2: the target block `blk` of the symlink whose inode is at byte `off` of block
+    /// `inode_blk` (its checksum lives there).
+    Target {
+        blk: u64,
+        inode_blk: u64,
+        off: usize,
+    },
 }
 
 impl Place {
     fn block(self) -> u64 {
         match self {
             Place::Superblock(b) | Place::Header(b) | Place::Record(b, _) | Place::Bitmap(b) => b,
+            Place::Entry(b, _) | Place::Target { blk: b, .. } => b,
             Place::Inode { blk, .. } => blk,
         }
     }
 
     fn base(self) -> usize {
         match self {
-            Place::Inode { off, .. } => off,
+            Place::Inode { off, .. } | Place::Entry(_, off) => off,
             Place::Record(_, i) => EXTENT_HEADER_SIZE + i * EXTENT_RECORD_SIZE,
             _ => 0,
         }
     }
 
-    fn fields(self) -> &'static [Field] {
-        match self {
-            Place::Superblock(_) => SB_FIELDS,
-            Place::Inode { .. } => INODE_FIELDS,
-            Place::Header(_) => HEADER_FIELDS,
-            Place::Record(..) => RECORD_FIELDS,
-            Place::Bitmap(_) => &[],
+    fn fields(self, version: u32) -> &'static [Field] {
+        match (self, version) {
+            (Place::Superblock(_), 2) => v2::SB_FIELDS,
+            (Place::Inode { .. }, 2) => v2::INODE_FIELDS,
+            (Place::Superblock(_), _) => SB_FIELDS,
+            (Place::Inode { .. }, _) => INODE_FIELDS,
+            (Place::Header(_), _) => HEADER_FIELDS,
+            (Place::Record(..), _) => RECORD_FIELDS,
+            (Place::Entry(..), _) => v2::ENTRY_FIELDS,
+            (Place::Target { .. }, _) => v2::TARGET_FIELDS,
+            (Place::Bitmap(_), _) => &[],
         }
     }
 
+    /// The kinds a mutation chooses between first: both formats share the first five.
     fn kind(self) -> u8 {
         match self {
             Place::Superblock(_) => 0,
             Place::Inode { .. } => 1,
             Place::Header(_) => 2,
-            Place::Record(..) => 3,
+            Place::Record(..) | Place::Entry(..) => 3,
             Place::Bitmap(_) => 4,
+            Place::Target { .. } => 5,
         }
     }
 }
@@ -134,6 +151,8 @@ pub struct Image {
     /// The bytes.
     pub bytes: Vec<u8>,
     places: Vec<Place>,
+    /// Its format version (1 or 2).
+    pub version: u32,
 }
 
 fn block_of(bytes: &mut [u8], blk: u64) -> &mut [u8] {
@@ -152,6 +171,26 @@ fn put(b: &mut [u8], off: usize, width: usize, v: u64) {
 }
 
 fn seal(bytes: &mut [u8], place: Place) {
+    if let Place::Target {
+        blk,
+        inode_blk,
+        off,
+    } = place
+    {
+        // The target block's checksum is in its inode's inline area, which is sealed in turn.
+        let csum = crc32c(block_of(bytes, blk));
+        block_of(bytes, inode_blk)[off + v2::TARGET_CSUM..][..4]
+            .copy_from_slice(&csum.to_le_bytes());
+        seal(
+            bytes,
+            Place::Inode {
+                ino: 0,
+                blk: inode_blk,
+                off,
+            },
+        );
+        return;
+    }
     let block = block_of(bytes, place.block());
     match place {
         Place::Inode { off, .. } => {
@@ -238,7 +277,11 @@ pub fn base_image() -> Result<Image, String> {
     put(slot1, 16, 8, sb.generation - 1);
     seal(&mut bytes, Place::Superblock(SB_SLOTS[1]));
     let places = places_of(&bytes, &sb);
-    Ok(Image { bytes, places })
+    Ok(Image {
+        bytes,
+        places,
+        version: 1,
+    })
 }
 
 /// Every structure of the image, found from its superblock.
@@ -283,7 +326,20 @@ fn places_of(bytes: &[u8], sb: &Superblock) -> Vec<Place> {
 /// Image `index` of seed `seed`: the base image with 1 to [`MAX_MUTATIONS`] mutations, every
 /// checksum re-sealed. Returns the image and a description of each mutation.
 pub fn image(seed: u64, index: u64) -> Result<(Image, Vec<String>), String> {
-    let mut img = base_image()?;
+    mutated(base_image()?, seed, index)
+}
+
+/// Image `index` of seed `seed` of format `version`: [`image`], or for version 2 the same
+/// mutations of [`v2::base_image`].
+pub fn image_of(version: u32, seed: u64, index: u64) -> Result<(Image, Vec<String>), String> {
+    match version {
+        1 => image(seed, index),
+        2 => mutated(v2::base_image()?, seed, index),
+        v => Err(format!("no format version {v}")),
+    }
+}
+
+fn mutated(mut img: Image, seed: u64, index: u64) -> Result<(Image, Vec<String>), String> {
     let mut rng = fastrand::Rng::with_seed(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ index);
     let n = rng.usize(1..=MAX_MUTATIONS);
     let mut done = Vec::new();
@@ -291,6 +347,11 @@ pub fn image(seed: u64, index: u64) -> Result<(Image, Vec<String>), String> {
         done.push(mutate(&mut img, &mut rng));
     }
     Ok((img, done))
+}
+
+/// Whether two places hold the same structure (a record and a directory entry share a kind).
+fn same_shape(a: Place, b: Place) -> bool {
+    core::mem::discriminant(&a) == core::mem::discriminant(&b)
 }
 
 fn max_of(width: usize) -> u64 {
@@ -306,8 +367,8 @@ fn max_of(width: usize) -> u64 {
 fn mutate(img: &mut Image, rng: &mut fastrand::Rng) -> String {
     let places = img.places.clone();
     // A kind of structure first, then one of its instances: the 80 records of one file must
-    // not drown the two superblocks.
-    let kind = rng.u8(..5);
+    // not drown the two superblocks. Version 1 has five kinds (and keeps its images).
+    let kind = rng.u8(..if img.version == 2 { 6 } else { 5 });
     let of_kind: Vec<Place> = places
         .iter()
         .copied()
@@ -327,7 +388,7 @@ fn mutate(img: &mut Image, rng: &mut fastrand::Rng) -> String {
             let same: Vec<Place> = places
                 .iter()
                 .copied()
-                .filter(|p| p.kind() == place.kind() && *p != place)
+                .filter(|p| same_shape(*p, place) && *p != place)
                 .collect();
             let Some(&other) = same.get(rng.usize(..same.len().max(1))) else {
                 return format!("{place:?}: nothing to swap with");
@@ -345,13 +406,13 @@ fn mutate(img: &mut Image, rng: &mut fastrand::Rng) -> String {
             desc = format!("{place:?} and {other:?} swapped");
         }
         _ => {
-            let fields = place.fields();
+            let fields = place.fields(img.version);
             let (name, off, width) = fields[rng.usize(..fields.len())];
             let at = place.base() + off;
             let old = get(block_of(&mut img.bytes, place.block()), at, width);
             let neighbours: Vec<u64> = places
                 .iter()
-                .filter(|p| p.kind() == place.kind() && **p != place)
+                .filter(|p| same_shape(**p, place) && **p != place)
                 .map(|p| get(block_of(&mut img.bytes, p.block()), p.base() + off, width))
                 .collect();
             let fs_blocks = BASE_BLOCKS;

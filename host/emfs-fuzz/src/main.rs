@@ -4,6 +4,7 @@
 //!
 //!   emfs-fuzz image --seed S --index K --out FILE   image K of seed S (FILE may be a device)
 //!   emfs-fuzz base --out FILE                       the image they all start from
+//!   (both with --format-version 2: images of format version 2, `v2.rs`)
 //!   emfs-fuzz holes --extents N --out FILE          the shrinker test's image (`holes.rs`)
 //!   emfs-fuzz run --seed S --count N --dev DEV --mnt DIR --kmsg-log FILE
 //!                                                   images 0..N of seed S through the kernel
@@ -37,6 +38,9 @@ enum Cmd {
         /// Where to write it (a file or a block device; written from its start).
         #[arg(long)]
         out: String,
+        /// The format version of the image: 1 or 2.
+        #[arg(long, default_value_t = 1)]
+        format_version: u32,
     },
     /// Writes the shrinker test's image: one file of N one-block data extents, each followed by
     /// a one-block hole.
@@ -53,6 +57,9 @@ enum Cmd {
         /// Where to write it.
         #[arg(long)]
         out: String,
+        /// The format version of the image: 1 or 2.
+        #[arg(long, default_value_t = 1)]
+        format_version: u32,
     },
     /// Runs images of a seed through the kernel: mount, use, unmount, fsck (in the VM).
     Run {
@@ -119,10 +126,23 @@ fn write(out: &str, bytes: &[u8]) {
     }
 }
 
+fn base(version: u32) -> Result<emfs_fuzz::Image, String> {
+    match version {
+        1 => emfs_fuzz::base_image(),
+        2 => emfs_fuzz::v2::base_image(),
+        v => Err(format!("no format version {v}")),
+    }
+}
+
 fn main() {
     let cli = Cli::parse();
     match cli.cmd {
-        Cmd::Image { seed, index, out } => match emfs_fuzz::image(seed, index) {
+        Cmd::Image {
+            seed,
+            index,
+            out,
+            format_version,
+        } => match emfs_fuzz::image_of(format_version, seed, index) {
             Ok((img, done)) => {
                 write(&out, &img.bytes);
                 // A reader that stops early (`| grep -q`) is not an error.
@@ -162,7 +182,10 @@ fn main() {
                 exit(8);
             }
         }
-        Cmd::Base { out } => match emfs_fuzz::base_image() {
+        Cmd::Base {
+            out,
+            format_version,
+        } => match base(format_version) {
             Ok(img) => write(&out, &img.bytes),
             Err(e) => {
                 eprintln!("emfs-fuzz: {e}");
