@@ -78,12 +78,22 @@ enum Cmd {
         /// File the kernel's messages are appended to, for a scan for kernel reports.
         #[arg(long)]
         kmsg_log: PathBuf,
+        /// The format version of the images: 1 or 2.
+        #[arg(long, default_value_t = 1)]
+        format_version: u32,
     },
 }
 
 /// `emfs-fuzz run`: one line per image whose outcome is not allowed (with its mutations), a
 /// line per outcome class, exit 1 if any image failed.
-fn run_seed(seed: u64, count: u64, dev: &PathBuf, mnt: &PathBuf, log: &PathBuf) -> i32 {
+fn run_seed(
+    version: u32,
+    seed: u64,
+    count: u64,
+    dev: &PathBuf,
+    mnt: &PathBuf,
+    log: &PathBuf,
+) -> i32 {
     let mut kmsg = match run::Kmsg::open(log) {
         Ok(k) => k,
         Err(e) => {
@@ -94,14 +104,14 @@ fn run_seed(seed: u64, count: u64, dev: &PathBuf, mnt: &PathBuf, log: &PathBuf) 
     let dog = run::Watchdog::start();
     let (mut refused, mut ro, mut rw, mut bad) = (0, 0, 0, 0);
     for index in 0..count {
-        match run::run_image(seed, index, dev, mnt, &mut kmsg, &dog) {
+        match run::run_image(version, seed, index, dev, mnt, &mut kmsg, &dog) {
             Ok(run::Outcome::Refused) => refused += 1,
             Ok(run::Outcome::ReadOnly) => ro += 1,
             Ok(run::Outcome::ReadWrite) => rw += 1,
             Err(why) => {
                 bad += 1;
                 println!("image {seed}/{index}: {why}");
-                if let Ok((_, done)) = emfs_fuzz::image(seed, index) {
+                if let Ok((_, done)) = emfs_fuzz::image_of(version, seed, index) {
                     for d in done {
                         println!("  mutation: {d}");
                     }
@@ -164,7 +174,8 @@ fn main() {
             dev,
             mnt,
             kmsg_log,
-        } => exit(run_seed(seed, count, &dev, &mnt, &kmsg_log)),
+            format_version,
+        } => exit(run_seed(format_version, seed, count, &dev, &mnt, &kmsg_log)),
         Cmd::Holes { extents, out } => {
             let r = OpenOptions::new()
                 .read(true)

@@ -3,7 +3,8 @@
 //! `emfs-fuzz run`: the guest's side of the fuzzing, many images in one process.
 //!
 //! For each image: write it to the device; mount it; if mounted, list and read every file
-//! (bounded), and if read-write also write and fsync a file, truncate one and unlink one;
+//! (bounded, four directories deep), and if read-write also write and fsync a file, truncate
+//! one and unlink one (version 2: also mkdir, link, symlink, rename, rmdir);
 //! unmount; check that no extent map stayed alive; run fsck (the library, in-process) on the
 //! device. Under TCG a process costs milliseconds, and the shell version of this loop started
 //! about fifteen per image; this one starts none.
@@ -117,39 +118,70 @@ fn maps_alive() -> Result<u64, String> {
     s.trim().parse().map_err(|e| format!("maps_alive: {e}"))
 }
 
-/// Lists and reads every file (1 MiB at most each); errors are allowed (damaged metadata).
-fn read_all(mnt: &Path) {
-    let Ok(dir) = fs::read_dir(mnt) else {
+/// Lists and reads every regular file (1 MiB at most each) and every symlink, walking
+/// directories `depth` deep; errors are allowed (damaged metadata). Nothing else is opened: a
+/// FIFO blocks, and a device node opens whatever device it names.
+fn read_all(dir: &Path, depth: u32, buf: &mut [u8]) {
+    let Ok(entries) = fs::read_dir(dir) else {
         return;
     };
-    let mut buf = vec![0u8; 65536];
-    for entry in dir.flatten() {
-        let _ = entry.metadata();
-        if let Ok(f) = File::open(entry.path()) {
-            let mut f = f.take(1 << 20);
-            while let Ok(n) = f.read(&mut buf) {
-                if n == 0 {
-                    break;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Ok(meta) = fs::symlink_metadata(&path) else {
+            continue;
+        };
+        let t = meta.file_type();
+        if t.is_dir() && depth > 0 {
+            read_all(&path, depth - 1, buf);
+        } else if t.is_symlink() {
+            let _ = fs::read_link(&path);
+        } else if t.is_file() {
+            if let Ok(f) = File::open(&path) {
+                let mut f = f.take(1 << 20);
+                while let Ok(n) = f.read(buf) {
+                    if n == 0 {
+                        break;
+                    }
                 }
             }
         }
     }
 }
 
-/// Write and fsync a new file, truncate one, unlink one; errors are allowed (a full disk,
-/// damaged metadata found on the way).
-fn modify(mnt: &Path) {
-    if let Ok(mut f) = File::create(mnt.join("new")) {
+/// Write and fsync a new file, truncate one, unlink one; in format version 2 also make,
+/// link, rename and remove in the tree. Errors are allowed (a full disk, damaged metadata
+/// found on the way).
+fn modify(mnt: &Path, version: u32) {
+    let home = if version == 2 {
+        mnt.join("d")
+    } else {
+        mnt.to_path_buf()
+    };
+    if let Ok(mut f) = File::create(home.join("new")) {
         let _ = f.write_all(&[0u8; 12288]).and_then(|()| f.sync_all());
     }
-    if let Ok(f) = OpenOptions::new().write(true).open(mnt.join("many")) {
+    if let Ok(f) = OpenOptions::new().write(true).open(home.join("many")) {
         let _ = f.set_len(4097);
     }
-    let _ = fs::remove_file(mnt.join("small"));
+    let _ = fs::remove_file(home.join("small"));
+    if version == 2 {
+        let _ = fs::create_dir(mnt.join("new-dir"));
+        let _ = fs::hard_link(home.join("many"), mnt.join("new-dir/many-again"));
+        let _ = std::os::unix::fs::symlink("../d/many", mnt.join("new-dir/link"));
+        let _ = fs::rename(home.join("sub"), mnt.join("new-dir/sub"));
+        let _ = fs::remove_dir(mnt.join("big"));
+        let _ = fs::remove_file(
+            mnt.join("big/000-nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn"),
+        );
+        if let Ok(f) = File::open(mnt.join("new-dir")) {
+            let _ = f.sync_all();
+        }
+    }
 }
 
 /// Runs image `index` of `seed` through the kernel; `Err` says why its outcome is not allowed.
 pub fn run_image(
+    version: u32,
     seed: u64,
     index: u64,
     dev: &Path,
@@ -157,7 +189,7 @@ pub fn run_image(
     kmsg: &mut Kmsg,
     dog: &Watchdog,
 ) -> Result<Outcome, String> {
-    let (img, _) = emfs_fuzz::image(seed, index)?;
+    let (img, _) = emfs_fuzz::image_of(version, seed, index)?;
     OpenOptions::new()
         .write(true)
         .open(dev)
@@ -182,10 +214,10 @@ pub fn run_image(
                 .map(|s| s.flags().contains(FsFlags::ST_RDONLY))
                 .unwrap_or(false);
             dog.arm(20, format!("{name}: list and read"));
-            read_all(mnt);
+            read_all(mnt, 4, &mut vec![0u8; 65536]);
             if !ro {
                 dog.arm(20, format!("{name}: write, fsync, truncate, unlink"));
-                modify(mnt);
+                modify(mnt, version);
             }
             dog.arm(30, format!("{name}: umount"));
             let r = umount(mnt);
@@ -210,5 +242,34 @@ pub fn run_image(
         (Outcome::ReadWrite, code::CLEAN)
         | (Outcome::ReadOnly | Outcome::Refused, code::ERRORS | code::OPERATIONAL) => Ok(outcome),
         _ => Err(format!("{outcome:?}, fsck exit {rc}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    /// The walk reads regular files four directories deep and opens nothing else: a FIFO
+    /// (which would block the walk forever) and a symlink loop are passed by.
+    #[test]
+    fn read_all_opens_only_regular_files() {
+        let top = std::env::temp_dir().join(format!("emfs-fuzz-walk-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&top);
+        let deep = top.join("a/b/c/d/e");
+        fs::create_dir_all(&deep).unwrap();
+        fs::write(top.join("a/file"), b"data").unwrap();
+        fs::write(deep.join("too-deep"), b"data").unwrap();
+        nix::unistd::mkfifo(&top.join("a/fifo"), nix::sys::stat::Mode::S_IRWXU).unwrap();
+        std::os::unix::fs::symlink("loop", top.join("a/loop")).unwrap();
+        let (tx, rx) = mpsc::channel();
+        let walk = top.clone();
+        thread::spawn(move || {
+            read_all(&walk, 4, &mut [0u8; 4096]);
+            let _ = tx.send(());
+        });
+        let done = rx.recv_timeout(Duration::from_secs(10));
+        let _ = fs::remove_dir_all(&top);
+        assert!(done.is_ok(), "the walk blocked (it opened the FIFO?)");
     }
 }
