@@ -14,9 +14,11 @@ use super::dir::Dir;
 use super::dirent::{decode_dir_block, ChainWalk};
 use super::format::{
     decode_extent_header, encode_extent_block, extent_record, ExtentBlockHeader, ExtentRecord,
-    BLOCK_SIZE, EXTENTS_PER_BLOCK, INODES_PER_BLOCK, INODE_SIZE, S_IFDIR, S_IFREG,
+    FormatError, BLOCK_SIZE, EXTENTS_PER_BLOCK, INODES_PER_BLOCK, INODE_SIZE, SB_SLOTS, S_IFDIR,
+    S_IFREG,
 };
 use super::namespace::Namespace;
+use super::superblock::{bitmap_block, inode_table_block, probe, SlotProbe, Superblock, VERSION};
 use crate::kernel_ext::errno::euclean;
 use crate::kernel_ext::vfs::BlockReader;
 use kernel::prelude::*;
@@ -101,6 +103,85 @@ pub fn read_extent_chain(
         return Err(bad("extent count mismatch"));
     }
     Ok((records, chain))
+}
+
+/// The superblock a mount uses, with its block lists.
+pub struct Mounted {
+    /// The header of the newest valid slot.
+    pub sb: Superblock,
+    /// Its inode-table blocks.
+    pub table: KVec<u64>,
+    /// Its bitmap blocks.
+    pub bitmap: KVec<u64>,
+    /// It has a read-only-compatible feature this code does not know: read-only.
+    pub read_only: bool,
+}
+
+/// What a mount of a version-1 image says (`Documentation/filesystems/emfs-v2.rst`).
+pub const V1_REFUSED: &str =
+    "format version 1 is not supported (flat namespace); make the file system again with mkfs.emfs";
+
+/// Chooses between the two superblock slots as `fsck.emfs` does: among the slots that keep
+/// what every version keeps (magic, block size, checksum) and are of version 1 or 2, the one of
+/// the highest generation; then refuses version 1 (`-EINVAL`, [`V1_REFUSED`]), a slot whose
+/// fields break the rules (`-EUCLEAN`) and unknown incompatible features (`-EINVAL`).
+pub fn read_superblock(io: &mut impl BlockRead) -> Result<Mounted> {
+    let mut best: Option<(SlotProbe, KBox<[u8; BLOCK_SIZE]>)> = None;
+    let mut why = None;
+    for slot in SB_SLOTS {
+        let b = io.read(slot)?;
+        match probe(&b) {
+            Ok(p) if p.version == 1 || p.version == VERSION => {
+                if best
+                    .as_ref()
+                    .map_or(true, |(q, _)| p.generation > q.generation)
+                {
+                    best = Some((p, b));
+                }
+            }
+            Ok(_) => why = Some(FormatError::Unsupported),
+            Err(e) => why = Some(e),
+        }
+    }
+    let Some((p, b)) = best else {
+        pr_err!("no valid superblock: {:?}\n", why);
+        return Err(match why {
+            Some(FormatError::BadChecksum) => euclean(),
+            _ => EINVAL,
+        });
+    };
+    if p.version != VERSION {
+        pr_err!("{}\n", V1_REFUSED);
+        return Err(EINVAL);
+    }
+    let sb = Superblock::decode(&b).map_err(|e| {
+        pr_err!("superblock (generation {}): {}\n", p.generation, e.what());
+        euclean()
+    })?;
+    let read_only = sb.read_only_features().map_err(|_| {
+        pr_err!("unknown incompatible features {:#x}\n", sb.incompat);
+        EINVAL
+    })?;
+    if read_only {
+        pr_warn!(
+            "unknown read-only-compatible features {:#x}: read-only\n",
+            sb.ro_compat
+        );
+    }
+    let mut table = KVec::with_capacity(sb.inode_table_blocks as usize, GFP_KERNEL)?;
+    for i in 0..sb.inode_table_blocks as usize {
+        table.push(inode_table_block(&b, i), GFP_KERNEL)?;
+    }
+    let mut bitmap = KVec::with_capacity(sb.bitmap_blocks as usize, GFP_KERNEL)?;
+    for i in 0..sb.bitmap_blocks as usize {
+        bitmap.push(bitmap_block(&b, i), GFP_KERNEL)?;
+    }
+    Ok(Mounted {
+        sb,
+        table,
+        bitmap,
+        read_only,
+    })
 }
 
 /// What the loaded metadata says of itself beyond single slots.

@@ -6,11 +6,13 @@
 
 use super::dinode::{INLINE_TARGET_MAX, S_IFCHR, S_IFLNK};
 use super::format::{
-    ExtentRecord, BLOCK_SIZE, EXTENTS_PER_BLOCK, EXTENT_REGULAR, ROOT_INO, S_IFDIR, S_IFREG,
+    seal_block, ExtentRecord, BLOCK_SIZE, EXTENTS_PER_BLOCK, EXTENT_REGULAR, ROOT_INO, S_IFDIR,
+    S_IFREG,
 };
-use super::meta::{committed, load, BlockIo, BlockRead, Commit};
+use super::meta::{committed, load, read_superblock, BlockIo, BlockRead, Commit};
 use super::namespace::{Make, Namespace, Time};
 use super::namespace_tests::digest;
+use super::superblock::Superblock;
 use crate::kernel_ext::kunit::{kunit_assert, kunit_assert_eq, Test};
 use kernel::prelude::*;
 
@@ -251,5 +253,75 @@ pub(crate) fn meta_damage_found(t: &mut Test) -> Result {
         kunit_assert!(t, Commit::prepare(&back).is_err());
         disk.blocks[blk as usize][off] ^= 0x20;
     }
+    Ok(())
+}
+
+/// A superblock slot of version `version` and generation `gen` at `slot` of `disk`, whose
+/// other fields make a valid version-2 superblock; `incompat`/`ro_compat` as given.
+fn put_superblock(
+    disk: &mut MemDisk,
+    slot: u64,
+    (version, gen): (u32, u64),
+    (incompat, ro_compat): (u64, u64),
+) -> Result {
+    let sb = Superblock {
+        generation: gen,
+        total_blocks: BLOCKS as u64,
+        inode_count: 16,
+        inode_table_blocks: 1,
+        bitmap_blocks: 1,
+        free_blocks: 0,
+        uuid: [7; 16],
+        compat: 0,
+        ro_compat,
+        incompat,
+    };
+    let b = &mut disk.blocks[slot as usize];
+    sb.encode(&[10], &[11], b).map_err(|_| EINVAL)?;
+    // Another version: the version field changed and the block re-sealed.
+    b[8..12].copy_from_slice(&version.to_le_bytes());
+    seal_block(b);
+    Ok(())
+}
+
+/// The choice between the superblock slots: the newest valid one of version 1 or 2; version
+/// 1 refused; a damaged newest slot loses to an older good one; unknown features.
+pub(crate) fn meta_superblock_choice(t: &mut Test) -> Result {
+    let mut disk = MemDisk::new()?;
+    put_superblock(&mut disk, 0, (2, 5), (0, 0))?;
+    put_superblock(&mut disk, 1, (2, 6), (0, 0))?;
+    let m = read_superblock(&mut disk)?;
+    kunit_assert_eq!(t, (m.sb.generation, m.read_only), (6, false));
+    kunit_assert_eq!(
+        t,
+        (m.table.as_slice(), m.bitmap.as_slice()),
+        (&[10u64][..], &[11u64][..])
+    );
+
+    // The newest slot damaged: the older one.
+    disk.blocks[1][100] ^= 1;
+    kunit_assert_eq!(t, read_superblock(&mut disk)?.sb.generation, 5);
+
+    // A newer slot of version 1: refused, not passed over.
+    put_superblock(&mut disk, 1, (1, 7), (0, 0))?;
+    kunit_assert!(t, read_superblock(&mut disk).err() == Some(EINVAL));
+    // An older slot of version 1 is passed over.
+    put_superblock(&mut disk, 1, (1, 4), (0, 0))?;
+    kunit_assert_eq!(t, read_superblock(&mut disk)?.sb.generation, 5);
+    // A slot of an unknown version takes no part.
+    put_superblock(&mut disk, 1, (3, 9), (0, 0))?;
+    kunit_assert_eq!(t, read_superblock(&mut disk)?.sb.generation, 5);
+
+    // Features: an unknown incompatible one refuses, a read-only-compatible one makes it
+    // read-only.
+    put_superblock(&mut disk, 1, (2, 8), (1, 0))?;
+    kunit_assert!(t, read_superblock(&mut disk).err() == Some(EINVAL));
+    put_superblock(&mut disk, 1, (2, 8), (0, 1 << 40))?;
+    kunit_assert!(t, read_superblock(&mut disk)?.read_only);
+
+    // Both slots damaged.
+    disk.blocks[0][0] ^= 1;
+    disk.blocks[1][0] ^= 1;
+    kunit_assert!(t, read_superblock(&mut disk).is_err());
     Ok(())
 }
