@@ -28,6 +28,10 @@ verdict() {
 	poweroff -f
 }
 
+# The kernel hands the parameters it does not know to init as arguments, and
+# no5lvl is one of them (the decompressor reads it, nothing registers it): they
+# are not this script's, and would reach run_kselftest.sh as options below.
+set --
 mode=$(sed -n 's/.*harness=\([a-z]*\).*/\1/p' /proc/cmdline)
 stress=$(sed -n 's/.*harness_stress=\([0-9]*\).*/\1/p' /proc/cmdline)
 [ -n "$stress" ] && export STRESS_SECONDS=$stress
