@@ -105,7 +105,12 @@ kernel_ext::kunit::kunit_suite!(
     emfs_meta_suite,
     "emfs_meta",
     crate::emfs::meta_tests,
-    [meta_round_trip, meta_damage_found, meta_superblock_choice]
+    [
+        meta_round_trip,
+        meta_damage_found,
+        meta_superblock_choice,
+        meta_blocks_owned_once,
+    ]
 );
 // The abstractions' own suite: what they refuse where a safe caller could reach UB.
 kernel_ext::kunit::kunit_suite!(

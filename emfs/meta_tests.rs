@@ -6,12 +6,13 @@
 
 use super::dinode::{INLINE_TARGET_MAX, S_IFCHR, S_IFLNK};
 use super::format::{
-    seal_block, ExtentRecord, BLOCK_SIZE, EXTENTS_PER_BLOCK, EXTENT_REGULAR, ROOT_INO, S_IFDIR,
-    S_IFREG,
+    seal_block, ExtentRecord, BLOCK_SIZE, EXTENTS_PER_BLOCK, EXTENT_REGULAR, ROOT_INO, SB_SLOTS,
+    S_IFDIR, S_IFREG,
 };
 use super::meta::{committed, load, read_superblock, BlockIo, BlockRead, Commit};
 use super::namespace::{Make, Namespace, Time};
 use super::namespace_tests::digest;
+use super::ownership::check_blocks;
 use super::superblock::Superblock;
 use crate::kernel_ext::kunit::{kunit_assert, kunit_assert_eq, Test};
 use kernel::prelude::*;
@@ -323,5 +324,61 @@ pub(crate) fn meta_superblock_choice(t: &mut Test) -> Result {
     disk.blocks[0][0] ^= 1;
     disk.blocks[1][0] ^= 1;
     kunit_assert!(t, read_superblock(&mut disk).is_err());
+    Ok(())
+}
+
+/// The block rule over a committed version-2 namespace: every block owned once and the
+/// bitmap saying exactly that. Then one problem at a time: a bitmap bit, a record pointing
+/// into a directory's chain, the superblock's free count.
+pub(crate) fn meta_blocks_owned_once(t: &mut Test) -> Result {
+    let mut disk = MemDisk::new()?;
+    let mut tab = table(&mut disk, 2)?;
+    let mut ns = Namespace::new(32, 0o755, 0, 0, NOW)?;
+    let d = ns.make(ROOT_INO, b"d", &make(S_IFDIR | 0o755, b""), NOW)?;
+    let f = ns.make(d, b"f", &make(S_IFREG | 0o644, b""), NOW)?;
+    let bs = BLOCK_SIZE as u64;
+    // Two data extents, allocated as writeback would; two records share the second.
+    let (a, b) = (disk.alloc()?, disk.alloc()?);
+    let file = ns.node_mut(f)?;
+    for r in [
+        ExtentRecord::whole(0, bs, a * bs, 1, EXTENT_REGULAR),
+        ExtentRecord::whole(bs, bs, b * bs, 1, EXTENT_REGULAR),
+        ExtentRecord::whole(2 * bs, bs, b * bs, 1, EXTENT_REGULAR),
+    ] {
+        file.records.push(r, GFP_KERNEL)?;
+    }
+    file.disk.size = 3 * bs;
+    commit(&mut ns, &mut tab, 1, &mut disk)?;
+
+    let check = |ns: &Namespace, disk: &MemDisk, tab: &[u64], free: Option<u64>| {
+        let mut bitmap = [0u8; BLOCKS / 8];
+        for (blk, _) in disk.committed.iter().enumerate().filter(|(_, &u)| u) {
+            bitmap[blk / 8] |= 1 << (blk % 8);
+        }
+        let free = free.unwrap_or(disk.committed.iter().filter(|&&u| !u).count() as u64);
+        let meta = Iterator::chain(SB_SLOTS.iter(), tab.iter()).copied();
+        let owners = (0..ns.len())
+            .filter_map(|i| ns.node(i).ok())
+            .filter(|n| n.disk.in_use())
+            .map(|n| (n.chain.as_slice(), n.records.as_slice()));
+        check_blocks(BLOCKS as u64, free, &bitmap, meta, owners, &mut |_| {})
+    };
+    kunit_assert_eq!(t, check(&ns, &disk, &tab, None)?, 0);
+
+    // A used block the bitmap calls free.
+    disk.committed[a as usize] = false;
+    kunit_assert_eq!(t, check(&ns, &disk, &tab, None)?, 1);
+    disk.committed[a as usize] = true;
+
+    // A record pointing into the directory's chain: that block is owned twice.
+    let dir_block = ns.node(d)?.chain.first().copied().ok_or(EINVAL)?;
+    let saved = ns.node(f)?.records[0];
+    ns.node_mut(f)?.records[0].disk_bytenr = dir_block * bs;
+    kunit_assert!(t, check(&ns, &disk, &tab, None)? >= 1);
+    ns.node_mut(f)?.records[0] = saved;
+
+    // The superblock's count off by one.
+    let free = disk.committed.iter().filter(|&&u| !u).count() as u64;
+    kunit_assert_eq!(t, check(&ns, &disk, &tab, Some(free + 1))?, 1);
     Ok(())
 }

@@ -35,6 +35,7 @@ pub mod meta;
 pub(crate) mod meta_tests;
 pub mod namespace;
 pub(crate) mod namespace_tests;
+pub mod ownership;
 pub mod shrink;
 mod state;
 pub mod superblock;

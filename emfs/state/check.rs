@@ -12,6 +12,7 @@
 //! read-only.
 
 use super::*;
+use crate::emfs::ownership::check_blocks;
 
 /// Reports a problem: the first few by name, all of them counted.
 struct Problems(u64);
@@ -80,71 +81,26 @@ impl FsState {
     }
 
     fn check_blocks(&self, p: &mut Problems) -> Result {
-        let total = self.sb.total_blocks;
-        let mut owned = KVVec::from_elem(0u8, self.committed.len(), GFP_KERNEL)?;
-        let claim = |owned: &mut KVVec<u8>, blk: u64, p: &mut Problems| {
-            if blk >= total {
-                p.report(format_args!("block {} is beyond the file system", blk));
-            } else if bitmap_test(owned, blk) {
-                p.report(format_args!("block {} is owned twice", blk));
-            } else {
-                bitmap_set(owned, blk, true);
-            }
-        };
         let sb = &self.sb;
-        let meta: [&[u64]; 3] = [
+        let lists: [&[u64]; 3] = [
             &SB_SLOTS,
             &sb.inode_table[..sb.inode_table_blocks as usize],
             &sb.bitmap[..sb.bitmap_blocks as usize],
         ];
-        for &blk in meta.iter().flat_map(|m| m.iter()) {
-            claim(&mut owned, blk, p);
-        }
-        for slot in self.slots.iter().filter(|s| s.disk.in_use()) {
-            for &blk in slot.chain.iter() {
-                claim(&mut owned, blk, p);
-            }
-            // The file's data extents, each once: records of one file may share an extent (a
-            // partly overwritten one), but two different extents, even of one file, must not
-            // overlap.
-            let mut extents = KVVec::with_capacity(slot.records.len(), GFP_KERNEL)?;
-            for r in slot.records.iter() {
-                extents.push((r.disk_bytenr / BS, r.disk_num_bytes / BS), GFP_KERNEL)?;
-            }
-            extents.sort_unstable();
-            for (n, &(start, len)) in extents.iter().enumerate() {
-                if n > 0 && extents[n - 1] == (start, len) {
-                    continue;
-                }
-                for blk in start..start.saturating_add(len) {
-                    claim(&mut owned, blk, p);
-                }
-            }
-        }
-        // The bitmap must say exactly which blocks are owned; bits past the end are set.
-        let bits = self.committed.len() as u64 * 8;
-        let mut free = 0;
-        for blk in 0..bits {
-            let used = bitmap_test(&self.committed, blk);
-            let owned = blk >= total || bitmap_test(&owned, blk);
-            if used != owned {
-                p.report(format_args!(
-                    "block {}: bitmap says {}, the metadata says {}",
-                    blk,
-                    if used { "used" } else { "free" },
-                    if owned { "used" } else { "free" }
-                ));
-            }
-            if !used && blk < total {
-                free += 1;
-            }
-        }
-        if free != sb.free_blocks {
-            p.report(format_args!(
-                "superblock: {} free blocks, the bitmap has {}",
-                sb.free_blocks, free
-            ));
-        }
+        let meta = lists.into_iter().flatten().copied();
+        let owners = self
+            .slots
+            .iter()
+            .filter(|s| s.disk.in_use())
+            .map(|s| (s.chain.as_slice(), s.records.as_slice()));
+        check_blocks(
+            sb.total_blocks,
+            sb.free_blocks,
+            &self.committed,
+            meta,
+            owners,
+            &mut |args| p.report(args),
+        )?;
         Ok(())
     }
 }
