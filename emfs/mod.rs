@@ -37,6 +37,7 @@ pub mod namespace;
 pub(crate) mod namespace_tests;
 pub mod ownership;
 pub mod shrink;
+pub(crate) mod space;
 mod state;
 pub mod superblock;
 pub mod tree;

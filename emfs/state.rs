@@ -1,26 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The mounted file system's metadata in memory: the committed superblock, the committed and
-//! running allocation bitmaps, every inode with its extent records, the space reservations and
-//! the writes in flight; and the commit that makes the running state the committed one.
-//!
-//! Copy-on-write, as `Documentation/filesystems/emfs.rst` says: a block is allocated only if
-//! it is free in the committed bitmap *and* in the running one, so nothing the last commit
-//! points to is overwritten before the next commit is on disk. Data is allocated upwards from
-//! a cursor (so that consecutive writebacks of a file are contiguous and their maps can merge),
-//! metadata downwards from the end.
+//! The mounted file system's metadata in memory: the committed superblock, the free space
+//! ([`Space`]), every inode with its extent records, the space reservations and the writes in
+//! flight; and the commit that makes the running state the committed one.
 //!
 //! The state is only reached through `Emfs::lock`, which keeps allocations out of file-system
 //! reclaim while the lock is held: eviction takes this lock, and reclaim may evict.
 
 use super::format::*;
 use super::meta::read_extent_chain;
+use super::space::Space;
 use crate::kernel_ext::vfs::{BlockReader, SuperBlock};
 use core::sync::atomic::Ordering;
 use kernel::prelude::*;
 
-/// Bytes of allocation bits per bitmap block.
-const BITMAP_BYTES: usize = CSUM_OFFSET;
 const BS: u64 = BLOCK_SIZE as u64;
 
 mod check;
@@ -48,20 +41,10 @@ pub(crate) struct FsState {
     pub(crate) sb: Superblock,
     /// The running transaction: the generation the next commit writes.
     pub(crate) transid: u64,
-    /// Allocation bits of the last commit, `BITMAP_BYTES` per bitmap block.
-    committed: KVec<u8>,
-    /// Allocation bits now.
-    running: KVec<u8>,
-    /// Blocks free in both bitmaps: allocatable.
-    free: u64,
-    /// Blocks freed since the last commit that it still uses: allocatable after the next one.
-    pending_free: u64,
-    /// Blocks promised to dirty folios.
-    reserved: u64,
+    /// Free space: the committed and running bitmaps, the allocator, the promises.
+    space: Space,
     /// Write bios allocated and not yet recorded.
     pub(crate) inflight: u64,
-    /// Where the next data allocation starts looking.
-    cursor: u64,
     /// Every inode slot, by number.
     pub(crate) slots: KVec<Slot>,
     /// Something changed since the last commit.
@@ -75,17 +58,7 @@ impl FsState {
     /// Slots that do not decode are marked bad (and reported); their file cannot be used.
     pub(crate) fn load(dev: &BlockReader, sb: Superblock) -> Result<Self> {
         let bmb = sb.bitmap_blocks as usize;
-        let mut committed = KVec::with_capacity(bmb * BITMAP_BYTES, GFP_KERNEL)?;
-        for &blk in &sb.bitmap[..bmb] {
-            let block = dev.read_block(blk)?;
-            if !block_csum_ok(&block) {
-                pr_err!("bitmap block {}: bad checksum\n", blk);
-                return Err(crate::kernel_ext::errno::euclean());
-            }
-            committed.extend_from_slice(&block[..BITMAP_BYTES], GFP_KERNEL)?;
-        }
-        let mut running = KVec::with_capacity(committed.len(), GFP_KERNEL)?;
-        running.extend_from_slice(&committed, GFP_KERNEL)?;
+        let space = Space::load(&mut &*dev, sb.total_blocks, &sb.bitmap[..bmb])?;
 
         let mut slots = KVec::with_capacity(sb.inode_count as usize, GFP_KERNEL)?;
         for &blk in &sb.inode_table[..sb.inode_table_blocks as usize] {
@@ -131,22 +104,15 @@ impl FsState {
             }
         }
 
-        let mut st = FsState {
+        Ok(FsState {
             transid: sb.generation + 1,
             sb,
-            committed,
-            running,
-            free: 0,
-            pending_free: 0,
-            reserved: 0,
+            space,
             inflight: 0,
-            cursor: 0,
             slots,
             dirty: false,
             failed: false,
-        };
-        st.free = st.count_free();
-        Ok(st)
+        })
     }
 
     /// Whether some metadata did not decode (the mount is then read-only).
@@ -154,38 +120,10 @@ impl FsState {
         self.slots.iter().any(|s| s.bad)
     }
 
-    fn count_free(&self) -> u64 {
-        (0..self.sb.total_blocks)
-            .filter(|&b| self.allocatable(b))
-            .count() as u64
-    }
-
-    fn allocatable(&self, blk: u64) -> bool {
-        !bitmap_test(&self.committed, blk) && !bitmap_test(&self.running, blk)
-    }
-
-    fn mark_used(&mut self, blk: u64, n: u64) {
-        for b in blk..blk + n {
-            bitmap_set(&mut self.running, b, true);
-        }
-        self.free -= n;
-        self.dirty = true;
-    }
-
     /// Frees `[blk, blk + n)`: allocatable now if the last commit does not use it, else after
     /// the next commit.
     pub(crate) fn free_blocks(&mut self, blk: u64, n: u64) {
-        for b in blk..blk.saturating_add(n).min(self.sb.total_blocks) {
-            if !bitmap_test(&self.running, b) {
-                continue;
-            }
-            bitmap_set(&mut self.running, b, false);
-            if bitmap_test(&self.committed, b) {
-                self.pending_free += 1;
-            } else {
-                self.free += 1;
-            }
-        }
+        self.space.free_blocks(blk, n);
         self.dirty = true;
     }
 
@@ -202,20 +140,21 @@ impl FsState {
 
     /// Space that can still be promised.
     pub(crate) fn available(&self) -> u64 {
-        self.free
-            .saturating_sub(self.reserved)
+        self.space
+            .free()
+            .saturating_sub(self.space.reserved())
             .saturating_sub(self.metadata_reserve())
     }
 
     /// Free blocks as `statfs` shows them: free now or after the next commit, less what dirty
     /// data was promised.
     pub(crate) fn statfs_free(&self) -> u64 {
-        (self.free + self.pending_free).saturating_sub(self.reserved)
+        self.space.statfs_free()
     }
 
     /// Whether a commit would make more space allocatable.
     pub(crate) fn commit_frees_space(&self) -> bool {
-        self.pending_free > 0
+        self.space.commit_frees_space()
     }
 
     /// Promises `n` blocks to dirty folios.
@@ -226,13 +165,13 @@ impl FsState {
         if self.available() < n {
             return Err(ENOSPC);
         }
-        self.reserved += n;
+        self.space.add_reserved(n);
         Ok(())
     }
 
     /// Takes back a promise of `n` blocks.
     pub(crate) fn unreserve(&mut self, n: u64) {
-        self.reserved = self.reserved.saturating_sub(n);
+        self.space.unreserve(n);
     }
 
     /// Allocates up to `want` contiguous data blocks from the cursor on (wrapping once).
@@ -240,28 +179,14 @@ impl FsState {
         if self.failed {
             return Err(EIO);
         }
-        let total = self.sb.total_blocks;
-        let from = self.cursor.min(total);
-        let start = Iterator::chain(from..total, 0..from)
-            .find(|&b| self.allocatable(b))
-            .ok_or(ENOSPC)?;
-        let mut n = 1;
-        while n < want && start + n < total && self.allocatable(start + n) {
-            n += 1;
-        }
-        self.mark_used(start, n);
-        self.cursor = start + n;
-        Ok((start, n))
+        self.dirty = true;
+        self.space.alloc_data(want)
     }
 
     /// Allocates one metadata block, from the end of the file system down.
     fn alloc_meta(&mut self) -> Result<u64> {
-        let blk = (2..self.sb.total_blocks)
-            .rev()
-            .find(|&b| self.allocatable(b))
-            .ok_or(ENOSPC)?;
-        self.mark_used(blk, 1);
-        Ok(blk)
+        self.dirty = true;
+        self.space.alloc_meta()
     }
 
     /// Allocates up to `want` contiguous blocks for preallocation, within the space that can
@@ -478,14 +403,9 @@ impl FsState {
             self.free_blocks(sb.bitmap[idx], 1);
             sb.bitmap[idx] = blk;
         }
-        let free_after = (0..sb.total_blocks)
-            .filter(|&b| !bitmap_test(&self.running, b))
-            .count() as u64;
+        let free_after = self.space.free_after_commit();
         for idx in 0..sb.bitmap_blocks as usize {
-            buf.fill(0);
-            buf[..BITMAP_BYTES]
-                .copy_from_slice(&self.running[idx * BITMAP_BYTES..(idx + 1) * BITMAP_BYTES]);
-            seal_block(buf);
+            self.space.encode_block(idx, buf)?;
             dev.write_block(sb.bitmap[idx], buf, false)?;
         }
 
@@ -503,9 +423,7 @@ impl FsState {
 
         // The new commit is the committed state.
         self.sb = sb;
-        self.committed.copy_from_slice(&self.running);
-        self.free = free_after;
-        self.pending_free = 0;
+        self.space.committed_done(free_after);
         self.transid = gen + 1;
         self.dirty = false;
         super::debug::COMMITS.fetch_add(1, Ordering::Relaxed);

@@ -96,7 +96,7 @@ impl FsState {
         check_blocks(
             sb.total_blocks,
             sb.free_blocks,
-            &self.committed,
+            self.space.committed(),
             meta,
             owners,
             &mut |args| p.report(args),
