@@ -112,6 +112,13 @@ kernel_ext::kunit::kunit_suite!(
         meta_blocks_owned_once,
     ]
 );
+// A file's extent records replaced by range (both formats).
+kernel_ext::kunit::kunit_suite!(
+    emfs_records_suite,
+    "emfs_records",
+    crate::emfs::records_tests,
+    [records_split_and_free, records_range_over_several]
+);
 // The abstractions' own suite: what they refuse where a safe caller could reach UB.
 kernel_ext::kunit::kunit_suite!(
     kernel_ext_suite,

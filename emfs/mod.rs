@@ -36,6 +36,8 @@ pub(crate) mod meta_tests;
 pub mod namespace;
 pub(crate) mod namespace_tests;
 pub mod ownership;
+pub(crate) mod records;
+pub(crate) mod records_tests;
 pub mod shrink;
 pub(crate) mod space;
 mod state;

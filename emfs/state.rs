@@ -9,6 +9,7 @@
 
 use super::format::*;
 use super::meta::read_extent_chain;
+use super::records::replace_range;
 use super::space::Space;
 use crate::kernel_ext::vfs::{BlockReader, SuperBlock};
 use core::sync::atomic::Ordering;
@@ -222,68 +223,30 @@ impl FsState {
     /// Drops `[start, end)` from inode `ino`'s records, keeping the parts of records that stick
     /// out, and frees every on-disk extent no record points into any more.
     pub(crate) fn drop_records(&mut self, ino: u64, start: u64, end: u64) -> Result {
-        let slot = self.slot_mut(ino)?;
-        if !slot
-            .records
-            .iter()
-            .any(|r| r.file_offset < end && r.end() > start)
-        {
-            return Ok(());
-        }
-        let mut kept = KVVec::with_capacity(slot.records.len() + 1, GFP_KERNEL)?;
-        let mut gone = KVec::new();
-        for r in slot.records.iter() {
-            if r.end() <= start || r.file_offset >= end {
-                kept.push(*r, GFP_KERNEL)?;
-                continue;
-            }
-            if r.file_offset < start {
-                kept.push(
-                    ExtentRecord {
-                        len: start - r.file_offset,
-                        ..*r
-                    },
-                    GFP_KERNEL,
-                )?;
-            }
-            if r.end() > end {
-                kept.push(
-                    ExtentRecord {
-                        file_offset: end,
-                        len: r.end() - end,
-                        offset: r.offset + (end - r.file_offset),
-                        ..*r
-                    },
-                    GFP_KERNEL,
-                )?;
-            }
-            gone.push((r.disk_bytenr, r.disk_num_bytes), GFP_KERNEL)?;
-        }
-        slot.records = kept;
-        slot.records_dirty = true;
-        for (bytenr, bytes) in gone {
-            // Extents are not shared between files: free one when this file is done with it.
-            let used = self
-                .slots
-                .get(ino as usize)
-                .is_some_and(|s| s.records.iter().any(|r| r.disk_bytenr == bytenr));
-            if !used {
-                self.free_blocks(bytenr / BS, bytes / BS);
-            }
-        }
-        Ok(())
+        self.change_records(ino, start, end, None)
     }
 
     /// Replaces `[rec.file_offset, rec.end())` of inode `ino` with `rec`.
     pub(crate) fn replace_records(&mut self, ino: u64, rec: ExtentRecord) -> Result {
-        self.drop_records(ino, rec.file_offset, rec.end())?;
+        self.change_records(ino, rec.file_offset, rec.end(), Some(rec))
+    }
+
+    fn change_records(
+        &mut self,
+        ino: u64,
+        start: u64,
+        end: u64,
+        new: Option<ExtentRecord>,
+    ) -> Result {
         let slot = self.slot_mut(ino)?;
-        let at = slot
-            .records
-            .partition_point(|r| r.file_offset < rec.file_offset);
-        slot.records.push(rec, GFP_KERNEL)?;
-        slot.records[at..].rotate_right(1);
+        let Some(gone) = replace_range(&mut slot.records, start, end, new)? else {
+            return Ok(());
+        };
         slot.records_dirty = true;
+        // Extents are not shared between files: free one when this file is done with it.
+        for (bytenr, bytes) in gone {
+            self.free_blocks(bytenr / BS, bytes / BS);
+        }
         Ok(())
     }
 
