@@ -7,8 +7,8 @@
 //! is free in the committed bitmap *and* in the running one, so nothing the last commit points
 //! to is overwritten before the next commit is on disk. Data is allocated upwards from a cursor
 //! (so that consecutive writebacks of a file are contiguous and their maps can merge), metadata
-//! downwards from the end. What may be promised to dirty data (the reserve left for a
-//! commit's metadata) is the state's policy, not decided here.
+//! downwards from the end. Dirty data is promised only what leaves the next commit's metadata
+//! its blocks; how many that takes is the state's to say.
 
 use super::format::{bitmap_set, bitmap_test, block_csum_ok, seal_block, BLOCK_SIZE, CSUM_OFFSET};
 use super::meta::BlockRead;
@@ -102,19 +102,29 @@ impl Space {
         }
     }
 
-    /// Blocks allocatable now.
-    pub(crate) fn free(&self) -> u64 {
-        self.free
+    /// Blocks that can still be promised when `meta` are kept for the next commit's metadata.
+    pub(crate) fn available(&self, meta: u64) -> u64 {
+        self.free.saturating_sub(self.reserved).saturating_sub(meta)
     }
 
-    /// Blocks promised to dirty folios.
-    pub(crate) fn reserved(&self) -> u64 {
-        self.reserved
-    }
-
-    /// Promises `n` more blocks (the state decided they may be).
-    pub(crate) fn add_reserved(&mut self, n: u64) {
+    /// Promises `n` blocks to dirty folios, keeping `meta` for the next commit's metadata;
+    /// `-ENOSPC` if they are not there.
+    pub(crate) fn reserve(&mut self, n: u64, meta: u64) -> Result {
+        if self.available(meta) < n {
+            return Err(ENOSPC);
+        }
         self.reserved += n;
+        Ok(())
+    }
+
+    /// Allocates up to `want` contiguous blocks for preallocation, within what can be promised
+    /// when `meta` are kept.
+    pub(crate) fn alloc_prealloc(&mut self, want: u64, meta: u64) -> Result<(u64, u64)> {
+        let can = self.available(meta).min(want);
+        if can == 0 {
+            return Err(ENOSPC);
+        }
+        self.alloc_data(can)
     }
 
     /// Takes back a promise of `n` blocks.

@@ -139,14 +139,6 @@ impl FsState {
         u64::from(self.sb.inode_table_blocks) + u64::from(self.sb.bitmap_blocks) + chains + 4
     }
 
-    /// Space that can still be promised.
-    pub(crate) fn available(&self) -> u64 {
-        self.space
-            .free()
-            .saturating_sub(self.space.reserved())
-            .saturating_sub(self.metadata_reserve())
-    }
-
     /// Free blocks as `statfs` shows them: free now or after the next commit, less what dirty
     /// data was promised.
     pub(crate) fn statfs_free(&self) -> u64 {
@@ -163,11 +155,7 @@ impl FsState {
         if self.failed {
             return Err(EIO);
         }
-        if self.available() < n {
-            return Err(ENOSPC);
-        }
-        self.space.add_reserved(n);
-        Ok(())
+        self.space.reserve(n, self.metadata_reserve())
     }
 
     /// Takes back a promise of `n` blocks.
@@ -180,8 +168,9 @@ impl FsState {
         if self.failed {
             return Err(EIO);
         }
+        let got = self.space.alloc_data(want)?;
         self.dirty = true;
-        self.space.alloc_data(want)
+        Ok(got)
     }
 
     /// Allocates one metadata block, from the end of the file system down.
@@ -193,11 +182,12 @@ impl FsState {
     /// Allocates up to `want` contiguous blocks for preallocation, within the space that can
     /// be promised.
     pub(crate) fn alloc_prealloc(&mut self, want: u64) -> Result<(u64, u64)> {
-        let can = self.available().min(want);
-        if can == 0 {
-            return Err(ENOSPC);
+        if self.failed {
+            return Err(EIO);
         }
-        self.alloc_data(can)
+        let got = self.space.alloc_prealloc(want, self.metadata_reserve())?;
+        self.dirty = true;
+        Ok(got)
     }
 
     /// The slot of inode `ino`, if it is a usable one.
