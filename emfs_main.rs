@@ -119,6 +119,17 @@ kernel_ext::kunit::kunit_suite!(
     crate::emfs::records_tests,
     [records_split_and_free, records_range_over_several]
 );
+// The version-2 state on a device in memory that keeps only what a power cut would.
+kernel_ext::kunit::kunit_suite!(
+    emfs_state_v2_suite,
+    "emfs_state_v2",
+    crate::emfs::state_v2_tests,
+    [
+        state_commit_and_load,
+        state_commit_cut_anywhere,
+        state_space_promises,
+    ]
+);
 // The abstractions' own suite: what they refuse where a safe caller could reach UB.
 kernel_ext::kunit::kunit_suite!(
     kernel_ext_suite,

@@ -35,6 +35,15 @@ impl BlockRead for &BlockReader {
     }
 }
 
+/// The device a commit writes: blocks, a superblock written with FUA (the cache flushed
+/// before it, the block on stable storage when the call returns), an explicit cache flush.
+pub trait Device: BlockRead {
+    /// Writes block `blk` and waits; with `fua` as a commit's superblock.
+    fn write(&mut self, blk: u64, b: &[u8; BLOCK_SIZE], fua: bool) -> Result;
+    /// Flushes the device's volatile write cache.
+    fn flush(&mut self) -> Result;
+}
+
 /// Blocks in and out, and the allocator of the state being committed.
 pub trait BlockIo: BlockRead {
     /// Writes block `blk`, which [`BlockIo::alloc`] gave.
@@ -196,7 +205,7 @@ pub struct Loaded {
 /// symlink's target. A slot that breaks a rule of its own, or owns a chain that does, is marked
 /// bad and reported; an I/O error or lack of memory fails the load.
 pub fn load(
-    io: &mut impl BlockIo,
+    io: &mut impl BlockRead,
     table: &[u64],
     generation: u64,
     total_blocks: u64,
@@ -231,7 +240,7 @@ pub fn load(
 
 /// Fills node `d.ino` with `d` and what it owns.
 fn load_owned(
-    io: &mut impl BlockIo,
+    io: &mut impl BlockRead,
     ns: &mut Namespace,
     d: DiskInode,
     generation: u64,

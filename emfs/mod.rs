@@ -41,6 +41,8 @@ pub(crate) mod records_tests;
 pub mod shrink;
 pub(crate) mod space;
 mod state;
+pub(crate) mod state_v2;
+pub(crate) mod state_v2_tests;
 pub mod superblock;
 pub mod tree;
 

@@ -1,0 +1,342 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The metadata of a mounted emfs of format version 2 in memory: the committed superblock with
+//! its block lists, the free space ([`Space`]), the namespace with every file's records
+//! ([`Namespace`]); the mount-time checks; and the commit that makes the running state the
+//! committed one. It takes the place of `state.rs` when the mount reads version 2; until then
+//! only its KUnit suite (`state_v2_tests.rs`) runs it.
+//!
+//! A commit keeps version 1's order (`Documentation/filesystems/emfs.rst`): new chains and
+//! inode-table blocks, then a new bitmap, all in blocks the last commit does not use; a cache
+//! flush; then the superblock with the next generation into the other slot, with FUA. A crash
+//! anywhere before the superblock leaves the last commit whole.
+
+use super::dinode::S_IFLNK;
+use super::format::{
+    bitmap_test, ExtentRecord, BLOCK_SIZE, EXTENTS_PER_BLOCK, ROOT_INO, SB_SLOTS, S_IFDIR, S_IFREG,
+};
+use super::meta::{self, read_superblock, BlockIo, BlockRead, Commit, Device};
+use super::namespace::Namespace;
+use super::ownership::check_blocks;
+use super::records::replace_range;
+use super::space::Space;
+use super::superblock::Superblock;
+use kernel::prelude::*;
+
+const BS: u64 = BLOCK_SIZE as u64;
+
+/// The metadata of a mounted file system.
+pub(crate) struct State {
+    /// The superblock of the last commit.
+    pub(crate) sb: Superblock,
+    /// Its inode-table blocks.
+    table: KVec<u64>,
+    /// Its bitmap blocks.
+    bitmap: KVec<u64>,
+    /// The running transaction: the generation the next commit writes.
+    pub(crate) transid: u64,
+    /// Free space.
+    space: Space,
+    /// Every inode, with its entries, target or records.
+    pub(crate) ns: Namespace,
+    /// Something changed since the last commit.
+    dirty: bool,
+    /// A commit failed: the running state cannot reach the disk any more.
+    pub(crate) failed: bool,
+    /// Problems the mount found in the metadata: it is read-only.
+    pub(crate) problems: u64,
+    /// The superblock has a read-only-compatible feature this code does not know.
+    ro_features: bool,
+}
+
+/// The device and the running allocator, as [`Commit`] sees them.
+struct Io<'a, D: Device> {
+    dev: &'a mut D,
+    space: &'a mut Space,
+}
+
+impl<D: Device> BlockRead for Io<'_, D> {
+    fn read(&mut self, blk: u64) -> Result<KBox<[u8; BLOCK_SIZE]>> {
+        self.dev.read(blk)
+    }
+}
+
+impl<D: Device> BlockIo for Io<'_, D> {
+    fn write(&mut self, blk: u64, b: &[u8; BLOCK_SIZE]) -> Result {
+        self.dev.write(blk, b, false)
+    }
+
+    fn alloc(&mut self) -> Result<u64> {
+        self.space.alloc_meta()
+    }
+
+    fn free(&mut self, blk: u64) {
+        self.space.free_blocks(blk, 1);
+    }
+}
+
+impl State {
+    /// Loads the committed state of a device of `dev_blocks` blocks: the superblock slot
+    /// chosen as `fsck.emfs` chooses it, the bitmap, the inode table with every chain. Then the
+    /// rules `fsck.emfs` checks: slots and their chains, the tree, every block owned once;
+    /// their problems are counted and reported, and make the mount read-only.
+    pub(crate) fn load(dev: &mut impl BlockRead, dev_blocks: u64) -> Result<Self> {
+        let m = read_superblock(dev)?;
+        let sb = m.sb;
+        if sb.total_blocks > dev_blocks {
+            pr_err!(
+                "superblock says {} blocks, the device has {}\n",
+                sb.total_blocks,
+                dev_blocks
+            );
+            return Err(EINVAL);
+        }
+        let space = Space::load(dev, sb.total_blocks, &m.bitmap)?;
+        let (ns, loaded) = meta::load(dev, &m.table, sb.generation, sb.total_blocks)?;
+        let mut st = State {
+            transid: sb.generation + 1,
+            sb,
+            table: m.table,
+            bitmap: m.bitmap,
+            space,
+            ns,
+            dirty: false,
+            failed: false,
+            problems: u64::from(loaded.bad),
+            ro_features: m.read_only,
+        };
+        // With a bad slot the rest would be reported as its consequences.
+        if st.problems == 0 {
+            if st.ns.check().is_err() {
+                st.problems += 1;
+            }
+            st.problems += st.check_blocks()?;
+        }
+        Ok(st)
+    }
+
+    fn check_blocks(&self) -> Result<u64> {
+        let lists: [&[u64]; 3] = [&SB_SLOTS, &self.table, &self.bitmap];
+        let meta = lists.into_iter().flatten().copied();
+        let owners = (0..self.ns.len())
+            .filter_map(|ino| self.ns.node(ino).ok())
+            .filter(|n| n.disk.in_use())
+            .map(|n| (n.chain.as_slice(), n.records.as_slice()));
+        check_blocks(
+            self.sb.total_blocks,
+            self.sb.free_blocks,
+            self.space.committed(),
+            meta,
+            owners,
+            &mut |args| pr_err!("{}\n", args),
+        )
+    }
+
+    /// Whether the last commit uses block `blk` (its bitmap says so).
+    pub(crate) fn committed_block(&self, blk: u64) -> bool {
+        bitmap_test(self.space.committed(), blk)
+    }
+
+    /// Whether nothing may be written: problems found at mount, or an unknown feature.
+    pub(crate) fn read_only(&self) -> bool {
+        self.problems > 0 || self.ro_features
+    }
+
+    /// The namespace, to change it: the next commit writes what changed.
+    pub(crate) fn ns_mut(&mut self) -> &mut Namespace {
+        self.dirty = true;
+        &mut self.ns
+    }
+
+    /// Frees `[blk, blk + n)`: allocatable now if the last commit does not use it, else after
+    /// the next commit.
+    pub(crate) fn free_blocks(&mut self, blk: u64, n: u64) {
+        self.space.free_blocks(blk, n);
+        self.dirty = true;
+    }
+
+    /// Blocks the next commit may need for metadata: every inode-table and bitmap block and a
+    /// new chain for every inode (a bound, not a count).
+    fn metadata_reserve(&self) -> u64 {
+        let mut chains = 0u64;
+        for ino in 0..self.ns.len() {
+            let Ok(n) = self.ns.node(ino) else { continue };
+            chains += match n.disk.kind() {
+                S_IFREG => (n.records.len() + 2).div_ceil(EXTENTS_PER_BLOCK) as u64,
+                S_IFDIR => n.dir.as_ref().map_or(0, |d| d.blocks() as u64) + 1,
+                S_IFLNK => 1,
+                _ => 0,
+            };
+        }
+        self.table.len() as u64 + self.bitmap.len() as u64 + chains + 4
+    }
+
+    /// Free blocks as `statfs` shows them.
+    pub(crate) fn statfs_free(&self) -> u64 {
+        self.space.statfs_free()
+    }
+
+    /// Whether a commit would make more space allocatable.
+    pub(crate) fn commit_frees_space(&self) -> bool {
+        self.space.commit_frees_space()
+    }
+
+    /// Promises `n` blocks to dirty folios.
+    pub(crate) fn reserve(&mut self, n: u64) -> Result {
+        if self.failed {
+            return Err(EIO);
+        }
+        self.space.reserve(n, self.metadata_reserve())
+    }
+
+    /// Takes back a promise of `n` blocks.
+    pub(crate) fn unreserve(&mut self, n: u64) {
+        self.space.unreserve(n);
+    }
+
+    /// Allocates up to `want` contiguous data blocks.
+    pub(crate) fn alloc_data(&mut self, want: u64) -> Result<(u64, u64)> {
+        if self.failed {
+            return Err(EIO);
+        }
+        let got = self.space.alloc_data(want)?;
+        self.dirty = true;
+        Ok(got)
+    }
+
+    /// Allocates up to `want` contiguous blocks for preallocation.
+    pub(crate) fn alloc_prealloc(&mut self, want: u64) -> Result<(u64, u64)> {
+        if self.failed {
+            return Err(EIO);
+        }
+        let got = self.space.alloc_prealloc(want, self.metadata_reserve())?;
+        self.dirty = true;
+        Ok(got)
+    }
+
+    /// Replaces `[start, end)` of regular file `ino`'s records with `new` (`None`: a hole)
+    /// and frees the extents no record points into any more.
+    pub(crate) fn replace_records(
+        &mut self,
+        ino: u32,
+        start: u64,
+        end: u64,
+        new: Option<ExtentRecord>,
+    ) -> Result {
+        let n = self.ns.node_mut(ino)?;
+        if n.bad {
+            return Err(crate::kernel_ext::errno::euclean());
+        }
+        if !n.disk.in_use() || n.disk.kind() != S_IFREG {
+            return Err(EINVAL);
+        }
+        let Some(gone) = replace_range(&mut n.records, start, end, new)? else {
+            return Ok(());
+        };
+        n.chain_dirty = true;
+        n.dirty = true;
+        self.dirty = true;
+        // Extents are not shared between files: free one when this file is done with it.
+        for (bytenr, bytes) in gone {
+            self.space.free_blocks(bytenr / BS, bytes / BS);
+        }
+        Ok(())
+    }
+
+    /// Frees orphan `ino` (no link left) with its data; its chain goes with the next commit.
+    pub(crate) fn delete_inode(&mut self, ino: u32) -> Result {
+        if self.ns.node(ino)?.disk.kind() == S_IFREG {
+            self.replace_records(ino, 0, u64::MAX, None)?;
+        }
+        self.ns_mut().delete(ino)
+    }
+
+    /// Frees the inodes that lost their last name before a crash (or an unmount that could not
+    /// finish): in use with no link.
+    pub(crate) fn delete_orphans(&mut self) -> Result {
+        for ino in ROOT_INO + 1..self.ns.len() {
+            let n = self.ns.node(ino)?;
+            if !n.bad && n.disk.in_use() && n.disk.nlink == 0 {
+                self.delete_inode(ino)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the running state as a new commit, in the order the module doc gives. A failure
+    /// past the first write is fatal: the state stays failed and nothing more is written.
+    pub(crate) fn commit(&mut self, dev: &mut impl Device) -> Result {
+        if self.failed {
+            return Err(EIO);
+        }
+        if !self.dirty {
+            return Ok(());
+        }
+        // Memory first, while nothing has changed: running out of it is not fatal.
+        let prepared = Commit::prepare(&self.ns)?;
+        let mut buf = KBox::new([0u8; BLOCK_SIZE], GFP_KERNEL)?;
+        let mut table = KVec::with_capacity(self.table.len(), GFP_KERNEL)?;
+        table.extend_from_slice(&self.table, GFP_KERNEL)?;
+        let mut bitmap = KVec::with_capacity(self.bitmap.len(), GFP_KERNEL)?;
+        bitmap.extend_from_slice(&self.bitmap, GFP_KERNEL)?;
+        let r = self.write_commit(dev, prepared, &mut buf, &mut table, &mut bitmap);
+        match r {
+            Ok(()) => {
+                self.table = table;
+                self.bitmap = bitmap;
+            }
+            Err(e) => {
+                pr_err!("commit of generation {} failed: {:?}\n", self.transid, e);
+                self.failed = true;
+            }
+        }
+        r
+    }
+
+    fn write_commit(
+        &mut self,
+        dev: &mut impl Device,
+        prepared: Commit,
+        buf: &mut [u8; BLOCK_SIZE],
+        table: &mut [u64],
+        bitmap: &mut [u64],
+    ) -> Result {
+        let gen = self.transid;
+        let mut io = Io {
+            dev: &mut *dev,
+            space: &mut self.space,
+        };
+        prepared.write(&mut self.ns, table, gen, &mut io)?;
+
+        // The bitmap: new blocks first, so that it describes itself.
+        for slot in bitmap.iter_mut() {
+            let blk = self.space.alloc_meta()?;
+            self.space.free_blocks(*slot, 1);
+            *slot = blk;
+        }
+        let free_after = self.space.free_after_commit();
+        for (idx, &blk) in bitmap.iter().enumerate() {
+            self.space.encode_block(idx, buf)?;
+            dev.write(blk, buf, false)?;
+        }
+
+        // Everything above is durable before the superblock that points to it.
+        dev.flush()?;
+        let sb = Superblock {
+            generation: gen,
+            free_blocks: free_after,
+            ..self.sb
+        };
+        sb.encode(table, bitmap, buf).map_err(|_| EINVAL)?;
+        let slot = SB_SLOTS[(gen % 2 == 0) as usize];
+        dev.write(slot, buf, true)?;
+
+        // The new commit is the committed state.
+        self.sb = sb;
+        self.space.committed_done(free_after);
+        meta::committed(&mut self.ns)?;
+        self.transid = gen + 1;
+        self.dirty = false;
+        Ok(())
+    }
+}
