@@ -20,7 +20,7 @@ use super::format::{
 use super::namespace::Namespace;
 use super::superblock::{bitmap_block, inode_table_block, probe, SlotProbe, Superblock, VERSION};
 use crate::kernel_ext::errno::euclean;
-use crate::kernel_ext::vfs::BlockReader;
+use crate::kernel_ext::vfs::{BlockReader, FileSystem, SuperBlock};
 use kernel::prelude::*;
 
 /// Blocks in.
@@ -42,6 +42,22 @@ pub trait Device: BlockRead {
     fn write(&mut self, blk: u64, b: &[u8; BLOCK_SIZE], fua: bool) -> Result;
     /// Flushes the device's volatile write cache.
     fn flush(&mut self) -> Result;
+}
+
+impl<T: FileSystem> BlockRead for &SuperBlock<T> {
+    fn read(&mut self, blk: u64) -> Result<KBox<[u8; BLOCK_SIZE]>> {
+        self.read_block(blk)
+    }
+}
+
+impl<T: FileSystem> Device for &SuperBlock<T> {
+    fn write(&mut self, blk: u64, b: &[u8; BLOCK_SIZE], fua: bool) -> Result {
+        self.write_block(blk, b, fua)
+    }
+
+    fn flush(&mut self) -> Result {
+        SuperBlock::flush(self)
+    }
 }
 
 /// Blocks in and out, and the allocator of the state being committed.

@@ -9,13 +9,29 @@ use super::*;
 ///
 /// # Invariants
 ///
-/// `ctx` is the `dir_context` of the running `iterate_shared` call.
+/// `ctx` is the `dir_context` of the running `iterate_shared` call. `bound` is null or the
+/// open directory's own `u64` ([`dir_open_callback`]), which only `iterate_shared` and `llseek`
+/// on that file touch, both under the file's position lock (`iterate_shared` directories always
+/// take it), so nothing else uses it during the call.
 pub struct DirEmitter<'a> {
     pub(super) ctx: *mut bindings::dir_context,
+    pub(super) bound: *mut u64,
     pub(super) _p: PhantomData<&'a mut ()>,
 }
 
 impl DirEmitter<'_> {
+    /// A number the file system keeps with this open directory between reads: 0 when the
+    /// directory is opened and whenever its position is moved by `lseek` (as
+    /// `generic_llseek_cookie` does for ext2's). emfs keeps there the cookie its reading stops
+    /// at, taken at the first read: without it, a program that renames each entry it reads
+    /// would read forever (btrfs's 9b378f6ad48c). `None` if the directory was opened before
+    /// its file system kept one (never, for a directory this module opened).
+    pub fn bound(&mut self) -> Option<&mut u64> {
+        // SAFETY: By the type invariant `bound` is null or the open file's own `u64`, used by
+        // nothing else while the emitter (borrowed mutably here) lives.
+        unsafe { self.bound.as_mut() }
+    }
+
     /// The position to continue from.
     pub fn pos(&self) -> i64 {
         // SAFETY: By the type invariant `ctx` is valid.
@@ -152,10 +168,69 @@ pub(super) unsafe extern "C" fn iterate_shared_callback<T: Type>(
     }
     // SAFETY: An open file keeps its inode alive, and it is a `T` directory.
     let dir = unsafe { Inode::<T>::from_raw(ffi::emfs_file_inode(file)) };
-    // INVARIANT: `ctx` is the running call's context.
+    // INVARIANT: `ctx` is the running call's context; `private_data` of a directory of this
+    // type is null or the `u64` `dir_open_callback` allocated, and the VFS holds the file's
+    // position lock for `iterate_shared`.
     let mut emitter = DirEmitter {
         ctx,
+        // SAFETY: The file is valid for the call.
+        bound: unsafe { (*file).private_data.cast() },
         _p: PhantomData,
     };
     from_result(|| T::read_dir(dir, &mut emitter).map(|()| 0))
+}
+
+/// # Safety
+///
+/// Called by the VFS (`do_dentry_open`) for a directory of a `T` superblock being opened: the
+/// file is used by nobody else yet.
+pub(super) unsafe extern "C" fn dir_open_callback(
+    _inode: *mut bindings::inode,
+    file: *mut bindings::file,
+) -> core::ffi::c_int {
+    let Ok(bound) = KBox::new(0u64, GFP_KERNEL) else {
+        return ENOMEM.to_errno();
+    };
+    // SAFETY: The file is being opened and is not shared yet; nothing else in this module sets
+    // `private_data` of a directory.
+    unsafe { (*file).private_data = KBox::into_raw(bound).cast() };
+    0
+}
+
+/// # Safety
+///
+/// Called by the VFS once, when the last reference to a directory file that
+/// `dir_open_callback` opened goes.
+pub(super) unsafe extern "C" fn dir_release_callback(
+    _inode: *mut bindings::inode,
+    file: *mut bindings::file,
+) -> core::ffi::c_int {
+    // SAFETY: The file is valid for the call and used by nobody else any more.
+    let bound = unsafe { (*file).private_data }.cast::<u64>();
+    if !bound.is_null() {
+        // SAFETY: `dir_open_callback` made `bound` with `KBox::into_raw`, and release is called
+        // once: it is freed once.
+        drop(unsafe { KBox::from_raw(bound) });
+    }
+    0
+}
+
+/// # Safety
+///
+/// Called by `vfs_llseek` on a directory of a `T` superblock, under the file's position lock.
+pub(super) unsafe extern "C" fn dir_llseek_callback(
+    file: *mut bindings::file,
+    offset: bindings::loff_t,
+    whence: core::ffi::c_int,
+) -> bindings::loff_t {
+    // SAFETY: The file is valid for the call.
+    let bound = unsafe { (*file).private_data }.cast::<u64>();
+    if bound.is_null() {
+        // SAFETY: `vfs_llseek` passes an open file.
+        return unsafe { bindings::generic_file_llseek(file, offset, whence) };
+    }
+    // SAFETY: `bound` is the file's own `u64` (`dir_open_callback`), which only this call and
+    // `iterate_shared` touch, both under the position lock the caller holds; a moved position
+    // resets it to 0.
+    unsafe { bindings::generic_llseek_cookie(file, offset, whence, bound) }
 }

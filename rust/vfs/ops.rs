@@ -123,7 +123,10 @@ impl<T: Type> Tables<T> {
     };
 
     pub(super) const DIR_FILE_OPS: bindings::file_operations = bindings::file_operations {
-        llseek: Some(bindings::generic_file_llseek),
+        // A `u64` per open directory for the file system's reading ([`DirEmitter::bound`]).
+        open: Some(dir_open_callback),
+        release: Some(dir_release_callback),
+        llseek: Some(dir_llseek_callback),
         read: Some(bindings::generic_read_dir),
         iterate_shared: Some(iterate_shared_callback::<T>),
         // Names are made durable with the rest: `FileSystem::fsync` on the directory.
