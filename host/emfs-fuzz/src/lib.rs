@@ -147,6 +147,7 @@ impl Place {
 }
 
 /// An image in memory.
+#[derive(Clone)]
 pub struct Image {
     /// The bytes.
     pub bytes: Vec<u8>,
@@ -334,7 +335,12 @@ pub fn image(seed: u64, index: u64) -> Result<(Image, Vec<String>), String> {
 pub fn image_of(version: u32, seed: u64, index: u64) -> Result<(Image, Vec<String>), String> {
     match version {
         1 => image(seed, index),
-        2 => mutated(v2::base_image()?, seed, index),
+        2 => {
+            // Made once per process: a run or a test goes through thousands of images.
+            static BASE: std::sync::OnceLock<Result<Image, String>> = std::sync::OnceLock::new();
+            let base = BASE.get_or_init(v2::base_image).clone()?;
+            mutated(base, seed, index)
+        }
         v => Err(format!("no format version {v}")),
     }
 }
@@ -347,6 +353,11 @@ fn mutated(mut img: Image, seed: u64, index: u64) -> Result<(Image, Vec<String>)
         done.push(mutate(&mut img, &mut rng));
     }
     Ok((img, done))
+}
+
+/// The image's size in blocks (its file system's).
+fn img_blocks(img: &Image) -> u64 {
+    (img.bytes.len() / BLOCK_SIZE) as u64
 }
 
 /// Whether two places hold the same structure (a record and a directory entry share a kind).
@@ -378,7 +389,7 @@ fn mutate(img: &mut Image, rng: &mut fastrand::Rng) -> String {
     let desc;
     match place {
         Place::Bitmap(blk) => {
-            let bit = rng.u64(..BASE_BLOCKS + 16);
+            let bit = rng.u64(..img_blocks(img) + 16);
             let b = block_of(&mut img.bytes, blk);
             b[(bit / 8) as usize] ^= 1 << (bit % 8);
             desc = format!("bitmap block {blk}: bit {bit} flipped");
@@ -415,7 +426,7 @@ fn mutate(img: &mut Image, rng: &mut fastrand::Rng) -> String {
                 .filter(|p| same_shape(**p, place) && **p != place)
                 .map(|p| get(block_of(&mut img.bytes, p.block()), p.base() + off, width))
                 .collect();
-            let fs_blocks = BASE_BLOCKS;
+            let fs_blocks = img_blocks(img);
             let new = match rng.u8(..8) {
                 0 => old ^ (1 << rng.u32(..(8 * width) as u32)),
                 1 => 0,

@@ -9,8 +9,10 @@ use super::{Field, Image, Place};
 use emfs_tools::dinode::{DiskInode, INLINE_TARGET_MAX, S_IFCHR, S_IFIFO, S_IFLNK};
 use emfs_tools::dirent::{decode_dir_block, dir_entries, DIR_HEADER_SIZE};
 use emfs_tools::format::{
-    decode_extent_header, BLOCK_SIZE, INODE_SIZE, SB_SLOTS, S_IFDIR, S_IFREG,
+    decode_extent_header, BLOCK_SIZE, EXTENT_PREALLOC, EXTENT_REGULAR, INODE_SIZE, SB_SLOTS,
+    S_IFDIR, S_IFREG,
 };
+use emfs_tools::mkfs::Piece;
 use emfs_tools::mkfs_v2::{mkfs, Content, Node, Options, Tree};
 use emfs_tools::superblock::{bitmap_block, inode_location, inode_table_block, Superblock};
 use std::io::Cursor;
@@ -76,8 +78,8 @@ pub(crate) const TARGET_FIELDS: &[Field] = &[
     ("padding[last]", BLOCK_SIZE - 1, 1),
 ];
 
-/// Blocks of the base image (1 MiB).
-pub const BASE_BLOCKS: u64 = super::BASE_BLOCKS;
+/// Blocks of the base image (2 MiB).
+pub const BASE_BLOCKS: u64 = 512;
 /// The long symlink's target length.
 const TARGET_LEN: usize = 200;
 
@@ -92,8 +94,8 @@ fn node(mode: u16, content: Content) -> Node {
 }
 
 /// The tree of the base image: directories three deep, one of 70 names over two directory
-/// blocks, files of one and of 80 extents (two extent blocks), a hard link across directories,
-/// symlinks inline and in a block, a FIFO and a character device.
+/// blocks, files of one and of 80 extents (two extent blocks), holes, a preallocated extent, a
+/// hard link across directories, symlinks inline and in a block, a FIFO and a character device.
 fn tree() -> Tree {
     let bs = BLOCK_SIZE;
     let mut t: Tree = Vec::new();
@@ -109,6 +111,8 @@ fn tree() -> Tree {
         (b"small".to_vec(), 4),
         (b"long".to_vec(), 5),
         (b"short".to_vec(), 6),
+        (b"holes".to_vec(), 80),
+        (b"prealloc".to_vec(), 81),
     ];
     let mut big = Vec::new();
     for i in 0..70usize {
@@ -137,6 +141,37 @@ fn tree() -> Tree {
     for i in 0..70u8 {
         t.push(node(S_IFREG | 0o600, Content::File(vec![i; 10])));
     }
+    // 80: holes between three extents; 81: a preallocated extent between two written ones.
+    let mut holes = super::data(4, 40 * bs + 100);
+    let mut prealloc = super::data(5, 16 * bs);
+    let keep = |bytes: &mut Vec<u8>, pieces: &[Piece]| {
+        for (i, b) in bytes.iter_mut().enumerate() {
+            let blk = (i / bs) as u64;
+            let written = pieces.iter().any(|p| {
+                p.kind == EXTENT_REGULAR && (p.file_block..p.file_block + p.blocks).contains(&blk)
+            });
+            if !written {
+                *b = 0;
+            }
+        }
+    };
+    let hole_pieces = vec![
+        super::piece(0, 2, EXTENT_REGULAR),
+        super::piece(10, 3, EXTENT_REGULAR),
+        super::piece(30, 1, EXTENT_REGULAR),
+    ];
+    let prealloc_pieces = vec![
+        super::piece(0, 4, EXTENT_REGULAR),
+        super::piece(4, 8, EXTENT_PREALLOC),
+        super::piece(12, 4, EXTENT_REGULAR),
+    ];
+    keep(&mut holes, &hole_pieces);
+    keep(&mut prealloc, &prealloc_pieces);
+    t.push(node(S_IFREG | 0o644, Content::Sparse(holes, hole_pieces)));
+    t.push(node(
+        S_IFREG | 0o644,
+        Content::Sparse(prealloc, prealloc_pieces),
+    ));
     t
 }
 

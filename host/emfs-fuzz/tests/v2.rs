@@ -14,8 +14,8 @@ fn base_image_is_clean() {
     assert_eq!(img.version, 2);
     let r = fsck(&mut Cursor::new(img.bytes)).unwrap();
     assert!(r.errors.is_empty(), "{:?}", r.errors);
-    // many, small (also named sub/hard), and big's 70.
-    assert_eq!(r.files, 72);
+    // many, small (also named sub/hard), holes, prealloc, and big's 70.
+    assert_eq!(r.files, 74);
 }
 
 #[test]

@@ -11,9 +11,10 @@ use crate::dinode::{
 use crate::dirent::{encode_dir_block, entries_fitting, name_valid, DirEntry, FIRST_COOKIE};
 use crate::format::{
     bitmap_set, encode_extent_block, seal_block, ChainHeader, ExtentRecord, FormatError,
-    BITS_PER_BITMAP_BLOCK, BLOCK_SIZE, EXTENTS_PER_BLOCK, EXTENT_REGULAR, INODES_PER_BLOCK,
-    INODE_SIZE, ROOT_INO, SB_SLOTS, S_IFDIR, S_IFMT, S_IFREG,
+    BITS_PER_BITMAP_BLOCK, BLOCK_SIZE, EXTENTS_PER_BLOCK, EXTENT_PREALLOC, EXTENT_REGULAR,
+    INODES_PER_BLOCK, INODE_SIZE, ROOT_INO, SB_SLOTS, S_IFDIR, S_IFMT, S_IFREG,
 };
+use crate::mkfs::Piece;
 use crate::superblock::{
     bitmap_blocks_for, inode_location, Superblock, MAX_BITMAP_BLOCKS, MAX_INODE_TABLE_BLOCKS,
 };
@@ -29,6 +30,11 @@ use std::path::Path;
 pub enum Content {
     /// A regular file's bytes.
     File(Vec<u8>),
+    /// A regular file's bytes with only `pieces` of it in extents, one each: the rest are
+    /// holes (its bytes must be zero there), and a piece of [`EXTENT_PREALLOC`] reads as zeros
+    /// (its bytes must be zero too). Pieces are sorted, do not overlap and lie within the size
+    /// rounded up to a block.
+    Sparse(Vec<u8>, Vec<Piece>),
     /// A directory's entries: names and the nodes they name (a node named twice is a hard
     /// link; a directory may be named once).
     Dir(Vec<(Vec<u8>, usize)>),
@@ -142,6 +148,7 @@ pub fn mkfs(dev: &mut impl Device, opts: &Options, tree: &Tree) -> Result<Superb
         };
         match &node.content {
             Content::File(data) => w.file(dev, &mut d, data, opts.extent_blocks)?,
+            Content::Sparse(data, pieces) => w.sparse(dev, &mut d, data, pieces)?,
             Content::Dir(entries) => {
                 d.parent = parents[i];
                 w.dir(dev, &mut d, entries, tree)?;
@@ -228,7 +235,7 @@ fn shape(tree: &Tree) -> Result<(Vec<u32>, Vec<u32>), String> {
     parents[0] = ROOT_INO;
     for (i, node) in tree.iter().enumerate() {
         let kind = match node.content {
-            Content::File(_) => S_IFREG,
+            Content::File(_) | Content::Sparse(..) => S_IFREG,
             Content::Dir(_) => S_IFDIR,
             Content::Symlink(_) => crate::dinode::S_IFLNK,
             Content::Special(_) => match node.mode & S_IFMT {
@@ -362,6 +369,66 @@ impl Writer {
     }
 
     /// A directory's chain: its entries with cookies from 2 in their order, packed.
+    /// A regular file of which only `pieces` are in extents (see [`Content::Sparse`]).
+    fn sparse(
+        &mut self,
+        dev: &mut impl Device,
+        d: &mut DiskInode,
+        data: &[u8],
+        pieces: &[Piece],
+    ) -> Result<(), String> {
+        let bs = BLOCK_SIZE as u64;
+        let size = data.len() as u64;
+        let mut records = Vec::new();
+        let mut block = [0u8; BLOCK_SIZE];
+        let mut end = 0;
+        for p in pieces {
+            let bad = p.blocks == 0
+                || p.file_block < end
+                || (p.file_block + p.blocks) * bs > size.div_ceil(bs) * bs
+                || !matches!(p.kind, EXTENT_REGULAR | EXTENT_PREALLOC);
+            if bad {
+                return Err(format!("inode {}: bad piece {p:?}", d.ino));
+            }
+            end = p.file_block + p.blocks;
+            let disk = self.next;
+            for k in p.file_block..end {
+                block.fill(0);
+                let off = (k * bs) as usize;
+                let stop = (off + BLOCK_SIZE).min(data.len());
+                if p.kind == EXTENT_REGULAR {
+                    block[..stop - off].copy_from_slice(&data[off..stop]);
+                }
+                self.write(dev, &block)?;
+            }
+            records.push(ExtentRecord::whole(
+                p.file_block * bs,
+                p.blocks * bs,
+                disk * bs,
+                1,
+                p.kind,
+            ));
+        }
+        // What is not in a regular extent reads as zeros: the bytes must say so.
+        let mapped = |i: usize| {
+            let blk = i as u64 / bs;
+            pieces.iter().any(|p| {
+                p.kind == EXTENT_REGULAR && (p.file_block..p.file_block + p.blocks).contains(&blk)
+            })
+        };
+        if let Some(i) = (0..data.len()).find(|&i| data[i] != 0 && !mapped(i)) {
+            return Err(format!(
+                "inode {}: byte {i} is in a hole but not zero",
+                d.ino
+            ));
+        }
+        let parts: Vec<&[ExtentRecord]> = records.chunks(EXTENTS_PER_BLOCK).collect();
+        d.first_block = self.chain(dev, d.ino, &parts, encode_extent_block)?;
+        d.size = size;
+        d.count = records.len() as u32;
+        Ok(())
+    }
+
     fn dir(
         &mut self,
         dev: &mut impl Device,
