@@ -18,7 +18,19 @@ impl FileOperations for Emfs {
             let mut batch: KVec<(usize, format::Inode)> = KVec::with_capacity(CHUNK, GFP_KERNEL)?;
             {
                 let st = fs.lock();
-                while next < st.slots.len() && batch.len() < CHUNK {
+                // The reading ends where the directory ended at its first read (after opendir
+                // or a seek): names made meanwhile wait for the next reading, as btrfs's wait
+                // past the index it saw at opendir.
+                let end = match emitter.bound() {
+                    Some(b) => {
+                        if *b == 0 {
+                            *b = st.end_of_names() as u64;
+                        }
+                        usize::try_from(*b).unwrap_or(usize::MAX)
+                    }
+                    None => usize::MAX,
+                };
+                while next < st.slots.len().min(end) && batch.len() < CHUNK {
                     let s = &st.slots[next];
                     if !s.bad && s.disk.in_use() && s.disk.nlink > 0 {
                         batch.push((next, s.disk), GFP_NOWAIT)?;

@@ -190,6 +190,14 @@ impl FsState {
         Ok(got)
     }
 
+    /// One past the highest inode that has a name: where a listing of the root ends.
+    pub(crate) fn end_of_names(&self) -> usize {
+        self.slots
+            .iter()
+            .rposition(|s| !s.bad && s.disk.in_use() && s.disk.nlink > 0)
+            .map_or(ROOT_INO as usize + 1, |i| i + 1)
+    }
+
     /// The slot of inode `ino`, if it is a usable one.
     pub(crate) fn slot(&self, ino: u64) -> Result<&Slot> {
         let s = self.slots.get(ino as usize).ok_or(ENOENT)?;

@@ -9,7 +9,9 @@
 #           the emfs hook), the files after a remount;
 #  - fsx:   two seeded fsx_lite runs (writes, truncate, fallocate, punch,
 #           mmap, fsync, cache drops), each file equal to the model and to the
-#           other file system's, after a remount.
+#           other file system's, after a remount;
+#  - readdir: names made and renamed while a directory is read
+#           (readdir_bound), the same on both.
 
 . "$(dirname "$0")/lib.sh"
 
@@ -19,7 +21,7 @@ data=/tmp/compare-data
 here=$(dirname "$0")
 
 ktap_print_header
-ktap_set_plan 9
+ktap_set_plan 10
 
 mkdir -p $data /mnt/emfs /mnt/btrfs
 rm -rf "${data:?}"/*
@@ -111,6 +113,18 @@ for seed in 11 12; do
 	row "fsx $seed" "1500 ops ${te} ms, rc $ok_e" "1500 ops ${tb} ms, rc $ok_b" "$r"
 	ktap_test_result "compare: fsx seed $seed: emfs == btrfs == model" [ $r = identical ]
 done
+
+# Names made and renamed while a directory is read, one entry per getdents64.
+re=$("$here/readdir_bound" /mnt/emfs rd)
+ok_e=$?
+rb=$("$here/readdir_bound" /mnt/btrfs rd)
+ok_b=$?
+[ $ok_e = 0 ] && [ $ok_b = 0 ] && [ "$re" = "$rb" ] && r=identical || r=DIFFERENT
+echo "# readdir: emfs: $re (exit $ok_e)"
+echo "# readdir: btrfs: $rb (exit $ok_b)"
+row readdir "exit $ok_e" "exit $ok_b" "$r"
+ktap_test_result "compare: readdir: names made during a reading wait for a rewind, renames end, on both" \
+	[ $r = identical ]
 
 umount /mnt/emfs /mnt/btrfs
 ktap_test_result "compare: fsck.emfs clean afterwards" fsck_clean $emfs_dev
