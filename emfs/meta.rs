@@ -330,8 +330,8 @@ fn chain_len(n: &super::namespace::Node) -> usize {
 /// The metadata part of one commit. [`Commit::prepare`] allocates every buffer first; after
 /// it, [`Commit::write`] allocates no memory, as a commit past its point of no return must.
 pub struct Commit {
-    /// Nodes whose chain is rewritten, with room for their new blocks.
-    chains: KVec<(u32, KVec<u64>)>,
+    /// Nodes whose chain is rewritten, its length, and room for its new blocks.
+    chains: KVec<(u32, usize, KVec<u64>)>,
     buf: KBox<[u8; BLOCK_SIZE]>,
 }
 
@@ -346,8 +346,11 @@ impl Commit {
                 return Err(euclean());
             }
             if n.chain_dirty {
-                let blocks = KVec::with_capacity(chain_len(n), GFP_KERNEL)?;
-                chains.push((ino, blocks), GFP_KERNEL)?;
+                let len = chain_len(n);
+                chains.push(
+                    (ino, len, KVec::with_capacity(len, GFP_KERNEL)?),
+                    GFP_KERNEL,
+                )?;
             }
         }
         Ok(Commit {
@@ -368,9 +371,9 @@ impl Commit {
         io: &mut impl BlockIo,
     ) -> Result {
         let buf = &mut *self.buf;
-        for (ino, mut blocks) in core::mem::take(&mut self.chains) {
+        for (ino, len, mut blocks) in core::mem::take(&mut self.chains) {
             let n = ns.node_mut(ino)?;
-            for _ in 0..blocks.capacity() {
+            for _ in 0..len {
                 // Within the capacity `prepare` allocated.
                 blocks.push(io.alloc()?, GFP_NOWAIT)?;
             }
