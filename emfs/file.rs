@@ -18,9 +18,9 @@ impl FileOperations for Emfs {
             let mut batch: KVec<(usize, format::Inode)> = KVec::with_capacity(CHUNK, GFP_KERNEL)?;
             {
                 let st = fs.lock();
-                // The reading ends where the directory ended at its first read (after opendir
-                // or a seek): names made meanwhile wait for the next reading, as btrfs's wait
-                // past the index it saw at opendir.
+                // The reading ends where the directory ended at its first read (after opendir,
+                // a seek or a rewind): names made meanwhile wait for the next reading, as
+                // btrfs's wait past the index it saw at opendir.
                 let end = match emitter.bound() {
                     Some(b) => {
                         if *b == 0 {

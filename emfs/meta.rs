@@ -140,6 +140,8 @@ pub struct Mounted {
     pub bitmap: KVec<u64>,
     /// It has a read-only-compatible feature this code does not know: read-only.
     pub read_only: bool,
+    /// Which of [`SB_SLOTS`] it was read from.
+    pub slot: usize,
 }
 
 /// What a mount of a version-1 image says (`Documentation/filesystems/emfs-v2.rst`).
@@ -151,24 +153,24 @@ pub const V1_REFUSED: &str =
 /// the highest generation; then refuses version 1 (`-EINVAL`, [`V1_REFUSED`]), a slot whose
 /// fields break the rules (`-EUCLEAN`) and unknown incompatible features (`-EINVAL`).
 pub fn read_superblock(io: &mut impl BlockRead) -> Result<Mounted> {
-    let mut best: Option<(SlotProbe, KBox<[u8; BLOCK_SIZE]>)> = None;
+    let mut best: Option<(SlotProbe, KBox<[u8; BLOCK_SIZE]>, usize)> = None;
     let mut why = None;
-    for slot in SB_SLOTS {
+    for (i, slot) in SB_SLOTS.into_iter().enumerate() {
         let b = io.read(slot)?;
         match probe(&b) {
             Ok(p) if p.version == 1 || p.version == VERSION => {
                 if best
                     .as_ref()
-                    .map_or(true, |(q, _)| p.generation > q.generation)
+                    .map_or(true, |(q, _, _)| p.generation > q.generation)
                 {
-                    best = Some((p, b));
+                    best = Some((p, b, i));
                 }
             }
             Ok(_) => why = Some(FormatError::Unsupported),
             Err(e) => why = Some(e),
         }
     }
-    let Some((p, b)) = best else {
+    let Some((p, b, slot)) = best else {
         pr_err!("no valid superblock: {:?}\n", why);
         return Err(match why {
             Some(FormatError::BadChecksum) => euclean(),
@@ -206,6 +208,7 @@ pub fn read_superblock(io: &mut impl BlockRead) -> Result<Mounted> {
         table,
         bitmap,
         read_only,
+        slot,
     })
 }
 

@@ -197,9 +197,13 @@ impl FileSystem for Emfs {
     fn fill_super(dev: &BlockReader) -> Result<Self> {
         let mut best: Option<Superblock> = None;
         let mut why = None;
-        for slot in SB_SLOTS {
+        let mut live = 0;
+        for (i, slot) in SB_SLOTS.into_iter().enumerate() {
             match Superblock::decode(&*dev.read_block(slot)?) {
-                Ok(sb) if best.map_or(true, |b| sb.generation > b.generation) => best = Some(sb),
+                Ok(sb) if best.map_or(true, |b| sb.generation > b.generation) => {
+                    best = Some(sb);
+                    live = i;
+                }
                 Ok(_) => {}
                 Err(e) => why = Some(e),
             }
@@ -219,7 +223,7 @@ impl FileSystem for Emfs {
             );
             return Err(EINVAL);
         }
-        let mut st = FsState::load(dev, sb)?;
+        let mut st = FsState::load(dev, sb, live)?;
         let read_only = st.has_bad_slots() || st.check()? > 0;
         if read_only {
             pr_err!("metadata errors: mounting read-only\n");

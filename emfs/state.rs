@@ -52,12 +52,15 @@ pub(crate) struct FsState {
     dirty: bool,
     /// A commit failed: the running state cannot reach the disk any more.
     pub(crate) failed: bool,
+    /// The slot the last commit's superblock is in: the next one goes to the other.
+    live_slot: usize,
 }
 
 impl FsState {
-    /// Loads the metadata of the committed state `sb`: bitmap, inode table, extent chains.
+    /// Loads the metadata of the committed state `sb`, read from slot `live_slot`: bitmap,
+    /// inode table, extent chains.
     /// Slots that do not decode are marked bad (and reported); their file cannot be used.
-    pub(crate) fn load(dev: &BlockReader, sb: Superblock) -> Result<Self> {
+    pub(crate) fn load(dev: &BlockReader, sb: Superblock, live_slot: usize) -> Result<Self> {
         let bmb = sb.bitmap_blocks as usize;
         let space = Space::load(&mut &*dev, sb.total_blocks, &sb.bitmap[..bmb])?;
 
@@ -113,6 +116,7 @@ impl FsState {
             slots,
             dirty: false,
             failed: false,
+            live_slot,
         })
     }
 
@@ -375,15 +379,14 @@ impl FsState {
         sb.generation = gen;
         sb.free_blocks = free_after;
         sb.encode(buf);
-        let slot = if gen % 2 == 1 {
-            SB_SLOTS[0]
-        } else {
-            SB_SLOTS[1]
-        };
-        dev.write_block(slot, buf, true)?;
+        // The other slot than the last commit's, whatever its generation's parity: writing
+        // the live slot in place would leave no valid superblock if the write tore.
+        let slot = 1 - self.live_slot;
+        dev.write_block(SB_SLOTS[slot], buf, true)?;
 
         // The new commit is the committed state.
         self.sb = sb;
+        self.live_slot = slot;
         self.space.committed_done(free_after);
         self.transid = gen + 1;
         self.dirty = false;

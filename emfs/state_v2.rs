@@ -47,6 +47,8 @@ pub(crate) struct State {
     pub(crate) problems: u64,
     /// The superblock has a read-only-compatible feature this code does not know.
     ro_features: bool,
+    /// The slot the last commit's superblock is in: the next one goes to the other.
+    live_slot: usize,
 }
 
 /// The device and the running allocator, as [`Commit`] sees them.
@@ -104,6 +106,7 @@ impl State {
             failed: false,
             problems: u64::from(loaded.bad),
             ro_features: m.read_only,
+            live_slot: m.slot,
         };
         // With a bad slot the rest would be reported as its consequences.
         if st.problems == 0 {
@@ -230,6 +233,10 @@ impl State {
         if !n.disk.in_use() || n.disk.kind() != S_IFREG {
             return Err(EINVAL);
         }
+        // The new record is the range: anything else would leave records overlapping.
+        if new.is_some_and(|r| r.file_offset != start || r.end() != end) {
+            return Err(EINVAL);
+        }
         let Some(gone) = replace_range(&mut n.records, start, end, new)? else {
             return Ok(());
         };
@@ -245,7 +252,12 @@ impl State {
 
     /// Frees orphan `ino` (no link left) with its data; its chain goes with the next commit.
     pub(crate) fn delete_inode(&mut self, ino: u32) -> Result {
-        if self.ns.node(ino)?.disk.kind() == S_IFREG {
+        // Refused before anything is freed: a file with a name keeps its data.
+        let n = self.ns.node(ino)?;
+        if !n.disk.in_use() || n.disk.nlink != 0 || ino == ROOT_INO {
+            return Err(EINVAL);
+        }
+        if n.disk.kind() == S_IFREG {
             self.replace_records(ino, 0, u64::MAX, None)?;
         }
         self.ns_mut().delete(ino)
@@ -271,6 +283,10 @@ impl State {
         }
         if !self.dirty {
             return Ok(());
+        }
+        // Metadata found broken, or a feature not understood: its allocator cannot be trusted.
+        if self.read_only() {
+            return Err(EROFS);
         }
         // Memory first, while nothing has changed: running out of it is not fatal.
         let prepared = Commit::prepare(&self.ns)?;
@@ -328,11 +344,14 @@ impl State {
             ..self.sb
         };
         sb.encode(table, bitmap, buf).map_err(|_| EINVAL)?;
-        let slot = SB_SLOTS[(gen % 2 == 0) as usize];
-        dev.write(slot, buf, true)?;
+        // The other slot than the last commit's, whatever its generation's parity: writing
+        // the live slot in place would leave no valid superblock if the write tore.
+        let slot = 1 - self.live_slot;
+        dev.write(SB_SLOTS[slot], buf, true)?;
 
         // The new commit is the committed state.
         self.sb = sb;
+        self.live_slot = slot;
         self.space.committed_done(free_after);
         meta::committed(&mut self.ns)?;
         self.transid = gen + 1;

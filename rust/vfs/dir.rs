@@ -11,8 +11,11 @@ use super::*;
 ///
 /// `ctx` is the `dir_context` of the running `iterate_shared` call. `bound` is null or the
 /// open directory's own `u64` ([`dir_open_callback`]), which only `iterate_shared` and `llseek`
-/// on that file touch, both under the file's position lock (`iterate_shared` directories always
-/// take it), so nothing else uses it during the call.
+/// on that file touch. Those calls are serialised like the file position they go with: for a
+/// user's file descriptor by the position lock (`fdget_pos` always takes it for a directory
+/// with `iterate_shared`), and in-kernel readers (nfsd, overlayfs, ecryptfs) read files of
+/// their own one call at a time. (ksmbd may serve two requests on one handle at once; it races
+/// on `f_pos` there as it does on ext4's cookie.)
 pub struct DirEmitter<'a> {
     pub(super) ctx: *mut bindings::dir_context,
     pub(super) bound: *mut u64,
@@ -21,8 +24,9 @@ pub struct DirEmitter<'a> {
 
 impl DirEmitter<'_> {
     /// A number the file system keeps with this open directory between reads: 0 when the
-    /// directory is opened and whenever its position is moved by `lseek` (as
-    /// `generic_llseek_cookie` does for ext2's). emfs keeps there the cookie its reading stops
+    /// directory is opened, whenever `lseek` moves its position (as `generic_llseek_cookie`
+    /// does for ext2's) and whenever a reading starts at position 0 (a rewind that bypassed
+    /// `lseek`, as ksmbd's restart of a scan does). emfs keeps there the cookie its reading stops
     /// at, taken at the first read: without it, a program that renames each entry it reads
     /// would read forever (btrfs's 9b378f6ad48c). `None` if the directory was opened before
     /// its file system kept one (never, for a directory this module opened).
@@ -163,18 +167,24 @@ pub(super) unsafe extern "C" fn iterate_shared_callback<T: Type>(
     ctx: *mut bindings::dir_context,
 ) -> core::ffi::c_int {
     // SAFETY: The file and context are valid for the call.
+    let (pos, bound) = unsafe { ((*ctx).pos, (*file).private_data.cast::<u64>()) };
+    if pos == 0 && !bound.is_null() {
+        // SAFETY: `bound` is the file's own `u64` (`dir_open_callback`), touched only by this
+        // call and `llseek`, which are serialised (`DirEmitter`'s invariant).
+        unsafe { *bound = 0 };
+    }
+    // SAFETY: The file and context are valid for the call.
     if !unsafe { ffi::emfs_dir_emit_dots(file, ctx) } {
         return 0;
     }
     // SAFETY: An open file keeps its inode alive, and it is a `T` directory.
     let dir = unsafe { Inode::<T>::from_raw(ffi::emfs_file_inode(file)) };
     // INVARIANT: `ctx` is the running call's context; `private_data` of a directory of this
-    // type is null or the `u64` `dir_open_callback` allocated, and the VFS holds the file's
-    // position lock for `iterate_shared`.
+    // type is null or the `u64` `dir_open_callback` allocated, and this call is serialised with
+    // the file's other reads and seeks as its position is.
     let mut emitter = DirEmitter {
         ctx,
-        // SAFETY: The file is valid for the call.
-        bound: unsafe { (*file).private_data.cast() },
+        bound,
         _p: PhantomData,
     };
     from_result(|| T::read_dir(dir, &mut emitter).map(|()| 0))
@@ -217,7 +227,7 @@ pub(super) unsafe extern "C" fn dir_release_callback(
 
 /// # Safety
 ///
-/// Called by `vfs_llseek` on a directory of a `T` superblock, under the file's position lock.
+/// Called by `vfs_llseek` on a directory of a `T` superblock, serialised with the file's reads.
 pub(super) unsafe extern "C" fn dir_llseek_callback(
     file: *mut bindings::file,
     offset: bindings::loff_t,
@@ -230,7 +240,7 @@ pub(super) unsafe extern "C" fn dir_llseek_callback(
         return unsafe { bindings::generic_file_llseek(file, offset, whence) };
     }
     // SAFETY: `bound` is the file's own `u64` (`dir_open_callback`), which only this call and
-    // `iterate_shared` touch, both under the position lock the caller holds; a moved position
-    // resets it to 0.
+    // `iterate_shared` touch, serialised as the file position is; a moved position resets it
+    // to 0.
     unsafe { bindings::generic_llseek_cookie(file, offset, whence, bound) }
 }
