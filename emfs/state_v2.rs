@@ -135,6 +135,11 @@ impl State {
         )
     }
 
+    /// Which of the two superblock slots holds the last commit's superblock.
+    pub(crate) fn live_slot(&self) -> usize {
+        self.live_slot
+    }
+
     /// Whether the last commit uses block `blk` (its bitmap says so).
     pub(crate) fn committed_block(&self, blk: u64) -> bool {
         bitmap_test(self.space.committed(), blk)

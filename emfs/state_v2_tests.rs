@@ -86,8 +86,7 @@ impl MemDev {
         for slot in SB_SLOTS {
             self.protect[slot as usize] = false;
         }
-        let live = SB_SLOTS[(st.sb.generation % 2 == 0) as usize];
-        self.protect[live as usize] = true;
+        self.protect[SB_SLOTS[st.live_slot()] as usize] = true;
     }
 }
 
@@ -383,5 +382,27 @@ pub(crate) fn state_space_promises(t: &mut Test) -> Result {
     st.commit(&mut dev)?;
     kunit_assert!(t, !st.commit_frees_space());
     kunit_assert_eq!(t, (dev.cow, dev.order), (0, 0));
+    Ok(())
+}
+
+/// The newest superblock in slot 1 at an odd generation (as a crafted or fuzzed image may have
+/// it): the next commit goes to slot 0, never over the only valid superblock in place.
+pub(crate) fn state_superblock_other_slot(t: &mut Test) -> Result {
+    let mut dev = MemDev::new()?;
+    format(&mut dev)?;
+    // Slot 1: slot 0's superblock at generation 3, re-sealed.
+    let mut b = dev.read(SB_SLOTS[0])?;
+    b[16..24].copy_from_slice(&3u64.to_le_bytes());
+    seal_block(&mut b);
+    dev.write(SB_SLOTS[1], &b, true)?;
+    let mut st = State::load(&mut dev, TOTAL)?;
+    kunit_assert_eq!(t, (st.sb.generation, st.live_slot()), (3, 1));
+    dev.protect_committed(&st);
+    populate(&mut st, 0)?;
+    st.commit(&mut dev)?;
+    kunit_assert_eq!(t, (dev.cow, dev.order), (0, 0));
+    let back = State::load(&mut dev, TOTAL)?;
+    kunit_assert_eq!(t, (back.sb.generation, back.live_slot()), (4, 0));
+    kunit_assert!(t, digest(&back.ns)? == digest(&st.ns)?);
     Ok(())
 }
