@@ -5,9 +5,10 @@
 //! them with a folio behind it.
 
 use emfs_tools::format::*;
-use emfs_tools::mkfs::{mkfs, write_file, Allocator, FileInode, Options};
+use emfs_tools::mkfs::Piece;
+use emfs_tools::mkfs_v2::{mkfs, Content, Fill, Node, Options};
+use emfs_tools::superblock::{Superblock, MAX_BITMAP_BLOCKS};
 use emfs_tools::{write_block, Device};
-use std::io::SeekFrom;
 
 /// The file's name.
 pub const NAME: &str = "holes";
@@ -31,39 +32,49 @@ pub fn holes_block(k: u64) -> [u8; BLOCK_SIZE] {
 
 /// Writes to `dev` (at least [`holes_blocks`] blocks) a file system holding the file [`NAME`]:
 /// `extents` one-block data extents at file blocks 0, 2, 4, ..., each followed by a one-block
-/// hole, the data contiguous on disk (so adjacent maps on disk never merge across the holes).
+/// hole, the data contiguous on disk (so adjacent maps on disk never merge across the holes),
+/// in format version 2.
 /// Its size ends with the last hole.
 pub fn holes_image(dev: &mut impl Device, extents: u64) -> Result<Superblock, String> {
-    let io = |e: std::io::Error| format!("I/O error: {e}");
+    let time = (1_700_000_000, 0);
+    let pieces = (0..extents)
+        .map(|k| Piece {
+            file_block: 2 * k,
+            blocks: 1,
+            kind: EXTENT_REGULAR,
+        })
+        .collect();
+    let tree = vec![
+        Node {
+            mode: S_IFDIR | 0o755,
+            uid: 0,
+            gid: 0,
+            times: [time; 3],
+            content: Content::Dir(vec![(NAME.as_bytes().to_vec(), 1)]),
+        },
+        Node {
+            mode: S_IFREG | 0o644,
+            uid: 0,
+            gid: 0,
+            times: [time; 3],
+            // File block 2k holds data block k.
+            content: Content::Generated(
+                2 * extents * BLOCK_SIZE as u64,
+                pieces,
+                Fill(|b| holes_block(b / 2)),
+            ),
+        },
+    ];
     let opts = Options {
         total_blocks: holes_blocks(extents),
         inode_table_blocks: Some(1),
         uuid: *b"emfs-holes-image",
-        time: 1_700_000_000,
+        extent_blocks: 1,
+        gaps: false,
     };
-    let mut sb = mkfs(dev, &opts)?;
-    let mut alloc = Allocator::new(&sb);
-    let first = alloc.alloc(extents)?;
-    // One seek, then the data blocks in order.
-    dev.seek(SeekFrom::Start(first * BLOCK_SIZE as u64))
-        .map_err(io)?;
-    for k in 0..extents {
-        dev.write_all(&holes_block(k)).map_err(io)?;
-    }
-    let bs = BLOCK_SIZE as u64;
-    let records: Vec<ExtentRecord> = (0..extents)
-        .map(|k| ExtentRecord::whole(2 * k * bs, bs, (first + k) * bs, 1, EXTENT_REGULAR))
-        .collect();
-    let inode = FileInode {
-        ino: 2,
-        name: NAME.as_bytes(),
-        size: 2 * extents * bs,
-        mtime: 1_700_000_000,
-    };
-    write_file(dev, &sb, &mut alloc, &inode, &records)?;
-    alloc.finish(dev, &mut sb)?;
+    let sb = mkfs(dev, &opts, &tree)?;
     // The last block, so that an image file has the file system's whole size.
     let last = sb.total_blocks - 1;
-    write_block(dev, last, &[0u8; BLOCK_SIZE]).map_err(io)?;
+    write_block(dev, last, &[0u8; BLOCK_SIZE]).map_err(|e| format!("I/O error: {e}"))?;
     Ok(sb)
 }

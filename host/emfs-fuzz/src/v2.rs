@@ -184,6 +184,7 @@ pub fn base_image() -> Result<Image, String> {
         inode_table_blocks: Some(6),
         uuid: *b"emfs-fuzz-v2!!!!",
         extent_blocks: 1,
+        gaps: false,
     };
     let sb = mkfs(&mut dev, &opts, &tree())?;
     let mut bytes = dev.into_inner();

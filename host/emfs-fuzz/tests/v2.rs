@@ -107,3 +107,34 @@ fn target_damage_gets_past_the_checksum() {
     }
     assert!(reached > 0, "no target damage reached the target's rules");
 }
+
+/// The shrinker test's image is of format version 2, clean, with one data extent per two file
+/// blocks, each data block holding its file offset.
+#[test]
+fn holes_image_is_clean_and_alternates() {
+    use emfs_fuzz::holes::{holes_block, holes_blocks, holes_image};
+    let extents = 3000;
+    let mut dev = Cursor::new(Vec::new());
+    let sb = holes_image(&mut dev, extents).unwrap();
+    assert_eq!(sb.total_blocks, holes_blocks(extents));
+    let bytes = dev.into_inner();
+    assert_eq!(bytes.len() as u64, sb.total_blocks * 4096);
+    let r = fsck(&mut Cursor::new(bytes.clone())).unwrap();
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    assert_eq!((r.files, r.extents), (1, extents));
+    assert!(r.header.is_some(), "not format version 2");
+    // Data block k is somewhere on the disk, in order, and holds what the test checks.
+    let blocks: Vec<&[u8]> = bytes.chunks(4096).collect();
+    // (Block 0 holds offset 0: all zeros, like any free block.)
+    let first = blocks
+        .iter()
+        .position(|b| *b == &holes_block(1)[..])
+        .unwrap()
+        - 1;
+    for k in [0, 2, extents / 2, extents - 1] {
+        assert!(
+            blocks[first + k as usize] == &holes_block(k)[..],
+            "data block {k}"
+        );
+    }
+}

@@ -35,6 +35,10 @@ pub enum Content {
     /// (its bytes must be zero too). Pieces are sorted, do not overlap and lie within the size
     /// rounded up to a block.
     Sparse(Vec<u8>, Vec<Piece>),
+    /// A regular file of this size with only `pieces` in extents, as [`Content::Sparse`], the
+    /// bytes of a regular piece's block given by the function of its file block number: a
+    /// file too large to hold in memory (the shrinker test's million extents).
+    Generated(u64, Vec<Piece>, Fill),
     /// A directory's entries: names and the nodes they name (a node named twice is a hard
     /// link; a directory may be named once).
     Dir(Vec<(Vec<u8>, usize)>),
@@ -42,6 +46,24 @@ pub enum Content {
     Symlink(Vec<u8>),
     /// A FIFO, socket or device node; the device number (`new_encode_dev`), 0 if none.
     Special(u32),
+}
+
+/// What block `k` of a [`Content::Generated`] file holds.
+#[derive(Clone, Copy)]
+pub struct Fill(pub fn(u64) -> [u8; BLOCK_SIZE]);
+
+impl PartialEq for Fill {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::fn_addr_eq(self.0, other.0)
+    }
+}
+
+impl Eq for Fill {}
+
+impl std::fmt::Debug for Fill {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Fill")
+    }
 }
 
 /// One inode to make.
@@ -75,6 +97,8 @@ pub struct Options {
     pub uuid: [u8; 16],
     /// Files' data in extents of this many blocks (the last of a file may be shorter).
     pub extent_blocks: u64,
+    /// A free block between consecutive extents of a file, so that they cannot merge.
+    pub gaps: bool,
 }
 
 /// An empty root directory made at `time`.
@@ -147,8 +171,11 @@ pub fn mkfs(dev: &mut impl Device, opts: &Options, tree: &Tree) -> Result<Superb
             ..DiskInode::FREE
         };
         match &node.content {
-            Content::File(data) => w.file(dev, &mut d, data, opts.extent_blocks)?,
+            Content::File(data) => w.file(dev, &mut d, data, opts)?,
             Content::Sparse(data, pieces) => w.sparse(dev, &mut d, data, pieces)?,
+            Content::Generated(size, pieces, fill) => {
+                w.pieces(dev, &mut d, *size, pieces, fill.0)?
+            }
             Content::Dir(entries) => {
                 d.parent = parents[i];
                 w.dir(dev, &mut d, entries, tree)?;
@@ -235,7 +262,7 @@ fn shape(tree: &Tree) -> Result<(Vec<u32>, Vec<u32>), String> {
     parents[0] = ROOT_INO;
     for (i, node) in tree.iter().enumerate() {
         let kind = match node.content {
-            Content::File(_) | Content::Sparse(..) => S_IFREG,
+            Content::File(_) | Content::Sparse(..) | Content::Generated(..) => S_IFREG,
             Content::Dir(_) => S_IFDIR,
             Content::Symlink(_) => crate::dinode::S_IFLNK,
             Content::Special(_) => match node.mode & S_IFMT {
@@ -325,26 +352,40 @@ impl Writer {
         Ok(first)
     }
 
+    /// Leaves the next block free.
+    fn skip(&mut self) -> Result<(), String> {
+        if self.next >= self.total {
+            return Err("no space left".into());
+        }
+        self.next += 1;
+        Ok(())
+    }
+
     fn write(&mut self, dev: &mut impl Device, b: &[u8; BLOCK_SIZE]) -> Result<u64, String> {
         let blk = self.alloc(1)?;
         write_block(dev, blk, b).map_err(|e| format!("write failed: {e}"))?;
         Ok(blk)
     }
 
-    /// A regular file's data in extents of `extent_blocks` blocks, contiguous, and its chain.
+    /// A regular file's data in extents of `opts.extent_blocks` blocks, contiguous (or one
+    /// free block apart with `opts.gaps`), and its chain.
     fn file(
         &mut self,
         dev: &mut impl Device,
         d: &mut DiskInode,
         data: &[u8],
-        extent_blocks: u64,
+        opts: &Options,
     ) -> Result<(), String> {
         let bs = BLOCK_SIZE as u64;
         let blocks = (data.len() as u64).div_ceil(bs);
+        let extent_blocks = opts.extent_blocks.max(1);
         let mut records = Vec::new();
         let mut block = [0u8; BLOCK_SIZE];
-        for first_block in (0..blocks).step_by(extent_blocks.max(1) as usize) {
-            let len = extent_blocks.max(1).min(blocks - first_block);
+        for first_block in (0..blocks).step_by(extent_blocks as usize) {
+            let len = extent_blocks.min(blocks - first_block);
+            if opts.gaps && first_block > 0 {
+                self.skip()?;
+            }
             let disk = self.next;
             for k in first_block..first_block + len {
                 block.fill(0);
@@ -378,9 +419,41 @@ impl Writer {
         pieces: &[Piece],
     ) -> Result<(), String> {
         let bs = BLOCK_SIZE as u64;
-        let size = data.len() as u64;
-        let mut records = Vec::new();
-        let mut block = [0u8; BLOCK_SIZE];
+        // What is not in a regular extent reads as zeros: the bytes must say so.
+        let mapped = |i: usize| {
+            let blk = i as u64 / bs;
+            pieces.iter().any(|p| {
+                p.kind == EXTENT_REGULAR && (p.file_block..p.file_block + p.blocks).contains(&blk)
+            })
+        };
+        if let Some(i) = (0..data.len()).find(|&i| data[i] != 0 && !mapped(i)) {
+            return Err(format!(
+                "inode {}: byte {i} is in a hole but not zero",
+                d.ino
+            ));
+        }
+        let fill = |k: u64| {
+            let mut block = [0u8; BLOCK_SIZE];
+            let off = (k * bs) as usize;
+            let stop = (off + BLOCK_SIZE).min(data.len());
+            block[..stop - off].copy_from_slice(&data[off..stop]);
+            block
+        };
+        self.pieces(dev, d, data.len() as u64, pieces, fill)
+    }
+
+    /// A regular file of `size` bytes of which only `pieces` are in extents, block `k` of a
+    /// regular one holding `fill(k)`; and its chain.
+    fn pieces(
+        &mut self,
+        dev: &mut impl Device,
+        d: &mut DiskInode,
+        size: u64,
+        pieces: &[Piece],
+        fill: impl Fn(u64) -> [u8; BLOCK_SIZE],
+    ) -> Result<(), String> {
+        let bs = BLOCK_SIZE as u64;
+        let mut records = Vec::with_capacity(pieces.len());
         let mut end = 0;
         for p in pieces {
             let bad = p.blocks == 0
@@ -393,12 +466,11 @@ impl Writer {
             end = p.file_block + p.blocks;
             let disk = self.next;
             for k in p.file_block..end {
-                block.fill(0);
-                let off = (k * bs) as usize;
-                let stop = (off + BLOCK_SIZE).min(data.len());
-                if p.kind == EXTENT_REGULAR {
-                    block[..stop - off].copy_from_slice(&data[off..stop]);
-                }
+                let block = if p.kind == EXTENT_REGULAR {
+                    fill(k)
+                } else {
+                    [0u8; BLOCK_SIZE]
+                };
                 self.write(dev, &block)?;
             }
             records.push(ExtentRecord::whole(
@@ -407,19 +479,6 @@ impl Writer {
                 disk * bs,
                 1,
                 p.kind,
-            ));
-        }
-        // What is not in a regular extent reads as zeros: the bytes must say so.
-        let mapped = |i: usize| {
-            let blk = i as u64 / bs;
-            pieces.iter().any(|p| {
-                p.kind == EXTENT_REGULAR && (p.file_block..p.file_block + p.blocks).contains(&blk)
-            })
-        };
-        if let Some(i) = (0..data.len()).find(|&i| data[i] != 0 && !mapped(i)) {
-            return Err(format!(
-                "inode {}: byte {i} is in a hole but not zero",
-                d.ino
             ));
         }
         let parts: Vec<&[ExtentRecord]> = records.chunks(EXTENTS_PER_BLOCK).collect();

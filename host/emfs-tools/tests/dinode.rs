@@ -281,3 +281,21 @@ fn symlink_rules() {
         assert!(encode_target_block(&mut b, t).is_err());
     }
 }
+
+/// The kernel's `dev_t` goes to the format as the device number mkfs.emfs reads from the host's
+/// `st_rdev` (glibc's `makedev`) goes: one encoding, and back.
+#[test]
+fn device_numbers_round_trip() {
+    let glibc_makedev = |major: u64, minor: u64| {
+        ((major & 0xfff) << 8) | ((major & !0xfff) << 32) | (minor & 0xff) | ((minor & !0xff) << 12)
+    };
+    for (major, minor) in [(0, 0), (1, 3), (8, 17), (254, 0x1_2345), (0xfff, 0xf_ffff)] {
+        let kdev = (major << 20) | minor;
+        let disk = encode_kdev(kdev);
+        let host = emfs_tools::mkfs_v2::new_encode_dev(glibc_makedev(major.into(), minor.into()));
+        assert_eq!(Some(disk), host, "{major}:{minor}");
+        assert_eq!(decode_kdev(disk), kdev, "{major}:{minor}");
+    }
+    // 1:3 (/dev/null) is 0x103 in both encodings.
+    assert_eq!(encode_kdev((1 << 20) | 3), 0x103);
+}

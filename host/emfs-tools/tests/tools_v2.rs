@@ -63,6 +63,7 @@ fn make(tree: &Tree) -> Result<(Dev, Superblock), String> {
         inode_table_blocks: None,
         uuid: [3; 16],
         extent_blocks: 1,
+        gaps: false,
     };
     let sb = mkfs(&mut dev, &opts, tree)?;
     Ok((dev, sb))

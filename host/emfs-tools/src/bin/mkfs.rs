@@ -38,7 +38,7 @@ struct Cli {
     #[arg(short = 'g', long, requires = "dir")]
     gaps: bool,
     /// The on-disk format version: 1 (one flat directory) or 2 (a tree; -d copies it whole).
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=2))]
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=2))]
     format_version: u32,
     /// The device or image to write.
     device: String,
@@ -105,9 +105,6 @@ fn main() {
     uuid[..8].copy_from_slice(&seed.to_le_bytes());
     uuid[8..].copy_from_slice(&seed.wrapping_mul(0xff51_afd7_ed55_8ccd).to_le_bytes());
     if cli.format_version == 2 {
-        if gaps {
-            fail("-g is for format version 1".into());
-        }
         let tree = match &dir {
             Some(d) => mkfs_v2::read_tree(std::path::Path::new(d))
                 .unwrap_or_else(|e| fail(format!("{d}: {e}"))),
@@ -118,6 +115,7 @@ fn main() {
             inode_table_blocks: itb,
             uuid,
             extent_blocks,
+            gaps,
         };
         let made = mkfs_v2::mkfs(&mut dev, &opts, &tree)
             .and_then(|sb| dev.sync_all().map(|()| sb).map_err(|e| e.to_string()));
