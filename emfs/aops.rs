@@ -10,7 +10,7 @@ use super::*;
 /// map for the gap around it (`btrfs_get_extent`'s conversion of a file extent item).
 fn load_map(inode: &Inode<Emfs>, pos: u64) -> Result<(rules::MapFields, u32, u64)> {
     let st = inode.super_block().data().lock();
-    let records = &st.slot(inode.ino())?.records;
+    let records = st.records(inode.ino())?;
     // The first record ending after `pos`.
     let idx = records.partition_point(|r| r.end() <= pos);
     if let Some(r) = records.get(idx).filter(|r| r.file_offset <= pos) {
@@ -239,7 +239,7 @@ impl AddressSpaceOperations for Emfs {
             let mut st = fs.lock();
             let record =
                 ExtentRecord::whole(ctx.pos, ctx.len, ctx.blk * BS, st.transid, EXTENT_REGULAR);
-            match st.replace_records(ino, record) {
+            match st.insert_record(ino, record) {
                 // Written data must be recorded: wait for memory (btrfs allocates what its
                 // ordered-extent completion needs with __GFP_NOFAIL).
                 Err(e) if e == ENOMEM => {
@@ -256,10 +256,10 @@ impl AddressSpaceOperations for Emfs {
             // The size that made this data part of the file may not be copied yet
             // (`write_end` dirties the inode after unlocking the folio): a commit must not
             // hold a record past the size.
-            if let Ok(slot) = st.slot_mut(ino) {
+            if let Ok(i) = st.attrs_mut(ino) {
                 let size = inode.size().max(0) as u64;
-                if slot.disk.in_use() && slot.disk.size < size {
-                    slot.disk.size = size;
+                if i.size < size {
+                    i.size = size;
                 }
             }
             fs.write_done(&mut st);

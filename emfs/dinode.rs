@@ -36,6 +36,20 @@ pub const INLINE_TARGET_MAX: u64 = INLINE_SIZE as u64 - 1;
 const INLINE_OFFSET: usize = 104;
 const NSEC_PER_SEC: u32 = 1_000_000_000;
 
+/// The kernel's `dev_t` (12-bit major, 20-bit minor: `MKDEV`) as the format keeps a device
+/// number, `new_encode_dev`'s encoding (`include/linux/kdev_t.h`).
+pub fn encode_kdev(dev: u32) -> u32 {
+    let (major, minor) = (dev >> 20, dev & 0xf_ffff);
+    (minor & 0xff) | (major << 8) | ((minor & !0xff) << 12)
+}
+
+/// The format's device number as the kernel's `dev_t` (`new_decode_dev`).
+pub fn decode_kdev(dev: u32) -> u32 {
+    let major = (dev & 0xf_ff00) >> 8;
+    let minor = (dev & 0xff) | ((dev >> 12) & 0xf_ff00);
+    (major << 20) | minor
+}
+
 /// One inode slot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DiskInode {

@@ -10,7 +10,7 @@
 
 use super::dirent::{
     self, dirent_size, name_valid, ChainWalk, DirBlockHeader, DirBlockWriter, DirEntry,
-    COOKIE_LIMIT, DIR_BLOCK_SPACE, FIRST_COOKIE,
+    COOKIE_LIMIT, DIRENT_ALIGN, DIRENT_HEADER_SIZE, DIR_BLOCK_SPACE, DIR_NAME_MAX, FIRST_COOKIE,
 };
 use super::format::BLOCK_SIZE;
 use crate::kernel_ext::crc32c::crc32c;
@@ -293,6 +293,17 @@ impl Dir {
             used += size;
         }
         blocks
+    }
+
+    /// A bound on [`Dir::blocks`] from the count and size alone, for the space a commit may
+    /// need, asked on every reservation: a packed block that is not the last is fuller than
+    /// its room less one entry of the longest name, and an entry takes at most its name, the
+    /// header and the padding.
+    pub fn blocks_bound(&self) -> u64 {
+        const PAD: u64 = (DIRENT_ALIGN - 1) as u64;
+        const FULL: u64 = (DIR_BLOCK_SPACE - dirent_size(DIR_NAME_MAX)) as u64;
+        let bytes = self.name_bytes + u64::from(self.count) * (DIRENT_HEADER_SIZE as u64 + PAD);
+        bytes / FULL + 1
     }
 
     /// Writes the packed chain of directory `ino` into `blocks` (exactly [`Dir::blocks`] of

@@ -145,6 +145,13 @@ pub(crate) fn dir_chain_round_trip(t: &mut Test) -> Result {
     }
     let nblocks = d.blocks();
     kunit_assert!(t, nblocks > 1, "{nblocks} blocks: the test wants a chain");
+    // The bound a reservation uses is a bound.
+    let bound = d.blocks_bound();
+    kunit_assert!(
+        t,
+        nblocks as u64 <= bound,
+        "{nblocks} blocks, bound {bound}"
+    );
 
     // The "disk": block numbers 1000.. mapped to buffers.
     let mut disk: KVec<KBox<[u8; BLOCK_SIZE]>> = KVec::new();

@@ -5,6 +5,30 @@
 
 use super::*;
 use crate::kernel_ext::time::cond_resched;
+use dirent::{DIR_NAME_MAX, FIRST_COOKIE};
+
+/// A directory entry copied out of the namespace.
+struct Named {
+    cookie: u64,
+    ino: u32,
+    dtype: u8,
+    len: u8,
+    name: [u8; DIR_NAME_MAX],
+}
+
+/// The type of a `DT_*` value (the loaded entries have only the seven).
+fn file_type(dtype: u8) -> Result<FileType> {
+    Ok(match dtype {
+        dirent::DT_DIR => FileType::Dir,
+        dirent::DT_REG => FileType::Reg,
+        dirent::DT_LNK => FileType::Symlink,
+        dirent::DT_FIFO => FileType::Fifo,
+        dirent::DT_SOCK => FileType::Socket,
+        dirent::DT_CHR => FileType::CharDev,
+        dirent::DT_BLK => FileType::BlockDev,
+        _ => return Err(euclean()),
+    })
+}
 
 #[vtable]
 impl FileOperations for Emfs {
@@ -13,36 +37,47 @@ impl FileOperations for Emfs {
         // memory, whose fault may read an emfs file and take the lock.
         const CHUNK: usize = 16;
         let fs = dir.super_block().data();
-        let mut next = usize::try_from(emitter.pos().max(2)).unwrap_or(usize::MAX);
+        let ino = ino32(dir.ino())?;
+        // Positions are cookies; 0 and 1 are `.` and `..`.
+        let mut from = u64::try_from(emitter.pos()).map_or(u64::MAX, |p| p.max(FIRST_COOKIE));
         loop {
-            let mut batch: KVec<(usize, format::Inode)> = KVec::with_capacity(CHUNK, GFP_KERNEL)?;
+            let mut batch: KVec<Named> = KVec::with_capacity(CHUNK, GFP_KERNEL)?;
             {
-                let st = fs.lock();
+                let mut st = fs.lock();
+                let d = st.ns.node_mut(ino)?.dir.as_mut().ok_or_else(euclean)?;
                 // The reading ends where the directory ended at its first read (after opendir,
                 // a seek or a rewind): names made meanwhile wait for the next reading, as
                 // btrfs's wait past the index it saw at opendir.
-                let end = match emitter.bound() {
+                let to = match emitter.bound() {
                     Some(b) => {
                         if *b == 0 {
-                            *b = st.end_of_names() as u64;
+                            *b = d.next_cookie();
                         }
-                        usize::try_from(*b).unwrap_or(usize::MAX)
+                        *b
                     }
-                    None => usize::MAX,
+                    None => u64::MAX,
                 };
-                while next < st.slots.len().min(end) && batch.len() < CHUNK {
-                    let s = &st.slots[next];
-                    if !s.bad && s.disk.in_use() && s.disk.nlink > 0 {
-                        batch.push((next, s.disk), GFP_NOWAIT)?;
-                    }
-                    next += 1;
-                }
+                from = d.visit(from, to, |cookie, e| {
+                    let mut name = [0u8; DIR_NAME_MAX];
+                    name[..e.name().len()].copy_from_slice(e.name());
+                    let n = Named {
+                        cookie,
+                        ino: e.ino,
+                        dtype: e.dtype,
+                        len: e.name().len() as u8,
+                        name,
+                    };
+                    // Within the capacity taken above: no allocation under the lock.
+                    batch.len() < CHUNK && batch.push(n, GFP_NOWAIT).is_ok()
+                });
             }
             if batch.is_empty() {
                 return Ok(());
             }
-            for (ino, i) in batch.iter() {
-                if !emitter.emit(i.name(), *ino as u64, FileType::Reg, *ino as i64 + 1) {
+            for n in batch.iter() {
+                let name = &n.name[..usize::from(n.len)];
+                let next = i64::try_from(n.cookie + 1).map_err(|_| euclean())?;
+                if !emitter.emit(name, u64::from(n.ino), file_type(n.dtype)?, next) {
                     return Ok(());
                 }
             }
@@ -154,7 +189,7 @@ impl FileOperations for Emfs {
         let result = (|| -> Result {
             while pos < last {
                 let mut st = fs.lock();
-                let records = &st.slot(ino)?.records;
+                let records = st.records(ino)?;
                 let idx = records.partition_point(|r| r.end() <= pos);
                 let hole_end = match records.get(idx) {
                     Some(r) if r.file_offset <= pos => {
@@ -167,7 +202,7 @@ impl FileOperations for Emfs {
                 let (blk, n) = st.alloc_prealloc((hole_end - pos) / BS)?;
                 let record =
                     ExtentRecord::whole(pos, n * BS, blk * BS, st.transid, EXTENT_PREALLOC);
-                st.replace_records(ino, record)?;
+                st.insert_record(ino, record)?;
                 pos += n * BS;
             }
             Ok(())

@@ -1,101 +1,127 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! emfs's `inode_operations`: names in the root directory, and the size.
+//! emfs's `inode_operations`: the names of the tree (on [`namespace::Namespace`]), symlink
+//! targets, and the size.
+//!
+//! Each operation changes the namespace under the state lock; the VFS's inodes follow in the
+//! trampolines (`rust/vfs/namei.rs`). The errors are those of
+//! `Documentation/filesystems/emfs-v2.rst` ("Operations").
 
+use super::namespace::{Make, RENAME_EXCHANGE, RENAME_NOREPLACE, RENAME_WHITEOUT};
+use super::state_v2::NsOp;
 use super::*;
 
 #[vtable]
 impl InodeOperations for Emfs {
     fn lookup(dir: &Inode<Self>, name: &[u8]) -> Result<Option<u64>> {
-        check_name(name)?;
-        let st = dir.super_block().data().lock();
-        let mut corrupt = false;
-        for (ino, s) in st.slots.iter().enumerate().skip(ROOT_INO as usize + 1) {
-            if s.bad {
-                corrupt = true;
-            } else if s.disk.in_use() && s.disk.nlink > 0 && s.disk.name() == name {
-                return Ok(Some(ino as u64));
-            }
-        }
-        // A slot that does not decode may hold the name: say so rather than "no such file".
-        if corrupt {
-            return Err(euclean());
-        }
-        Ok(None)
+        let mut st = dir.super_block().data().lock();
+        let found = st.ns.lookup(ino32(dir.ino())?, name)?;
+        Ok(found.map(|(ino, _)| u64::from(ino)))
     }
 
     fn create(dir: &Inode<Self>, name: &[u8], new: &NewInode<'_>) -> Result<u64> {
-        check_name(name)?;
-        // Format 1 holds regular files only.
-        if new.ty != FileType::Reg {
-            return Err(EPERM);
-        }
-        let now = vfs::now();
-        let mut st = dir.super_block().data().lock();
-        let transid = st.transid;
-        let ino = st
-            .slots
-            .iter()
-            .enumerate()
-            .skip(ROOT_INO as usize + 1)
-            .find(|(_, s)| !s.bad && !s.disk.in_use())
-            .map(|(ino, _)| ino as u64)
-            .ok_or(ENOSPC)?;
-        let slot = st.slot_mut(ino)?;
-        let mut i = format::Inode {
-            mode: S_IFREG | (new.perm & 0o7777),
-            nlink: 1,
+        let m = Make {
+            mode: mode_of(new.ty) | (new.perm & 0o7777),
             uid: new.uid,
             gid: new.gid,
-            atime: now,
-            mtime: now,
-            ctime: now,
-            generation: transid,
-            ino: ino as u32,
-            ..format::Inode::FREE
+            rdev: dinode::encode_kdev(new.rdev),
+            target: new.target,
         };
-        Self::set_name(&mut i, name);
-        slot.disk = i;
-        Ok(ino)
+        let now = vfs::now();
+        let mut st = dir.super_block().data().lock();
+        let ino = st
+            .ns_op(NsOp::Adds)?
+            .make(ino32(dir.ino())?, name, &m, now)?;
+        Ok(u64::from(ino))
     }
 
-    fn create_aborted(dir: &Inode<Self>, ino: u64) {
-        if let Err(e) = dir.super_block().data().lock().delete_inode(ino) {
+    fn create_aborted(dir: &Inode<Self>, name: &[u8], ino: u64) {
+        let now = vfs::now();
+        let mut st = dir.super_block().data().lock();
+        let undone = (|| -> Result {
+            let (dir, ino) = (ino32(dir.ino())?, ino32(ino)?);
+            let is_dir = st.ns.node(ino)?.disk.kind() == S_IFDIR;
+            let ns = st.ns_mut();
+            if is_dir {
+                ns.rmdir(dir, name, now)?;
+            } else {
+                ns.unlink(dir, name, now)?;
+            }
+            st.delete_inode(ino)
+        })();
+        if let Err(e) = undone {
             pr_err!("inode {}: cannot undo its creation: {:?}\n", ino, e);
         }
     }
 
-    fn unlink(dir: &Inode<Self>, _name: &[u8], inode: &Inode<Self>) -> Result {
+    fn link(dir: &Inode<Self>, inode: &Inode<Self>, name: &[u8]) -> Result {
+        let now = vfs::now();
         let mut st = dir.super_block().data().lock();
-        Self::make_orphan(&mut st.slot_mut(inode.ino())?.disk);
+        st.ns_op(NsOp::Adds)?
+            .link(ino32(inode.ino())?, ino32(dir.ino())?, name, now)
+    }
+
+    fn unlink(dir: &Inode<Self>, name: &[u8], inode: &Inode<Self>) -> Result {
+        let now = vfs::now();
+        let mut st = dir.super_block().data().lock();
+        let (dir, ns) = (ino32(dir.ino())?, st.ns_op(NsOp::Removes)?);
+        named(ns, dir, name, inode)?;
+        ns.unlink(dir, name, now)?;
+        Ok(())
+    }
+
+    fn rmdir(dir: &Inode<Self>, name: &[u8], inode: &Inode<Self>) -> Result {
+        let now = vfs::now();
+        let mut st = dir.super_block().data().lock();
+        let (dir, ns) = (ino32(dir.ino())?, st.ns_op(NsOp::Removes)?);
+        named(ns, dir, name, inode)?;
+        ns.rmdir(dir, name, now)?;
         Ok(())
     }
 
     fn rename(
-        dir: &Inode<Self>,
-        _old_name: &[u8],
-        inode: &Inode<Self>,
-        _new_dir: &Inode<Self>,
+        old_dir: &Inode<Self>,
+        old_name: &[u8],
+        _inode: &Inode<Self>,
+        new_dir: &Inode<Self>,
         new_name: &[u8],
-        replaced: Option<&Inode<Self>>,
+        _target: Option<&Inode<Self>>,
         flags: RenameFlags,
     ) -> Result {
-        check_name(new_name)?;
-        // Format 1: regular files in the one directory, names in the inodes; `NOREPLACE` is
-        // the VFS's.
-        let regular = |i: &Inode<Self>| i.attrs().mode & S_IFMT == S_IFREG;
-        if flags.contains(RenameFlags::EXCHANGE) || flags.contains(RenameFlags::WHITEOUT) {
-            return Err(EINVAL);
+        let mut bits = 0;
+        for (vfs_flag, flag) in [
+            (RenameFlags::NOREPLACE, RENAME_NOREPLACE),
+            (RenameFlags::EXCHANGE, RENAME_EXCHANGE),
+            (RenameFlags::WHITEOUT, RENAME_WHITEOUT),
+        ] {
+            if flags.contains(vfs_flag) {
+                bits |= flag;
+            }
         }
-        if !regular(inode) || replaced.is_some_and(|r| !regular(r)) {
-            return Err(EINVAL);
-        }
-        let mut st = dir.super_block().data().lock();
-        if let Some(old) = replaced {
-            Self::make_orphan(&mut st.slot_mut(old.ino())?.disk);
-        }
-        Self::set_name(&mut st.slot_mut(inode.ino())?.disk, new_name);
+        let (odir, ndir) = (ino32(old_dir.ino())?, ino32(new_dir.ino())?);
+        let owner = vfs::current_owner();
+        let now = vfs::now();
+        let mut st = old_dir.super_block().data().lock();
+        // A rename may add an entry to a directory (and a whiteout inode).
+        let op = if bits & RENAME_WHITEOUT != 0 {
+            NsOp::Adds
+        } else {
+            NsOp::Moves
+        };
+        st.ns_op(op)?
+            .rename((odir, old_name), (ndir, new_name), bits, owner, now)?;
         Ok(())
+    }
+
+    fn get_link(inode: &Inode<Self>) -> Result<KVec<u8>> {
+        let st = inode.super_block().data().lock();
+        let n = st.node(inode.ino())?;
+        if n.disk.kind() != S_IFLNK {
+            return Err(EINVAL);
+        }
+        let mut target = KVec::with_capacity(n.target.len() + 1, GFP_KERNEL)?;
+        target.extend_from_slice(&n.target, GFP_KERNEL)?;
+        Ok(target)
     }
 
     fn set_size(inode: &LockedInode<Self>, size: u64) -> Result {
@@ -120,5 +146,22 @@ impl InodeOperations for Emfs {
             .drop_records(inode.ino(), from, u64::MAX)?;
         inode.data().maps.drop_range(from, u64::MAX, false);
         Ok(())
+    }
+}
+
+/// Whether `name` in `dir` is `inode`'s, as the VFS's dentry says: if the namespace says
+/// otherwise, nothing is removed (`-EIO`).
+fn named(ns: &mut namespace::Namespace, dir: u32, name: &[u8], inode: &Inode<Emfs>) -> Result {
+    match ns.lookup(dir, name)? {
+        Some((ino, _)) if u64::from(ino) == inode.ino() => Ok(()),
+        found => {
+            pr_err!(
+                "dir {}: the name is {:?}, the VFS says {}\n",
+                dir,
+                found,
+                inode.ino()
+            );
+            Err(EIO)
+        }
     }
 }

@@ -241,7 +241,10 @@ pub fn load(
                 Ok(d) if !d.in_use() => continue,
                 Ok(d) if d.generation > generation => Err(euclean()),
                 Ok(d) => load_owned(io, &mut ns, d, generation, total_blocks),
-                Err(_) => Err(euclean()),
+                Err(e) => {
+                    pr_err!("inode {}: {}\n", ino, e.what());
+                    Err(euclean())
+                }
             };
             match r {
                 Ok(()) => {}

@@ -15,8 +15,9 @@
 //!   eviction drops all of a file's maps; under memory pressure the shrinker ([`shrink`]) drops
 //!   maps nobody needs, those with no folio (`SEEK_DATA`/`SEEK_HOLE`'s) included.
 //!
-//! Metadata lives in memory ([`state::FsState`]) and reaches the disk by copy-on-write
-//! commits. The format is `Documentation/filesystems/emfs.rst`.
+//! Metadata lives in memory ([`state_v2::State`]: the namespace, every file's records, the free
+//! space) and reaches the disk by copy-on-write commits. The format is
+//! `Documentation/filesystems/emfs-v2.rst`.
 
 #![forbid(unsafe_code)]
 
@@ -40,7 +41,6 @@ pub(crate) mod records;
 pub(crate) mod records_tests;
 pub mod shrink;
 pub(crate) mod space;
-mod state;
 pub(crate) mod state_v2;
 pub(crate) mod state_v2_tests;
 pub mod superblock;
@@ -56,6 +56,7 @@ use crate::kernel_ext::vfs::{
     Readahead, RenameFlags, Reserved, StatFs, SuperBlock, UnheldInode,
 };
 use core::sync::atomic::{AtomicU64, Ordering};
+use dinode::{S_IFBLK, S_IFCHR, S_IFIFO, S_IFLNK, S_IFSOCK};
 use format::*;
 use kernel::{
     c_str,
@@ -66,24 +67,24 @@ use kernel::{
         new_condvar, new_mutex, Arc, CondVar, Mutex,
     },
 };
-use state::FsState;
+use state_v2::{ino32, State};
 
 /// The locked state. The guard goes before the allocation scope (field order).
 struct Locked<'a> {
-    st: Guard<'a, FsState, MutexBackend>,
+    st: Guard<'a, State, MutexBackend>,
     _nofs: NoFsScope,
 }
 
 impl core::ops::Deref for Locked<'_> {
-    type Target = FsState;
+    type Target = State;
 
-    fn deref(&self) -> &FsState {
+    fn deref(&self) -> &State {
         &self.st
     }
 }
 
 impl core::ops::DerefMut for Locked<'_> {
-    fn deref_mut(&mut self) -> &mut FsState {
+    fn deref_mut(&mut self) -> &mut State {
         &mut self.st
     }
 }
@@ -91,7 +92,7 @@ impl core::ops::DerefMut for Locked<'_> {
 /// The per-mount state.
 pub struct Emfs {
     /// Everything the next commit writes, and the allocator.
-    state: Pin<KBox<Mutex<FsState>>>,
+    state: Pin<KBox<Mutex<State>>>,
     /// Signalled when the last write in flight was recorded (a commit waits for that).
     idle: Pin<KBox<CondVar>>,
     /// The running transaction, readable without the mutex (`release_folio` runs in reclaim,
@@ -130,30 +131,20 @@ fn round_down(x: u64) -> u64 {
     x - x % BS
 }
 
-fn check_name(name: &[u8]) -> Result {
-    if name.len() > NAME_MAX {
-        return Err(crate::kernel_ext::errno::enametoolong());
+/// The `S_IF*` bits of a type.
+fn mode_of(ty: FileType) -> u16 {
+    match ty {
+        FileType::Dir => S_IFDIR,
+        FileType::Reg => S_IFREG,
+        FileType::Symlink => S_IFLNK,
+        FileType::Fifo => S_IFIFO,
+        FileType::Socket => S_IFSOCK,
+        FileType::CharDev => S_IFCHR,
+        FileType::BlockDev => S_IFBLK,
     }
-    if name.is_empty() {
-        return Err(EINVAL);
-    }
-    Ok(())
 }
 
 impl Emfs {
-    fn set_name(inode: &mut format::Inode, name: &[u8]) {
-        inode.name = [0; NAME_MAX];
-        inode.name[..name.len()].copy_from_slice(name);
-        inode.name_len = name.len() as u16;
-    }
-
-    /// Takes the inode's name and link: an orphan until it is evicted (or, after a crash, until
-    /// the next mount), when it is freed.
-    fn make_orphan(inode: &mut format::Inode) {
-        Self::set_name(inode, b"");
-        inode.nlink = 0;
-    }
-
     /// Waits for the writes in flight to be recorded, then commits.
     fn commit(sb: &SuperBlock<Self>) -> Result {
         let fs = sb.data();
@@ -161,7 +152,7 @@ impl Emfs {
         while st.inflight > 0 {
             fs.idle.wait(&mut st.st);
         }
-        let r = st.commit(sb);
+        let r = st.st.commit(&mut &*sb);
         fs.transid.store(st.transid, Ordering::Release);
         r
     }
@@ -175,7 +166,7 @@ impl Emfs {
         }
     }
 
-    fn write_done(&self, st: &mut FsState) {
+    fn write_done(&self, st: &mut State) {
         st.inflight -= 1;
         if st.inflight == 0 {
             self.idle.notify_all();
@@ -188,50 +179,21 @@ impl FileSystem for Emfs {
     const NAME: &'static CStr = c_str!("emfs");
     const MAGIC: u64 = SB_MAGIC;
     const ROOT_INO: u64 = ROOT_INO as u64;
-    // Format 1 has one name per inode and no subdirectory: `link` and `mkdir` are refused.
-    const MAX_LINKS: u32 = 0;
+    const MAX_LINKS: u32 = dinode::MAX_LINKS;
     const BLOCK_SIZE: usize = format::BLOCK_SIZE;
     type InodeData = EmfsInode;
     type WriteCtx = WriteCtx;
 
     fn fill_super(dev: &BlockReader) -> Result<Self> {
-        let mut best: Option<Superblock> = None;
-        let mut why = None;
-        let mut live = 0;
-        for (i, slot) in SB_SLOTS.into_iter().enumerate() {
-            match Superblock::decode(&*dev.read_block(slot)?) {
-                Ok(sb) if best.map_or(true, |b| sb.generation > b.generation) => {
-                    best = Some(sb);
-                    live = i;
-                }
-                Ok(_) => {}
-                Err(e) => why = Some(e),
-            }
-        }
-        let Some(sb) = best else {
-            pr_err!("no valid superblock: {:?}\n", why);
-            return Err(match why {
-                Some(FormatError::BadChecksum) => euclean(),
-                _ => EINVAL,
-            });
-        };
-        if sb.total_blocks > dev.blocks() {
-            pr_err!(
-                "superblock says {} blocks, the device has {}\n",
-                sb.total_blocks,
-                dev.blocks()
-            );
-            return Err(EINVAL);
-        }
-        let mut st = FsState::load(dev, sb, live)?;
-        let read_only = st.has_bad_slots() || st.check()? > 0;
+        let mut st = State::load(&mut &*dev, dev.blocks())?;
+        let read_only = st.read_only();
         if read_only {
             pr_err!("metadata errors: mounting read-only\n");
         } else if !dev.is_read_only() {
             st.delete_orphans()?;
         }
         let transid = AtomicU64::new(st.transid);
-        let trees = shrink::Trees::new(st.slots.len())?;
+        let trees = shrink::Trees::new(st.ns.len() as usize)?;
         Ok(Emfs {
             state: KBox::pin_init(new_mutex!(st, "emfs_state"), GFP_KERNEL)?,
             idle: KBox::pin_init(new_condvar!("emfs_idle"), GFP_KERNEL)?,
@@ -246,20 +208,21 @@ impl FileSystem for Emfs {
     }
 
     fn read_inode(sb: &SuperBlock<Self>, ino: u64) -> Result<InodeParams<EmfsInode>> {
-        let i = sb.data().lock().slot(ino)?.disk;
+        let i = sb.data().lock().node(ino)?.disk;
         if !i.in_use() {
             return Err(ENOENT);
         }
-        let ty = if i.mode & S_IFMT == S_IFDIR {
-            FileType::Dir
-        } else {
-            FileType::Reg
+        // The mount's checks accepted the slot: its type is one of the seven.
+        let ty = FileType::from_mode(i.mode).ok_or_else(euclean)?;
+        let rdev = match ty {
+            FileType::CharDev | FileType::BlockDev => dinode::decode_kdev(i.rdev),
+            _ => 0,
         };
         let maps = Arc::pin_init(ExtentMapTree::new(), GFP_KERNEL)?;
         let params = InodeParams {
             ty,
             perm: i.mode & 0o7777,
-            rdev: 0,
+            rdev,
             size: i64::try_from(i.size).map_err(|_| euclean())?,
             nlink: i.nlink,
             uid: i.uid,
@@ -276,34 +239,31 @@ impl FileSystem for Emfs {
 
     fn statfs(sb: &SuperBlock<Self>) -> Result<StatFs> {
         let st = sb.data().lock();
-        let free_files = st
-            .slots
-            .iter()
-            .skip(ROOT_INO as usize + 1)
-            .filter(|s| !s.bad && !s.disk.in_use())
+        let free_files = (ROOT_INO + 1..st.ns.len())
+            .filter_map(|ino| st.ns.node(ino).ok())
+            .filter(|n| !n.bad && !n.disk.in_use())
             .count() as u64;
         Ok(StatFs {
             blocks: st.sb.total_blocks,
             free_blocks: st.statfs_free(),
-            files: u64::from(st.sb.inode_count - 1),
+            files: u64::from(st.ns.len() - ROOT_INO),
             free_files,
-            name_max: NAME_MAX as u64,
+            name_max: dirent::DIR_NAME_MAX as u64,
         })
     }
 
     fn dirty_inode(inode: &UnheldInode<Self>) {
         let a = inode.attrs();
         let mut st = inode.super_block().data().lock();
-        let Ok(slot) = st.slot_mut(inode.ino()) else {
+        let Ok(i) = st.attrs_mut(inode.ino()) else {
             return;
         };
-        let i = &mut slot.disk;
-        if !i.in_use() {
-            return;
+        // The type never changes; the link count and a directory's or symlink's size are the
+        // namespace's, which the VFS's follow.
+        i.mode = (i.mode & S_IFMT) | (a.mode & 0o7777);
+        if i.kind() == S_IFREG {
+            i.size = a.size.max(0) as u64;
         }
-        i.mode = a.mode;
-        i.nlink = a.nlink;
-        i.size = a.size.max(0) as u64;
         i.uid = a.uid;
         i.gid = a.gid;
         i.atime = a.atime;
@@ -314,7 +274,8 @@ impl FileSystem for Emfs {
     fn evict(inode: &UnheldInode<Self>) {
         let fs = inode.super_block().data();
         if inode.attrs().nlink == 0 && !fs.read_only {
-            if let Err(e) = fs.lock().delete_inode(inode.ino()) {
+            let freed = ino32(inode.ino()).and_then(|ino| fs.lock().delete_inode(ino));
+            if let Err(e) = freed {
                 pr_err!("inode {}: cannot free it: {:?}\n", inode.ino(), e);
             }
         }

@@ -389,6 +389,13 @@ pub(crate) fn ns_random_run(t: &mut Test) -> Result {
             ns.check().is_ok(),
             "step {step}: op {kind} broke the tree"
         );
+        // The bound reservations use holds for every directory.
+        for ino in 0..ns.len() {
+            if let Some(d) = ns.node(ino)?.dir.as_ref() {
+                let (blocks, bound) = (d.blocks() as u64, d.blocks_bound());
+                kunit_assert!(t, blocks <= bound, "step {step}: {blocks} blocks > {bound}");
+            }
+        }
         // Orphans are deleted as eviction would, most of them at once.
         if rng.below(4) != 0 {
             for ino in ROOT + 1..ns.len() {

@@ -3,27 +3,55 @@
 //! The metadata of a mounted emfs of format version 2 in memory: the committed superblock with
 //! its block lists, the free space ([`Space`]), the namespace with every file's records
 //! ([`Namespace`]); the mount-time checks; and the commit that makes the running state the
-//! committed one. It takes the place of `state.rs` when the mount reads version 2; until then
-//! only its KUnit suite (`state_v2_tests.rs`) runs it.
+//! committed one.
+//!
+//! The state is only reached through `Emfs::lock`, which keeps allocations out of file-system
+//! reclaim while the lock is held: eviction takes this lock, and reclaim may evict.
 //!
 //! A commit keeps version 1's order (`Documentation/filesystems/emfs.rst`): new chains and
 //! inode-table blocks, then a new bitmap, all in blocks the last commit does not use; a cache
 //! flush; then the superblock with the next generation into the other slot, with FUA. A crash
 //! anywhere before the superblock leaves the last commit whole.
 
-use super::dinode::S_IFLNK;
+use super::dinode::{DiskInode, S_IFLNK};
 use super::format::{
     bitmap_test, ExtentRecord, BLOCK_SIZE, EXTENTS_PER_BLOCK, ROOT_INO, SB_SLOTS, S_IFDIR, S_IFREG,
 };
 use super::meta::{self, read_superblock, BlockIo, BlockRead, Commit, Device};
-use super::namespace::Namespace;
+use super::namespace::{Namespace, Node};
 use super::ownership::check_blocks;
 use super::records::replace_range;
 use super::space::Space;
 use super::superblock::Superblock;
+use crate::kernel_ext::errno::euclean;
 use kernel::prelude::*;
 
 const BS: u64 = BLOCK_SIZE as u64;
+
+/// Blocks of metadata one namespace operation may add to the next commit, at most: an entry
+/// that opens a directory block, and the new inode's chain or target block, with room to spare.
+const NS_OP_BLOCKS: u64 = 4;
+
+/// Blocks kept from data and from operations that add inodes or names, for those that only
+/// move names (`rename`) on a full disk: btrfs's global reserve. Removing needs nothing: the
+/// metadata bound already counts what it rewrites.
+const GLOBAL_RESERVE: u64 = 16;
+
+/// What a namespace operation does to the metadata, for [`State::ns_op`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NsOp {
+    /// Makes an inode or a name (`create`, `mkdir`, `mknod`, `symlink`, `link`).
+    Adds,
+    /// Moves a name, perhaps into a directory that grows (`rename`).
+    Moves,
+    /// Removes a name (`unlink`, `rmdir`).
+    Removes,
+}
+
+/// The inode number `ino` the VFS uses, as the format's.
+pub(crate) fn ino32(ino: u64) -> Result<u32> {
+    u32::try_from(ino).map_err(|_| ENOENT)
+}
 
 /// The metadata of a mounted file system.
 pub(crate) struct State {
@@ -49,6 +77,11 @@ pub(crate) struct State {
     ro_features: bool,
     /// The slot the last commit's superblock is in: the next one goes to the other.
     live_slot: usize,
+    /// Write bios allocated and not yet recorded (a commit waits for none).
+    pub(crate) inflight: u64,
+    /// [`State::metadata_reserve`] while nothing it counts has changed: every reservation asks
+    /// for it, and computing it walks the table.
+    meta_bound: Option<u64>,
 }
 
 /// The device and the running allocator, as [`Commit`] sees them.
@@ -107,6 +140,8 @@ impl State {
             problems: u64::from(loaded.bad),
             ro_features: m.read_only,
             live_slot: m.slot,
+            inflight: 0,
+            meta_bound: None,
         };
         // With a bad slot the rest would be reported as its consequences.
         if st.problems == 0 {
@@ -153,7 +188,65 @@ impl State {
     /// The namespace, to change it: the next commit writes what changed.
     pub(crate) fn ns_mut(&mut self) -> &mut Namespace {
         self.dirty = true;
+        self.meta_bound = None;
         &mut self.ns
+    }
+
+    /// The namespace for an operation of the VFS: `-EIO` after a failed commit, `-EROFS` on
+    /// metadata found broken, and `-ENOSPC` unless the blocks the operation's metadata may add
+    /// are free and promised to nobody, so that the next commit always finds the blocks it
+    /// needs. A rename may take them from the global reserve, which data and new names leave
+    /// alone; a removal needs none.
+    pub(crate) fn ns_op(&mut self, op: NsOp) -> Result<&mut Namespace> {
+        if self.failed {
+            return Err(EIO);
+        }
+        if self.read_only() {
+            return Err(EROFS);
+        }
+        let meta = self.metadata_reserve();
+        let room = match op {
+            NsOp::Adds => self.space.available(meta),
+            NsOp::Moves => self.space.available(meta - GLOBAL_RESERVE),
+            NsOp::Removes => NS_OP_BLOCKS,
+        };
+        if room < NS_OP_BLOCKS {
+            return Err(ENOSPC);
+        }
+        Ok(self.ns_mut())
+    }
+
+    /// Inode `ino` of the VFS, loaded (`-EUCLEAN` if its slot did not load).
+    pub(crate) fn node(&self, ino: u64) -> Result<&Node> {
+        let n = self.ns.node(ino32(ino)?)?;
+        if n.bad {
+            return Err(euclean());
+        }
+        Ok(n)
+    }
+
+    /// The attributes of inode `ino` (mode, owner, times, size), to change them: the next
+    /// commit writes the inode. `-ENOENT` for a free slot.
+    pub(crate) fn attrs_mut(&mut self, ino: u64) -> Result<&mut DiskInode> {
+        let n = self.ns.node_mut(ino32(ino)?)?;
+        if n.bad {
+            return Err(euclean());
+        }
+        if !n.disk.in_use() {
+            return Err(ENOENT);
+        }
+        n.dirty = true;
+        self.dirty = true;
+        Ok(&mut n.disk)
+    }
+
+    /// Regular file `ino`'s extent records.
+    pub(crate) fn records(&self, ino: u64) -> Result<&[ExtentRecord]> {
+        let n = self.node(ino)?;
+        if n.disk.kind() != S_IFREG {
+            return Err(EINVAL);
+        }
+        Ok(&n.records)
     }
 
     /// Frees `[blk, blk + n)`: allocatable now if the last commit does not use it, else after
@@ -164,19 +257,25 @@ impl State {
     }
 
     /// Blocks the next commit may need for metadata: every inode-table and bitmap block and a
-    /// new chain for every inode (a bound, not a count).
-    fn metadata_reserve(&self) -> u64 {
+    /// new chain for every inode (a bound, not a count); and the global reserve.
+    fn metadata_reserve(&mut self) -> u64 {
+        if let Some(b) = self.meta_bound {
+            return b;
+        }
         let mut chains = 0u64;
         for ino in 0..self.ns.len() {
             let Ok(n) = self.ns.node(ino) else { continue };
             chains += match n.disk.kind() {
                 S_IFREG => (n.records.len() + 2).div_ceil(EXTENTS_PER_BLOCK) as u64,
-                S_IFDIR => n.dir.as_ref().map_or(0, |d| d.blocks() as u64) + 1,
+                S_IFDIR => n.dir.as_ref().map_or(0, |d| d.blocks_bound()) + 1,
                 S_IFLNK => 1,
                 _ => 0,
             };
         }
-        self.table.len() as u64 + self.bitmap.len() as u64 + chains + 4
+        let bound =
+            self.table.len() as u64 + self.bitmap.len() as u64 + chains + 4 + GLOBAL_RESERVE;
+        self.meta_bound = Some(bound);
+        bound
     }
 
     /// Free blocks as `statfs` shows them.
@@ -194,7 +293,8 @@ impl State {
         if self.failed {
             return Err(EIO);
         }
-        self.space.reserve(n, self.metadata_reserve())
+        let meta = self.metadata_reserve();
+        self.space.reserve(n, meta)
     }
 
     /// Takes back a promise of `n` blocks.
@@ -217,7 +317,8 @@ impl State {
         if self.failed {
             return Err(EIO);
         }
-        let got = self.space.alloc_prealloc(want, self.metadata_reserve())?;
+        let meta = self.metadata_reserve();
+        let got = self.space.alloc_prealloc(want, meta)?;
         self.dirty = true;
         Ok(got)
     }
@@ -233,7 +334,7 @@ impl State {
     ) -> Result {
         let n = self.ns.node_mut(ino)?;
         if n.bad {
-            return Err(crate::kernel_ext::errno::euclean());
+            return Err(euclean());
         }
         if !n.disk.in_use() || n.disk.kind() != S_IFREG {
             return Err(EINVAL);
@@ -248,11 +349,23 @@ impl State {
         n.chain_dirty = true;
         n.dirty = true;
         self.dirty = true;
+        self.meta_bound = None;
         // Extents are not shared between files: free one when this file is done with it.
         for (bytenr, bytes) in gone {
             self.space.free_blocks(bytenr / BS, bytes / BS);
         }
         Ok(())
+    }
+
+    /// Drops `[start, end)` from regular file `ino`'s records (a hole), keeping the parts of
+    /// records that stick out, and frees the extents no record points into any more.
+    pub(crate) fn drop_records(&mut self, ino: u64, start: u64, end: u64) -> Result {
+        self.replace_records(ino32(ino)?, start, end, None)
+    }
+
+    /// Puts `rec` in place of what regular file `ino` has in its range.
+    pub(crate) fn insert_record(&mut self, ino: u64, rec: ExtentRecord) -> Result {
+        self.replace_records(ino32(ino)?, rec.file_offset, rec.end(), Some(rec))
     }
 
     /// Frees orphan `ino` (no link left) with its data; its chain goes with the next commit.
@@ -361,6 +474,7 @@ impl State {
         meta::committed(&mut self.ns)?;
         self.transid = gen + 1;
         self.dirty = false;
+        super::debug::COMMITS.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
         Ok(())
     }
 }

@@ -106,11 +106,11 @@ mutant modified-list extmap/rules.rs 's/ \&\& !on_modified_list$/ \&\& (!on_modi
 fuzz_mutant extent-count emfs/meta.rs \
 	's/KVVec::with_capacity(count.min(EXTENTS_PER_BLOCK), GFP_KERNEL)/KVVec::with_capacity(count, GFP_KERNEL)/; s/> chain_max {/> chain_max.saturating_mul(usize::MAX) {/' \
 	"an inode's extent count sizes an allocation before it is checked"
-crash_mutant no-flush "emfs/state.rs rust/helpers.c" \
+crash_mutant no-flush "emfs/state_v2.rs rust/helpers.c" \
 	's/^        dev.flush()?;$//; s/ | (fua ? REQ_PREFLUSH | REQ_FUA : 0)/ | (fua ? REQ_FUA : 0)/' \
 	"no cache flush before the superblock: neither the explicit one nor the FUA write's preflush"
-crash_mutant no-fua emfs/state.rs \
-	's/dev.write_block(SB_SLOTS\[slot\], buf, true)?;/dev.write_block(SB_SLOTS[slot], buf, false)?;/' \
+crash_mutant no-fua emfs/state_v2.rs \
+	's/dev.write(SB_SLOTS\[slot\], buf, true)?;/dev.write(SB_SLOTS[slot], buf, false)?;/' \
 	"the superblock written as a plain write: no FUA, no preflush"
 crash_mutant fsync-no-commit emfs/file.rs \
 	's/        let r = Self::commit(sb);/        let r = Ok(());/' \

@@ -41,7 +41,7 @@ mod read;
 mod write;
 
 pub use dir::DirEmitter;
-pub use namei::{NewInode, RenameFlags};
+pub use namei::{current_owner, NewInode, RenameFlags};
 use ops::Tables;
 pub use read::{LockedFolio, ReadBatch, Readahead, ReadaheadFolio, READ_BIO_BLOCKS};
 pub use write::Reserved;
@@ -154,10 +154,10 @@ pub trait InodeOperations: FileSystem {
         Err(EROFS)
     }
 
-    /// The inode [`InodeOperations::create`] made could not be brought in (out of memory):
-    /// undo the creation. Nothing else refers to `ino`.
-    fn create_aborted(dir: &Inode<Self>, ino: u64) {
-        let _ = (dir, ino);
+    /// The inode [`InodeOperations::create`] made as `name` in `dir` could not be brought in
+    /// (out of memory): undo the creation. Nothing else refers to `ino`.
+    fn create_aborted(dir: &Inode<Self>, name: &[u8], ino: u64) {
+        let _ = (dir, name, ino);
     }
 
     /// Adds the name `name` in `dir` for `inode`, which is not a directory (`link`; the VFS

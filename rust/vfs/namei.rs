@@ -48,6 +48,12 @@ impl RenameFlags {
     }
 }
 
+/// The calling task's fsuid and fsgid: the owner a new inode gets (a whiteout's, say).
+pub fn current_owner() -> (u32, u32) {
+    // SAFETY: Reads the calling task's own credentials, live while it runs.
+    unsafe { (ffi::emfs_current_fsuid(), ffi::emfs_current_fsgid()) }
+}
+
 /// `S_ISGID` of a mode.
 const S_ISGID: u16 = 0o2000;
 
@@ -69,8 +75,7 @@ unsafe fn make_node<T: Type>(
     // SAFETY: The caller guarantees `dir` is a live `T` directory and `dentry` held in it, with
     // the directory locked, so the dentry's name is stable for the call.
     let (dir_ref, name) = unsafe { (Inode::<T>::from_raw(dir), dentry_name(dentry)) };
-    // SAFETY: Reads the calling task's credentials.
-    let (uid, fsgid) = unsafe { (ffi::emfs_current_fsuid(), ffi::emfs_current_fsgid()) };
+    let (uid, fsgid) = current_owner();
     // A set-group-ID directory gives its group, and to a new subdirectory its bit too
     // (`inode_init_owner`'s rule; the VFS has already stripped what the caller may not set).
     let parent = dir_ref.attrs();
@@ -91,7 +96,7 @@ unsafe fn make_node<T: Type>(
     let ino = T::create(dir_ref, name, &new)?;
     let (inode, fresh) = dir_ref.super_block().iget_inner(ino).inspect_err(|_| {
         // The name must not stay behind without the dentry the caller was told failed.
-        T::create_aborted(dir_ref, ino);
+        T::create_aborted(dir_ref, name, ino);
     })?;
     // An inode found in the cache is not the one just made (a directory must not get a second
     // dentry: the VFS's locking assumes one), nor is one of another type.

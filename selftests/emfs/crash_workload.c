@@ -12,10 +12,12 @@
  *
  * (one word each: the kernel splits a target message at spaces)
  *
- * Operations: writes and overwrites, truncate (shrink and grow), fallocate
- * (allocate, keep size) and hole punches, rename (over an existing name too),
- * unlink, fsync, fdatasync, fsync of the directory, sync. emfs-replay checks
- * the promises at every flush point of the log.
+ * The files live in two subdirectories (NAME is d0/f2, say). Operations:
+ * writes and overwrites, truncate (shrink and grow), fallocate (allocate, keep
+ * size) and hole punches, rename (over an existing name too, across the two
+ * directories), unlink, fsync, fdatasync, fsync of a subdirectory (its names
+ * are durable), sync. emfs-replay checks the promises at every flush point of
+ * the log.
  *
  *   crash_workload SEED OPS DIR DMNAME
  *   crash_workload SEED OPS DIR /dev/JOURNAL
@@ -25,7 +27,9 @@
  * and fdatasync before the workload goes on), and OPS 0 runs until killed.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +38,7 @@
 
 #define NFILES 6
 #define MAXLEN (192 * 1024)
+#define NDIRS 2
 
 enum promise { NONE, DIRTY, EXISTS, CONTENT };
 
@@ -106,9 +111,10 @@ static void mark(const char *text)
 		die("dmsetup message");
 }
 
+/* File i lives in subdirectory d(i % NDIRS): renames cross directories. */
 static void path(int i, char *out)
 {
-	sprintf(out, "%s/f%d", dir, i);
+	sprintf(out, "%s/d%d/f%d", dir, i % NDIRS, i);
 }
 
 /* Before a change to file i: its promise ends. */
@@ -118,7 +124,7 @@ static void dirty(int i)
 
 	if (f[i].last == DIRTY || f[i].last == NONE)
 		return;
-	sprintf(m, "dirty:f%d", i);
+	sprintf(m, "dirty:d%d/f%d", i % NDIRS, i);
 	mark(m);
 	f[i].last = DIRTY;
 }
@@ -127,7 +133,7 @@ static void promise_content(int i)
 {
 	char m[96];
 
-	sprintf(m, "fsync:f%d:%zu:%016llx", i, f[i].len,
+	sprintf(m, "fsync:d%d/f%d:%zu:%016llx", i % NDIRS, i, f[i].len,
 		(unsigned long long)fnv1a(f[i].data, f[i].len));
 	mark(m);
 	f[i].last = CONTENT;
@@ -254,18 +260,21 @@ static void op_fsync(int i, int data_only)
 	promise_content(i);
 }
 
-static void op_fsync_dir(void)
+/* An fsync of subdirectory d: the names in it are durable. */
+static void op_fsync_dir(int d)
 {
-	char m[32];
-	int fd = open(dir, O_RDONLY | O_DIRECTORY), i;
+	char m[32], p[256];
+	int fd, i;
 
+	sprintf(p, "%s/d%d", dir, d);
+	fd = open(p, O_RDONLY | O_DIRECTORY);
 	if (fd < 0 || fsync(fd))
 		die("fsync of the directory");
 	close(fd);
-	for (i = 0; i < NFILES; i++) {
+	for (i = d; i < NFILES; i += NDIRS) {
 		if (!f[i].exists || f[i].last == CONTENT || f[i].last == EXISTS)
 			continue;
-		sprintf(m, "exists:f%d", i);
+		sprintf(m, "exists:d%d/f%d", d, i);
 		mark(m);
 		f[i].last = EXISTS;
 	}
@@ -297,6 +306,14 @@ int main(int argc, char **argv)
 		journal = open(dm, O_RDWR);
 		if (journal < 0)
 			die(dm);
+	}
+	/* The subdirectories, durable before the first promise (a file's fsync commits). */
+	for (n = 0; n < NDIRS; n++) {
+		char p[256];
+
+		sprintf(p, "%s/d%d", dir, n);
+		if (mkdir(p, 0755) && errno != EEXIST)
+			die("mkdir");
 	}
 	for (n = 0; !ops || n < ops; n++) {
 		i = below(NFILES);
@@ -332,7 +349,7 @@ int main(int argc, char **argv)
 			op_fsync(i, 1);
 			break;
 		case 10:
-			op_fsync_dir();
+			op_fsync_dir(below(NDIRS));
 			break;
 		default:
 			op_sync();

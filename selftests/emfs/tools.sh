@@ -8,7 +8,7 @@
 dev=/dev/vdb
 
 ktap_print_header
-ktap_set_plan 7
+ktap_set_plan 8
 
 [ -b $dev ] || ktap_exit_fail_msg "no scratch disk $dev"
 
@@ -37,6 +37,22 @@ ktap_test_result "emfs tools: corruption is found (exit 4)" [ $? -eq 4 ]
 
 usage_exit() { fsck.emfs >/dev/null 2>&1; [ $? -eq 16 ]; }
 ktap_test_result "emfs tools: usage error is exit 16" usage_exit
+
+# A file system of format version 1 is refused at mount, with one message that says why.
+mkfs.emfs --format-version 1 $dev | sed 's/^/# /'
+mkdir -p /mnt/emfs
+modprobe emfs
+log_mark
+v1_refused() {
+	if out=$(mount -t emfs $dev /mnt/emfs 2>&1); then
+		umount /mnt/emfs
+		return 1
+	fi
+	echo "# mount: $out"
+	log_since_mark | grep 'emfs:' | sed 's/^/# /'
+	log_since_mark | grep -q 'emfs: format version 1 is not supported (flat namespace)'
+}
+ktap_test_result "emfs tools: a version-1 file system is refused with its message" v1_refused
 
 # mkfs.emfs refuses a device that holds a mounted file system, and leaves it alone.
 emfs_prepare $dev
