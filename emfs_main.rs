@@ -129,6 +129,7 @@ kernel_ext::kunit::kunit_suite!(
         state_commit_cut_anywhere,
         state_space_promises,
         state_superblock_other_slot,
+        state_namespace_reserve,
     ]
 );
 // The abstractions' own suite: what they refuse where a safe caller could reach UB.

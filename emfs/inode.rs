@@ -7,7 +7,7 @@
 //! trampolines (`rust/vfs/namei.rs`). The errors are those of
 //! `Documentation/filesystems/emfs-v2.rst` ("Operations").
 
-use super::namespace::{Make, RENAME_EXCHANGE, RENAME_NOREPLACE, RENAME_WHITEOUT};
+use super::namespace::{Make, Namespace, Time, RENAME_EXCHANGE, RENAME_NOREPLACE, RENAME_WHITEOUT};
 use super::state_v2::NsOp;
 use super::*;
 
@@ -62,21 +62,11 @@ impl InodeOperations for Emfs {
     }
 
     fn unlink(dir: &Inode<Self>, name: &[u8], inode: &Inode<Self>) -> Result {
-        let now = vfs::now();
-        let mut st = dir.super_block().data().lock();
-        let (dir, ns) = (ino32(dir.ino())?, st.ns_op(NsOp::Removes)?);
-        named(ns, dir, name, inode)?;
-        ns.unlink(dir, name, now)?;
-        Ok(())
+        remove(dir, name, inode, Namespace::unlink)
     }
 
     fn rmdir(dir: &Inode<Self>, name: &[u8], inode: &Inode<Self>) -> Result {
-        let now = vfs::now();
-        let mut st = dir.super_block().data().lock();
-        let (dir, ns) = (ino32(dir.ino())?, st.ns_op(NsOp::Removes)?);
-        named(ns, dir, name, inode)?;
-        ns.rmdir(dir, name, now)?;
-        Ok(())
+        remove(dir, name, inode, Namespace::rmdir)
     }
 
     fn rename(
@@ -149,11 +139,19 @@ impl InodeOperations for Emfs {
     }
 }
 
-/// Whether `name` in `dir` is `inode`'s, as the VFS's dentry says: if the namespace says
-/// otherwise, nothing is removed (`-EIO`).
-fn named(ns: &mut namespace::Namespace, dir: u32, name: &[u8], inode: &Inode<Emfs>) -> Result {
+/// Removes `name`, `inode`'s, from `dir` with `op` (`unlink` or `rmdir`). If the namespace
+/// says the name is another inode's than the VFS's dentry does, nothing is removed (`-EIO`).
+fn remove(
+    dir: &Inode<Emfs>,
+    name: &[u8],
+    inode: &Inode<Emfs>,
+    op: fn(&mut Namespace, u32, &[u8], Time) -> Result<u32>,
+) -> Result {
+    let now = vfs::now();
+    let mut st = dir.super_block().data().lock();
+    let (dir, ns) = (ino32(dir.ino())?, st.ns_op(NsOp::Removes)?);
     match ns.lookup(dir, name)? {
-        Some((ino, _)) if u64::from(ino) == inode.ino() => Ok(()),
+        Some((ino, _)) if u64::from(ino) == inode.ino() => {}
         found => {
             pr_err!(
                 "dir {}: the name is {:?}, the VFS says {}\n",
@@ -161,7 +159,9 @@ fn named(ns: &mut namespace::Namespace, dir: u32, name: &[u8], inode: &Inode<Emf
                 found,
                 inode.ino()
             );
-            Err(EIO)
+            return Err(EIO);
         }
     }
+    op(ns, dir, name, now)?;
+    Ok(())
 }

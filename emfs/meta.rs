@@ -18,7 +18,9 @@ use super::format::{
     S_IFREG,
 };
 use super::namespace::Namespace;
-use super::superblock::{bitmap_block, inode_table_block, probe, SlotProbe, Superblock, VERSION};
+use super::superblock::{
+    bitmap_block, inode_table_block, probe, SlotProbe, Superblock, V1_REFUSED, VERSION,
+};
 use crate::kernel_ext::errno::euclean;
 use crate::kernel_ext::vfs::{BlockReader, FileSystem, SuperBlock};
 use kernel::prelude::*;
@@ -143,10 +145,6 @@ pub struct Mounted {
     /// Which of [`SB_SLOTS`] it was read from.
     pub slot: usize,
 }
-
-/// What a mount of a version-1 image says (`Documentation/filesystems/emfs-v2.rst`).
-pub const V1_REFUSED: &str =
-    "format version 1 is not supported (flat namespace); make the file system again with mkfs.emfs";
 
 /// Chooses between the two superblock slots as `fsck.emfs` does: among the slots that keep
 /// what every version keeps (magic, block size, checksum) and are of version 1 or 2, the one of

@@ -15,7 +15,7 @@ use super::format::{
 use super::meta::{committed, BlockIo, BlockRead, Commit, Device};
 use super::namespace::{Make, Namespace, Time};
 use super::namespace_tests::digest;
-use super::state_v2::State;
+use super::state_v2::{NsOp, State};
 use super::superblock::Superblock;
 use crate::kernel_ext::kunit::{kunit_assert, kunit_assert_eq, Test};
 use kernel::prelude::*;
@@ -404,5 +404,56 @@ pub(crate) fn state_superblock_other_slot(t: &mut Test) -> Result {
     let back = State::load(&mut dev, TOTAL)?;
     kunit_assert_eq!(t, (back.sb.generation, back.live_slot()), (4, 0));
     kunit_assert!(t, digest(&back.ns)? == digest(&st.ns)?);
+    Ok(())
+}
+
+/// A full disk: once data holds every block it may, an operation that adds a name is refused
+/// (`-ENOSPC`, nothing made), a rename still goes through the global reserve and a removal needs
+/// nothing; the commit after them takes none of the blocks promised to data.
+pub(crate) fn state_namespace_reserve(t: &mut Test) -> Result {
+    let mut dev = MemDev::new()?;
+    format(&mut dev)?;
+    let mut st = State::load(&mut dev, TOTAL)?;
+    st.ns_op(NsOp::Adds)?
+        .make(ROOT_INO, b"a", &make(S_IFREG | 0o644, b""), NOW)?;
+    let mut promised = 0;
+    while st.reserve(1).is_ok() {
+        promised += 1;
+    }
+    // Symlinks with a target block each, until refused.
+    let mut made = 0u8;
+    let before = digest(&st.ns)?;
+    while made < 60 {
+        let name = [b'l', b'0' + made / 10, b'0' + made % 10];
+        let link = make(S_IFLNK | 0o777, &[b'x'; 300]);
+        match st
+            .ns_op(NsOp::Adds)
+            .and_then(|ns| ns.make(ROOT_INO, &name, &link, NOW))
+        {
+            Ok(_) => made += 1,
+            Err(e) => {
+                kunit_assert!(t, e == ENOSPC, "refused with {e:?}");
+                break;
+            }
+        }
+    }
+    kunit_assert_eq!(t, made, 0);
+    kunit_assert!(
+        t,
+        digest(&st.ns)? == before,
+        "a refused operation changed the namespace"
+    );
+    st.ns_op(NsOp::Moves)?
+        .rename((ROOT_INO, b"a"), (ROOT_INO, b"b"), 0, (0, 0), NOW)?;
+    st.ns_op(NsOp::Removes)?.unlink(ROOT_INO, b"b", NOW)?;
+    st.commit(&mut dev)?;
+    // Every promised block can still be allocated.
+    let mut got = 0;
+    while got < promised {
+        let (_, n) = st.alloc_data(promised - got)?;
+        got += n;
+    }
+    st.unreserve(promised);
+    kunit_assert_eq!(t, (dev.cow, dev.order), (0, 0));
     Ok(())
 }

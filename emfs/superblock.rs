@@ -245,3 +245,7 @@ pub fn inode_location(inode_table: &[u64], ino: u32) -> Option<(u64, usize)> {
         (ino as usize % INODES_PER_BLOCK) * INODE_SIZE,
     ))
 }
+
+/// What a mount of a version-1 image says (`Documentation/filesystems/emfs-v2.rst`).
+pub const V1_REFUSED: &str =
+    "format version 1 is not supported (flat namespace); make the file system again with mkfs.emfs";

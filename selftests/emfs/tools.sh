@@ -50,9 +50,13 @@ v1_refused() {
 	fi
 	echo "# mount: $out"
 	log_since_mark | grep 'emfs:' | sed 's/^/# /'
-	log_since_mark | grep -q 'emfs: format version 1 is not supported (flat namespace)'
+	log_since_mark | grep -q 'emfs: format version 1 is not supported (flat namespace)' || return 1
+	fsck.emfs $dev 2>&1 | sed 's/^/# /'
+	fsck.emfs $dev >/dev/null 2>&1
+	[ $? = 8 ]
 }
-ktap_test_result "emfs tools: a version-1 file system is refused with its message" v1_refused
+ktap_test_result "emfs tools: a version-1 file system is refused with its message (mount, fsck: 8)" \
+	v1_refused
 
 # mkfs.emfs refuses a device that holds a mounted file system, and leaves it alone.
 emfs_prepare $dev

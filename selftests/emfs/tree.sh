@@ -122,7 +122,8 @@ mkdir_after_free ok
 keep_intact ok"
 fresh -n 2048 || ktap_exit_fail_msg "cannot make and mount both file systems"
 full_disk() {
-	"$ops" fill /mnt/emfs >/tmp/fill 2>&1
+	"$ops" fill /mnt/emfs >/tmp/fill 2>/tmp/fill.err
+	sed 's/^/# /' /tmp/fill.err
 	echo "$expected_fill" | diff - /tmp/fill | sed 's/^/# /'
 	echo "$expected_fill" | cmp -s - /tmp/fill
 }
@@ -136,7 +137,8 @@ stress() {
 	"$ops" stress /mnt/emfs "$seconds" 4 7 | sed 's/^/# /'
 	[ "${PIPESTATUS[0]}" = 0 ]
 }
-ktap_test_result "tree: 4 processes in their own subtrees for ${seconds}s, no unexpected error" stress
+ktap_print_msg "4 processes, ${seconds}s"
+ktap_test_result "tree: 4 processes in their own subtrees, no unexpected error" stress
 ktap_test_result "tree: fsck clean after them, and after a remount" \
 	eval 'remount_emfs && "$ops" manifest /mnt/emfs >/dev/null && umount /mnt/emfs && fsck_clean $emfs_dev'
 

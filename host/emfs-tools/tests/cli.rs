@@ -120,3 +120,18 @@ fn format_2_copies_a_tree_that_fsck_finds_clean() {
     assert!(text.contains("no valid superblock"), "{text}");
     std::fs::remove_file(&img).unwrap();
 }
+
+/// A file system of format version 1 is refused by fsck.emfs as by the mount: exit 8 and the
+/// mount's message; version 2, made over it, is checked again.
+#[test]
+fn format_1_is_refused() {
+    let img = image("v1", 4 << 20);
+    let made = run(MKFS, &["--format-version", "1", &img]);
+    assert_eq!(made.status.code(), Some(0), "{made:?}");
+    let out = run(FSCK, &[&img]);
+    assert_eq!(out.status.code(), Some(8), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains(emfs_tools::superblock::V1_REFUSED));
+    assert_eq!(run(MKFS, &[&img]).status.code(), Some(0));
+    assert_eq!(run(FSCK, &[&img]).status.code(), Some(0));
+    std::fs::remove_file(&img).unwrap();
+}
