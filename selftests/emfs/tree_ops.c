@@ -5,8 +5,9 @@
  *
  *   tree_ops work DIR           a fixed workload: nested mkdir/rmdir, renames across
  *                               directories (NOREPLACE, EXCHANGE, WHITEOUT), hard links,
- *                               symlinks short and long, a FIFO and a device node, chmod,
- *                               chown, utimensat, a directory of 4000 entries, a third removed
+ *                               symlinks short and long, a FIFO and device nodes, chmod,
+ *                               chown, utimensat, a 255-byte name, a directory of 4000
+ *                               entries, a third removed
  *   tree_ops manifest DIR       one line per entry under DIR, sorted by path: type, mode,
  *                               owner; for non-directories the link count, size, device
  *                               number, symlink target and an FNV-1a hash of the contents;
@@ -135,7 +136,7 @@ static void many(const char *d, int count, int step)
 
 static int work(void)
 {
-	char longtarget[301];
+	char longtarget[301], longname[256], longpath[300];
 	struct timespec t[2] = { { 1000000000, 123456789 }, { 1100000000, 987654321 } };
 
 	memset(longtarget, 'y', sizeof(longtarget) - 1);
@@ -179,6 +180,11 @@ static int work(void)
 	must(utimensat(AT_FDCWD, at("x/short"), t, AT_SYMLINK_NOFOLLOW), "utimensat link");
 	must(truncate(at("a/file"), 50000), "truncate");
 	must(utimensat(AT_FDCWD, at("a/file"), t, 0), "utimensat again");
+	/* The longest name, 255 bytes. */
+	memset(longname, 'N', 255);
+	longname[255] = 0;
+	snprintf(longpath, sizeof(longpath), "x/%s", longname);
+	put(longpath, 100, 7);
 	must(mkdir(at("big"), 0755), "mkdir big");
 	many("big", 4000, 1);
 	many("big", 4000, 3);

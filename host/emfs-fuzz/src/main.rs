@@ -4,7 +4,8 @@
 //!
 //!   emfs-fuzz image --seed S --index K --out FILE   image K of seed S (FILE may be a device)
 //!   emfs-fuzz base --out FILE                       the image they all start from
-//!   (both with --format-version 2: images of format version 2, `v2.rs`)
+//!   (image, base and run: format version 2, `v2.rs`; --format-version 1 for version 1,
+//!   which the kernel refuses)
 //!   emfs-fuzz holes --extents N --out FILE          the shrinker test's image (`holes.rs`)
 //!   emfs-fuzz run --seed S --count N --dev DEV --mnt DIR --kmsg-log FILE
 //!                                                   images 0..N of seed S through the kernel
@@ -39,7 +40,7 @@ enum Cmd {
         #[arg(long)]
         out: String,
         /// The format version of the image: 1 or 2.
-        #[arg(long, default_value_t = 1)]
+        #[arg(long, default_value_t = 2)]
         format_version: u32,
     },
     /// Writes the shrinker test's image: one file of N one-block data extents, each followed by
@@ -58,7 +59,7 @@ enum Cmd {
         #[arg(long)]
         out: String,
         /// The format version of the image: 1 or 2.
-        #[arg(long, default_value_t = 1)]
+        #[arg(long, default_value_t = 2)]
         format_version: u32,
     },
     /// Runs images of a seed through the kernel: mount, use, unmount, fsck (in the VM).
@@ -79,7 +80,7 @@ enum Cmd {
         #[arg(long)]
         kmsg_log: PathBuf,
         /// The format version of the images: 1 or 2.
-        #[arg(long, default_value_t = 1)]
+        #[arg(long, default_value_t = 2)]
         format_version: u32,
     },
 }
