@@ -29,9 +29,8 @@ impl InodeOperations for Emfs {
         };
         let now = vfs::now();
         let mut st = dir.super_block().data().lock();
-        let ino = st
-            .ns_op(NsOp::Adds)?
-            .make(ino32(dir.ino())?, name, &m, now)?;
+        let dir = ino32(dir.ino())?;
+        let ino = st.ns_op(NsOp::Adds, |ns| ns.make(dir, name, &m, now))?;
         Ok(u64::from(ino))
     }
 
@@ -57,8 +56,8 @@ impl InodeOperations for Emfs {
     fn link(dir: &Inode<Self>, inode: &Inode<Self>, name: &[u8]) -> Result {
         let now = vfs::now();
         let mut st = dir.super_block().data().lock();
-        st.ns_op(NsOp::Adds)?
-            .link(ino32(inode.ino())?, ino32(dir.ino())?, name, now)
+        let (ino, dir) = (ino32(inode.ino())?, ino32(dir.ino())?);
+        st.ns_op(NsOp::Adds, |ns| ns.link(ino, dir, name, now))
     }
 
     fn unlink(dir: &Inode<Self>, name: &[u8], inode: &Inode<Self>) -> Result {
@@ -72,10 +71,10 @@ impl InodeOperations for Emfs {
     fn rename(
         old_dir: &Inode<Self>,
         old_name: &[u8],
-        _inode: &Inode<Self>,
+        inode: &Inode<Self>,
         new_dir: &Inode<Self>,
         new_name: &[u8],
-        _target: Option<&Inode<Self>>,
+        target: Option<&Inode<Self>>,
         flags: RenameFlags,
     ) -> Result {
         let mut bits = 0;
@@ -98,9 +97,20 @@ impl InodeOperations for Emfs {
         } else {
             NsOp::Moves
         };
-        st.ns_op(op)?
-            .rename((odir, old_name), (ndir, new_name), bits, owner, now)?;
+        st.ns_op(op, |ns| {
+            // The two names must be what the VFS's dentries say, or the rename would drop a link
+            // the VFS does not know of.
+            named(ns, odir, old_name, Some(inode.ino()))?;
+            named(ns, ndir, new_name, target.map(|t| t.ino()))?;
+            ns.rename((odir, old_name), (ndir, new_name), bits, owner, now)
+        })?;
         Ok(())
+    }
+
+    fn dir_size(dir: &Inode<Self>) -> Option<i64> {
+        let st = dir.super_block().data().lock();
+        let n = st.node(dir.ino()).ok()?;
+        i64::try_from(n.disk.size).ok()
     }
 
     fn get_link(inode: &Inode<Self>) -> Result<KVec<u8>> {
@@ -139,8 +149,24 @@ impl InodeOperations for Emfs {
     }
 }
 
-/// Removes `name`, `inode`'s, from `dir` with `op` (`unlink` or `rmdir`). If the namespace
-/// says the name is another inode's than the VFS's dentry does, nothing is removed (`-EIO`).
+/// Whether `name` in `dir` names inode `ino` (`None`: no inode), as the VFS's dentry says; if
+/// the namespace says otherwise (damage, or a name an aborted creation left), `-EIO`.
+fn named(ns: &mut Namespace, dir: u32, name: &[u8], ino: Option<u64>) -> Result {
+    let found = ns.lookup(dir, name)?.map(|(i, _)| u64::from(i));
+    if found != ino {
+        pr_err!(
+            "dir {}: the name is {:?}, the VFS says {:?}\n",
+            dir,
+            found,
+            ino
+        );
+        return Err(EIO);
+    }
+    Ok(())
+}
+
+/// Removes `name`, `inode`'s, from `dir` with `op` (`unlink` or `rmdir`); nothing if the
+/// namespace says the name is not `inode`'s.
 fn remove(
     dir: &Inode<Emfs>,
     name: &[u8],
@@ -149,19 +175,10 @@ fn remove(
 ) -> Result {
     let now = vfs::now();
     let mut st = dir.super_block().data().lock();
-    let (dir, ns) = (ino32(dir.ino())?, st.ns_op(NsOp::Removes)?);
-    match ns.lookup(dir, name)? {
-        Some((ino, _)) if u64::from(ino) == inode.ino() => {}
-        found => {
-            pr_err!(
-                "dir {}: the name is {:?}, the VFS says {}\n",
-                dir,
-                found,
-                inode.ino()
-            );
-            return Err(EIO);
-        }
-    }
-    op(ns, dir, name, now)?;
+    let dir = ino32(dir.ino())?;
+    st.ns_op(NsOp::Removes, |ns| {
+        named(ns, dir, name, Some(inode.ino()))?;
+        op(ns, dir, name, now)
+    })?;
     Ok(())
 }

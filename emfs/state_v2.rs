@@ -192,12 +192,16 @@ impl State {
         &mut self.ns
     }
 
-    /// The namespace for an operation of the VFS: `-EIO` after a failed commit, `-EROFS` on
-    /// metadata found broken, and `-ENOSPC` unless the blocks the operation's metadata may add
+    /// Runs `f`, an operation of the VFS on the namespace: `-EIO` after a failed commit,
+    /// `-EROFS` on metadata found broken, and `-ENOSPC` unless the blocks the operation's metadata may add
     /// are free and promised to nobody, so that the next commit always finds the blocks it
     /// needs. A rename may take them from the global reserve, which data and new names leave
     /// alone; a removal needs none.
-    pub(crate) fn ns_op(&mut self, op: NsOp) -> Result<&mut Namespace> {
+    pub(crate) fn ns_op<R>(
+        &mut self,
+        op: NsOp,
+        f: impl FnOnce(&mut Namespace) -> Result<R>,
+    ) -> Result<R> {
         if self.failed {
             return Err(EIO);
         }
@@ -213,7 +217,11 @@ impl State {
         if room < NS_OP_BLOCKS {
             return Err(ENOSPC);
         }
-        Ok(self.ns_mut())
+        // A refused operation changes nothing (`Namespace`'s rule): no commit for it.
+        let r = f(&mut self.ns)?;
+        self.dirty = true;
+        self.meta_bound = None;
+        Ok(r)
     }
 
     /// Inode `ino` of the VFS, loaded (`-EUCLEAN` if its slot did not load).
@@ -371,12 +379,24 @@ impl State {
     /// Frees orphan `ino` (no link left) with its data; its chain goes with the next commit.
     pub(crate) fn delete_inode(&mut self, ino: u32) -> Result {
         // Refused before anything is freed: a file with a name keeps its data.
-        let n = self.ns.node(ino)?;
+        let n = self.ns.node_mut(ino)?;
+        if n.bad {
+            return Err(euclean());
+        }
         if !n.disk.in_use() || n.disk.nlink != 0 || ino == ROOT_INO {
             return Err(EINVAL);
         }
-        if n.disk.kind() == S_IFREG {
-            self.replace_records(ino, 0, u64::MAX, None)?;
+        // Every extent goes; several records may point into one, which is freed once. Sorted in
+        // place, with no allocation: eviction runs in reclaim too.
+        let mut records = core::mem::replace(&mut n.records, KVVec::new());
+        records.sort_unstable_by_key(|r| r.disk_bytenr);
+        let mut last = None;
+        for r in records.iter() {
+            if last != Some(r.disk_bytenr) {
+                self.space
+                    .free_blocks(r.disk_bytenr / BS, r.disk_num_bytes / BS);
+                last = Some(r.disk_bytenr);
+            }
         }
         self.ns_mut().delete(ino)
     }

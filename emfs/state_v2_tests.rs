@@ -414,8 +414,9 @@ pub(crate) fn state_namespace_reserve(t: &mut Test) -> Result {
     let mut dev = MemDev::new()?;
     format(&mut dev)?;
     let mut st = State::load(&mut dev, TOTAL)?;
-    st.ns_op(NsOp::Adds)?
-        .make(ROOT_INO, b"a", &make(S_IFREG | 0o644, b""), NOW)?;
+    st.ns_op(NsOp::Adds, |ns| {
+        ns.make(ROOT_INO, b"a", &make(S_IFREG | 0o644, b""), NOW)
+    })?;
     let mut promised = 0;
     while st.reserve(1).is_ok() {
         promised += 1;
@@ -426,10 +427,7 @@ pub(crate) fn state_namespace_reserve(t: &mut Test) -> Result {
     while made < 60 {
         let name = [b'l', b'0' + made / 10, b'0' + made % 10];
         let link = make(S_IFLNK | 0o777, &[b'x'; 300]);
-        match st
-            .ns_op(NsOp::Adds)
-            .and_then(|ns| ns.make(ROOT_INO, &name, &link, NOW))
-        {
+        match st.ns_op(NsOp::Adds, |ns| ns.make(ROOT_INO, &name, &link, NOW)) {
             Ok(_) => made += 1,
             Err(e) => {
                 kunit_assert!(t, e == ENOSPC, "refused with {e:?}");
@@ -443,9 +441,10 @@ pub(crate) fn state_namespace_reserve(t: &mut Test) -> Result {
         digest(&st.ns)? == before,
         "a refused operation changed the namespace"
     );
-    st.ns_op(NsOp::Moves)?
-        .rename((ROOT_INO, b"a"), (ROOT_INO, b"b"), 0, (0, 0), NOW)?;
-    st.ns_op(NsOp::Removes)?.unlink(ROOT_INO, b"b", NOW)?;
+    st.ns_op(NsOp::Moves, |ns| {
+        ns.rename((ROOT_INO, b"a"), (ROOT_INO, b"b"), 0, (0, 0), NOW)
+    })?;
+    st.ns_op(NsOp::Removes, |ns| ns.unlink(ROOT_INO, b"b", NOW))?;
     st.commit(&mut dev)?;
     // Every promised block can still be allocated.
     let mut got = 0;

@@ -76,6 +76,24 @@ pub(super) unsafe fn dentry_name<'a>(dentry: *mut bindings::dentry) -> &'a [u8] 
     }
 }
 
+/// After an operation changed directory `dir`'s entries: sets its size to what the file
+/// system now says ([`InodeOperations::dir_size`]) and stamps its `mtime` and `ctime`.
+///
+/// # Safety
+///
+/// `dir` must be a live `T` directory, its lock held (the VFS holds it in every caller).
+pub(super) unsafe fn entries_changed<T: Type>(dir: *mut bindings::inode) {
+    // SAFETY: The caller guarantees `dir` is a live `T` inode.
+    let dir_ref = unsafe { Inode::<T>::from_raw(dir) };
+    if let Some(size) = T::dir_size(dir_ref) {
+        // SAFETY: The caller guarantees `dir` is live and its lock held, as `i_size_write`
+        // needs.
+        unsafe { ffi::emfs_i_size_write(dir, size) };
+    }
+    // SAFETY: The caller guarantees `dir` is live and its lock held.
+    unsafe { touch(dir, true) };
+}
+
 /// Stamps `ctime` (and `mtime` with `mtime`) with the current time and marks the inode dirty.
 ///
 /// # Safety

@@ -200,6 +200,13 @@ pub trait InodeOperations: FileSystem {
         Err(EROFS)
     }
 
+    /// The size of directory `dir` after an operation of this trait changed its entries; the
+    /// trampolines set it while the VFS holds the directory locked. `None` leaves it as it is.
+    fn dir_size(dir: &Inode<Self>) -> Option<i64> {
+        let _ = dir;
+        None
+    }
+
     /// A symlink's target: 1 to `PATH_MAX - 1` bytes, no NUL.
     fn get_link(inode: &Inode<Self>) -> Result<KVec<u8>> {
         let _ = inode;

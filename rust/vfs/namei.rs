@@ -10,7 +10,7 @@
 //! A link count that would go below what the operation needs (damaged metadata) fails the call
 //! with `EIO` before anything changes, instead of the VFS's warning.
 
-use super::dir::{dentry_name, touch};
+use super::dir::{dentry_name, entries_changed, touch};
 use super::*;
 
 /// What [`InodeOperations::create`] makes.
@@ -104,15 +104,15 @@ unsafe fn make_node<T: Type>(
         return Err(EIO);
     }
     // SAFETY: `dentry` is the negative dentry the VFS holds for the call; `d_instantiate` takes
-    // the inode reference. The directory is live and locked, as `inc_nlink` and `touch` need;
-    // a directory being made in has links (the VFS refuses dead directories), so `inc_nlink`
-    // does not warn.
+    // the inode reference. The directory, a `T` one, is live and locked, as `inc_nlink` and
+    // `entries_changed` need; a directory being made in has links (the VFS refuses dead
+    // directories), so `inc_nlink` does not warn.
     unsafe {
         bindings::d_instantiate(dentry, ARef::into_raw(inode).as_ptr().cast());
         if ty == FileType::Dir {
             bindings::inc_nlink(dir);
         }
-        touch(dir, true);
+        entries_changed::<T>(dir);
     }
     Ok(())
 }
@@ -228,13 +228,14 @@ pub(super) unsafe extern "C" fn link_callback<T: Type>(
         T::link(dir_ref, inode_ref, name)?;
         // SAFETY: `inode` is live and locked by `vfs_link`, with a link (checked above), as
         // `inc_nlink` needs; `ihold` gives the reference `d_instantiate` takes for the negative
-        // `dentry` the VFS holds. The directory is live and locked, as `touch` needs.
+        // `dentry` the VFS holds. The directory, a `T` one, is live and locked, as
+        // `entries_changed` needs.
         unsafe {
             bindings::inc_nlink(inode);
             bindings::ihold(inode);
             bindings::d_instantiate(dentry, inode);
             touch(inode, false);
-            touch(dir, true);
+            entries_changed::<T>(dir);
         }
         Ok(0)
     })
@@ -279,8 +280,9 @@ unsafe fn remove_name<T: Type>(
         T::unlink(dir_ref, name, inode_ref)?;
     }
     // SAFETY: Both inodes are live (held by the VFS) and locked (the caller's guarantee), as
-    // `clear_nlink`, `drop_nlink` and `touch` need; `inode` has a link for `unlink`, `dir` at
-    // least 3 for `rmdir` (checked above, under their locks).
+    // `clear_nlink`, `drop_nlink`, `touch` and `entries_changed` (`dir` is a `T` directory)
+    // need; `inode` has a link for `unlink`, `dir` at least 3 for `rmdir` (checked above,
+    // under their locks).
     unsafe {
         if rmdir {
             bindings::clear_nlink(inode);
@@ -289,7 +291,7 @@ unsafe fn remove_name<T: Type>(
             bindings::drop_nlink(inode);
         }
         touch(inode, false);
-        touch(dir, true);
+        entries_changed::<T>(dir);
     }
     Ok(())
 }
@@ -419,8 +421,9 @@ pub(super) unsafe extern "C" fn rename_callback<T: Type>(
             }
         }
         // SAFETY: Both directories are live and locked by `lock_rename`, as `drop_nlink`,
-        // `inc_nlink` and `touch` need; the one that loses a link has at least 3, the one that
-        // gains has links (both checked above, under their locks).
+        // `inc_nlink` and `entries_changed` (both are `T` directories) need; the one that loses a
+        // link has at least 3, the one that gains has links (both checked above, under their
+        // locks).
         unsafe {
             if let Some(d) = loses {
                 bindings::drop_nlink(d);
@@ -428,8 +431,8 @@ pub(super) unsafe extern "C" fn rename_callback<T: Type>(
             if let Some(d) = gains {
                 bindings::inc_nlink(d);
             }
-            touch(old_dir, true);
-            touch(new_dir, true);
+            entries_changed::<T>(old_dir);
+            entries_changed::<T>(new_dir);
         }
         if source_locked {
             // SAFETY: `inode` is live (held by the VFS) and, here, locked by `vfs_rename`.

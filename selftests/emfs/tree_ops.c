@@ -14,8 +14,10 @@
  *                               times set before 2020 (the workload's utimensat). Directories'
  *                               link counts and sizes differ by design between emfs and btrfs
  *                               and are left out
- *   tree_ops dirlinks DIR       checks emfs's own rule: every directory has 2 links plus one
- *                               per subdirectory; prints the first that does not
+ *   tree_ops fullmanifest DIR   the same with directories' link counts and sizes
+ *   tree_ops dirs DIR           checks emfs's own rules: every directory has 2 links plus one
+ *                               per subdirectory, and its size is the sum of its names'
+ *                               lengths; prints those that do not
  *   tree_ops errors DIR         the bad-input table of Documentation/filesystems/emfs-v2.rst:
  *                               one line per case, "name errno"
  *   tree_ops emlink DIR         links one file until link(2) fails; prints the count and errno
@@ -233,7 +235,7 @@ static int cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int manifest(void)
+static int manifest(int dirs)
 {
 	size_t skip = strlen(dir) + 1;
 
@@ -246,7 +248,7 @@ static int manifest(void)
 
 		must(lstat(p, &st), p);
 		printf("%s %o %u:%u", p + skip, st.st_mode, st.st_uid, st.st_gid);
-		if (!S_ISDIR(st.st_mode))
+		if (!S_ISDIR(st.st_mode) || dirs)
 			printf(" links %lu size %lld", (unsigned long)st.st_nlink,
 			       (long long)st.st_size);
 		if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))
@@ -271,9 +273,10 @@ static int manifest(void)
 
 static int bad_dirs;
 
-static int check_links(const char *path, const struct stat *st, int flag, struct FTW *f)
+static int check_dir(const char *path, const struct stat *st, int flag, struct FTW *f)
 {
 	nlink_t subdirs = 0;
+	off_t names = 0;
 	struct dirent *e;
 	DIR *d;
 
@@ -283,13 +286,17 @@ static int check_links(const char *path, const struct stat *st, int flag, struct
 	d = opendir(path);
 	if (!d)
 		die(path);
-	while ((e = readdir(d)))
-		if (e->d_type == DT_DIR && strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			subdirs++;
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		names += strlen(e->d_name);
+		subdirs += e->d_type == DT_DIR;
+	}
 	closedir(d);
-	if (st->st_nlink != 2 + subdirs) {
-		printf("%s: %lu links, %lu subdirectories\n", path, (unsigned long)st->st_nlink,
-		       (unsigned long)subdirs);
+	if (st->st_nlink != 2 + subdirs || st->st_size != names) {
+		printf("%s: %lu links, %lu subdirectories; size %lld, names %lld bytes\n", path,
+		       (unsigned long)st->st_nlink, (unsigned long)subdirs,
+		       (long long)st->st_size, (long long)names);
 		bad_dirs++;
 	}
 	return 0;
@@ -416,6 +423,7 @@ static int fill(void)
 		made++;
 	}
 	printf("create_full %s\n", errname(errno));
+	printf("names_made %d\n", made);
 	snprintf(name, sizeof(name), "f/name-%06d", n);
 	report("refused_name_absent", access(at(name), F_OK) == 0 ? 0 : -1);
 	report("mkdir_full", mkdir(at("f/newdir"), 0755));
@@ -433,7 +441,6 @@ static int fill(void)
 	report("mkdir_after_free", mkdir(at("f/newdir"), 0755));
 	/* The file moved on the full disk kept its bytes. */
 	printf("keep_intact %s\n", same("f/keep", 5000, 5) ? "ok" : "changed");
-	fprintf(stderr, "tree_ops: %d names made on the full disk\n", made);
 	return 0;
 }
 
@@ -566,7 +573,7 @@ static int stress(int seconds, int procs, unsigned long long seed)
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: tree_ops work|manifest|dirlinks|errors|emlink|fill DIR\n"
+		fprintf(stderr, "usage: tree_ops work|manifest|fullmanifest|dirs|errors|emlink|fill DIR\n"
 				"       tree_ops stress DIR SECONDS PROCS SEED\n");
 		return 2;
 	}
@@ -574,9 +581,11 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "work"))
 		return work();
 	if (!strcmp(argv[1], "manifest"))
-		return manifest();
-	if (!strcmp(argv[1], "dirlinks")) {
-		if (nftw(dir, check_links, 32, FTW_PHYS) < 0)
+		return manifest(0);
+	if (!strcmp(argv[1], "fullmanifest"))
+		return manifest(1);
+	if (!strcmp(argv[1], "dirs")) {
+		if (nftw(dir, check_dir, 32, FTW_PHYS) < 0)
 			die("nftw");
 		return bad_dirs ? 1 : 0;
 	}
