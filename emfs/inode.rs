@@ -88,7 +88,16 @@ impl InodeOperations for Emfs {
             }
         }
         let (odir, ndir) = (ino32(old_dir.ino())?, ino32(new_dir.ino())?);
-        let owner = vfs::current_owner();
+        // A whiteout is made in the old directory: the caller's, with the directory's group if
+        // it is set-group-ID (`inode_init_owner`'s rule, as for any new inode).
+        let (uid, fsgid) = vfs::current_owner();
+        let parent = old_dir.attrs();
+        let gid = if parent.mode & 0o2000 != 0 {
+            parent.gid
+        } else {
+            fsgid
+        };
+        let owner = (uid, gid);
         let now = vfs::now();
         let mut st = old_dir.super_block().data().lock();
         // A rename may add an entry to a directory (and a whiteout inode).
