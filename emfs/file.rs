@@ -44,7 +44,7 @@ impl FileOperations for Emfs {
             let mut batch: KVec<Named> = KVec::with_capacity(CHUNK, GFP_KERNEL)?;
             {
                 let mut st = fs.lock();
-                let d = st.ns.node_mut(ino)?.dir.as_mut().ok_or_else(euclean)?;
+                let d = st.dir_entries(ino)?;
                 // The reading ends where the directory ended at its first read (after opendir,
                 // a seek or a rewind): names made meanwhile wait for the next reading, as
                 // btrfs's wait past the index it saw at opendir.

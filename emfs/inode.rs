@@ -15,7 +15,7 @@ use super::*;
 impl InodeOperations for Emfs {
     fn lookup(dir: &Inode<Self>, name: &[u8]) -> Result<Option<u64>> {
         let mut st = dir.super_block().data().lock();
-        let found = st.ns.lookup(ino32(dir.ino())?, name)?;
+        let found = st.lookup(ino32(dir.ino())?, name)?;
         Ok(found.map(|(ino, _)| u64::from(ino)))
     }
 
@@ -39,7 +39,7 @@ impl InodeOperations for Emfs {
         let mut st = dir.super_block().data().lock();
         let undone = (|| -> Result {
             let (dir, ino) = (ino32(dir.ino())?, ino32(ino)?);
-            let is_dir = st.ns.node(ino)?.disk.kind() == S_IFDIR;
+            let is_dir = st.ns().node(ino)?.disk.kind() == S_IFDIR;
             let ns = st.ns_mut();
             if is_dir {
                 ns.rmdir(dir, name, now)?;

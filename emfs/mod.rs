@@ -193,7 +193,7 @@ impl FileSystem for Emfs {
             st.delete_orphans()?;
         }
         let transid = AtomicU64::new(st.transid);
-        let trees = shrink::Trees::new(st.ns.len() as usize)?;
+        let trees = shrink::Trees::new(st.ns().len() as usize)?;
         Ok(Emfs {
             state: KBox::pin_init(new_mutex!(st, "emfs_state"), GFP_KERNEL)?,
             idle: KBox::pin_init(new_condvar!("emfs_idle"), GFP_KERNEL)?,
@@ -239,14 +239,14 @@ impl FileSystem for Emfs {
 
     fn statfs(sb: &SuperBlock<Self>) -> Result<StatFs> {
         let st = sb.data().lock();
-        let free_files = (ROOT_INO + 1..st.ns.len())
-            .filter_map(|ino| st.ns.node(ino).ok())
+        let free_files = (ROOT_INO + 1..st.ns().len())
+            .filter_map(|ino| st.ns().node(ino).ok())
             .filter(|n| !n.bad && !n.disk.in_use())
             .count() as u64;
         Ok(StatFs {
             blocks: st.sb.total_blocks,
             free_blocks: st.statfs_free(),
-            files: u64::from(st.ns.len() - ROOT_INO),
+            files: u64::from(st.ns().len() - ROOT_INO),
             free_files,
             name_max: dirent::DIR_NAME_MAX as u64,
         })

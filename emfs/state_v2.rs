@@ -14,6 +14,7 @@
 //! anywhere before the superblock leaves the last commit whole.
 
 use super::dinode::{DiskInode, S_IFLNK};
+use super::dir::Dir;
 use super::format::{
     bitmap_test, ExtentRecord, BLOCK_SIZE, EXTENTS_PER_BLOCK, ROOT_INO, SB_SLOTS, S_IFDIR, S_IFREG,
 };
@@ -66,7 +67,7 @@ pub(crate) struct State {
     /// Free space.
     space: Space,
     /// Every inode, with its entries, target or records.
-    pub(crate) ns: Namespace,
+    ns: Namespace,
     /// Something changed since the last commit.
     dirty: bool,
     /// A commit failed: the running state cannot reach the disk any more.
@@ -222,6 +223,24 @@ impl State {
         self.dirty = true;
         self.meta_bound = None;
         Ok(r)
+    }
+
+    /// The namespace, to read it. Changes go through [`State::ns_op`] (or [`State::ns_mut`]),
+    /// which keep the cached metadata bound right.
+    pub(crate) fn ns(&self) -> &Namespace {
+        &self.ns
+    }
+
+    /// The inode and type that `name` in directory `dir` gives (a lookup changes nothing the
+    /// next commit writes).
+    pub(crate) fn lookup(&mut self, dir: u32, name: &[u8]) -> Result<Option<(u32, u8)>> {
+        self.ns.lookup(dir, name)
+    }
+
+    /// Directory `ino`'s entries, to read them ([`Dir::visit`] walks with a cursor, which
+    /// needs them mutably; it changes nothing).
+    pub(crate) fn dir_entries(&mut self, ino: u32) -> Result<&mut Dir> {
+        self.ns.node_mut(ino)?.dir.as_mut().ok_or_else(euclean)
     }
 
     /// Inode `ino` of the VFS, loaded (`-EUCLEAN` if its slot did not load).

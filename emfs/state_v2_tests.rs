@@ -254,7 +254,7 @@ pub(crate) fn state_commit_and_load(t: &mut Test) -> Result {
         kunit_assert_eq!(t, back.problems, 0);
         kunit_assert!(
             t,
-            digest(&back.ns)? == digest(&st.ns)?,
+            digest(back.ns())? == digest(st.ns())?,
             "round {round} differs"
         );
         st = back;
@@ -263,9 +263,9 @@ pub(crate) fn state_commit_and_load(t: &mut Test) -> Result {
 
     // The three orphans, with their data blocks, go at the next mount.
     let orphans = |st: &State| {
-        (0..st.ns.len())
+        (0..st.ns().len())
             .filter(|&i| {
-                st.ns
+                st.ns()
                     .node(i)
                     .is_ok_and(|n| n.disk.in_use() && n.disk.nlink == 0)
             })
@@ -293,7 +293,7 @@ pub(crate) fn state_commit_cut_anywhere(t: &mut Test) -> Result {
     let mut st = State::load(&mut dev, TOTAL)?;
     populate(&mut st, 0)?;
     st.commit(&mut dev)?;
-    let old = digest(&State::load(&mut dev, TOTAL)?.ns)?;
+    let old = digest(State::load(&mut dev, TOTAL)?.ns())?;
     let base = dev.writes;
 
     let mut cut = 0;
@@ -302,7 +302,7 @@ pub(crate) fn state_commit_cut_anywhere(t: &mut Test) -> Result {
         let mut st = State::load(&mut dev, TOTAL)?;
         dev.protect_committed(&st);
         populate(&mut st, 1)?;
-        let new = digest(&st.ns)?;
+        let new = digest(st.ns())?;
         dev.writes = base;
         dev.fail_at = Some(base + cut);
         let done = st.commit(&mut dev).is_ok();
@@ -311,7 +311,7 @@ pub(crate) fn state_commit_cut_anywhere(t: &mut Test) -> Result {
         dev.crash();
         let back = State::load(&mut dev, TOTAL)?;
         kunit_assert_eq!(t, back.problems, 0);
-        let got = digest(&back.ns)?;
+        let got = digest(back.ns())?;
         if done {
             kunit_assert!(t, got == new, "the finished commit did not land");
             break;
@@ -403,7 +403,7 @@ pub(crate) fn state_superblock_other_slot(t: &mut Test) -> Result {
     kunit_assert_eq!(t, (dev.cow, dev.order), (0, 0));
     let back = State::load(&mut dev, TOTAL)?;
     kunit_assert_eq!(t, (back.sb.generation, back.live_slot()), (4, 0));
-    kunit_assert!(t, digest(&back.ns)? == digest(&st.ns)?);
+    kunit_assert!(t, digest(back.ns())? == digest(st.ns())?);
     Ok(())
 }
 
@@ -423,7 +423,7 @@ pub(crate) fn state_namespace_reserve(t: &mut Test) -> Result {
     }
     // Symlinks with a target block each, until refused.
     let mut made = 0u8;
-    let before = digest(&st.ns)?;
+    let before = digest(st.ns())?;
     while made < 60 {
         let name = [b'l', b'0' + made / 10, b'0' + made % 10];
         let link = make(S_IFLNK | 0o777, &[b'x'; 300]);
@@ -438,7 +438,7 @@ pub(crate) fn state_namespace_reserve(t: &mut Test) -> Result {
     kunit_assert_eq!(t, made, 0);
     kunit_assert!(
         t,
-        digest(&st.ns)? == before,
+        digest(st.ns())? == before,
         "a refused operation changed the namespace"
     );
     st.ns_op(NsOp::Moves, |ns| {
