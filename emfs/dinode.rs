@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Inodes of the emfs format, version 2 (`Documentation/filesystems/emfs-v2.rst`, "Inodes"):
+//! Inodes of the emfs format, version 2 (`Documentation/filesystems/emfs.rst`, "Inodes"):
 //! a slot of an inode-table block, no longer holding a name (names live in directory entries)
 //! but a parent, a device number, a directory's next cookie and a short symlink target. Values
 //! in, bytes out, as in [`super::format`]; [`DiskInode::decode`] checks every rule that one

@@ -3,7 +3,7 @@
 //! A directory in memory (format version 2): its entries by cookie, which is readdir's order and
 //! the chain's, and by name, which is lookup's. It is loaded from the directory's chain at mount
 //! and written back packed, copy-on-write, by the commit after it changes
-//! (`Documentation/filesystems/emfs-v2.rst`, "Directories").
+//! (`Documentation/filesystems/emfs.rst`, "Directories").
 //!
 //! Every change allocates what it needs before it touches either tree, so a failed allocation
 //! leaves the directory as it was.

@@ -5,7 +5,7 @@
 //!
 //! Each operation changes the namespace under the state lock; the VFS's inodes follow in the
 //! trampolines (`rust/vfs/namei.rs`). The errors are those of
-//! `Documentation/filesystems/emfs-v2.rst` ("Operations").
+//! `Documentation/filesystems/emfs.rst` ("Operations").
 
 use super::namespace::{Make, Namespace, Time, RENAME_EXCHANGE, RENAME_NOREPLACE, RENAME_WHITEOUT};
 use super::state_v2::NsOp;

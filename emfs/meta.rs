@@ -3,7 +3,7 @@
 //! The version-2 metadata a [`Namespace`] owns on disk: the inode table, extent chains, directory
 //! chains and symlink target blocks. [`load`] reads them at mount through the format's checks
 //! (`dinode.rs`, `dirent.rs`); [`Commit`] writes what changed, copy-on-write, for a commit
-//! that then writes the bitmap and the superblock (`Documentation/filesystems/emfs-v2.rst`).
+//! that then writes the bitmap and the superblock (`Documentation/filesystems/emfs.rst`).
 //!
 //! Both go through [`BlockIo`], so that the same code runs on the device and, in the KUnit
 //! suite, on a disk in memory that checks the copy-on-write rule on every write. A regular

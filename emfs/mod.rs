@@ -17,7 +17,7 @@
 //!
 //! Metadata lives in memory ([`state_v2::State`]: the namespace, every file's records, the free
 //! space) and reaches the disk by copy-on-write commits. The format is
-//! `Documentation/filesystems/emfs-v2.rst`.
+//! `Documentation/filesystems/emfs.rst`.
 
 #![forbid(unsafe_code)]
 

@@ -4,7 +4,7 @@
 //! its entries and, for a symlink, its target; and the operations that change them (`mkdir`,
 //! `mknod`, `symlink`, `create`, `link`, `unlink`, `rmdir`, `rename` with its flags).
 //!
-//! Each operation keeps the rules of `Documentation/filesystems/emfs-v2.rst` ("Rules"): link
+//! Each operation keeps the rules of `Documentation/filesystems/emfs.rst` ("Rules"): link
 //! counts, parent fields, directory sizes, counts and next cookies match the entries after it,
 //! so that [`Namespace::check`] (the tree check `fsck.emfs` runs) holds between any two
 //! operations. Each one checks and allocates everything it needs before it changes anything:

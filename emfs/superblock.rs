@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The superblock of the emfs format, version 2 (`Documentation/filesystems/emfs-v2.rst`,
+//! The superblock of the emfs format, version 2 (`Documentation/filesystems/emfs.rst`,
 //! "Superblock"). Values in, bytes out, as in [`super::format`].
 //!
 //! [`Superblock`] holds the header fields only. The block lists (up to 384 inode-table and 64
@@ -246,6 +246,6 @@ pub fn inode_location(inode_table: &[u64], ino: u32) -> Option<(u64, usize)> {
     ))
 }
 
-/// What a mount of a version-1 image says (`Documentation/filesystems/emfs-v2.rst`).
+/// What a mount of a version-1 image says (`Documentation/filesystems/emfs.rst`).
 pub const V1_REFUSED: &str =
     "format version 1 is not supported (flat namespace); make the file system again with mkfs.emfs";

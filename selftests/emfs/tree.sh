@@ -6,7 +6,7 @@
 #    short and long, a FIFO, device nodes, chmod/chown/utimensat, a directory
 #    of 4000 entries with a third removed) on both, then both trees compared
 #    entry by entry (tree_ops manifest), fsck clean, the same after a remount;
-#  - the bad-input table of Documentation/filesystems/emfs-v2.rst: each errno
+#  - the bad-input table of Documentation/filesystems/emfs.rst: each errno
 #    the documented one and btrfs's, and nothing made by a refused operation;
 #  - emfs's own rules where btrfs differs by design: directory link counts,
 #    the 65000-link limit, a full disk (new names refused, renames and

@@ -18,7 +18,7 @@
  *   tree_ops dirs DIR           checks emfs's own rules: every directory has 2 links plus one
  *                               per subdirectory, and its size is the sum of its names'
  *                               lengths; prints those that do not
- *   tree_ops errors DIR         the bad-input table of Documentation/filesystems/emfs-v2.rst:
+ *   tree_ops errors DIR         the bad-input table of Documentation/filesystems/emfs.rst:
  *                               one line per case, "name errno"
  *   tree_ops emlink DIR         links one file until link(2) fails; prints the count and errno
  *   tree_ops fill DIR           fills the file system: prints what full-disk operations gave

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Fuzzing images of format version 2 (`Documentation/filesystems/emfs-v2.rst`): a base image
+//! Fuzzing images of format version 2 (`Documentation/filesystems/emfs.rst`): a base image
 //! holding a tree of every kind, and the places and fields a mutation picks from, so that
 //! [`crate::image_of`] damages directories, entries, symlink targets and the new inode and
 //! superblock fields as it damages version 1's.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Checking an emfs of format version 2 (`Documentation/filesystems/emfs-v2.rst`): the rules
+//! Checking an emfs of format version 2 (`Documentation/filesystems/emfs.rst`): the rules
 //! of each block, slot and chain (`emfs/superblock.rs`, `dinode.rs`, `dirent.rs`), every block
 //! owned once and the bitmap exact (as in version 1), then the namespace (`emfs/tree.rs`).
 //! Read-only, as [`crate::fsck`], which calls it for an image of version 2.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Making an emfs of format version 2 (`Documentation/filesystems/emfs-v2.rst`), empty or
+//! Making an emfs of format version 2 (`Documentation/filesystems/emfs.rst`), empty or
 //! holding a whole tree: directories, regular files, hard links, symlinks and special files,
 //! read from a host directory (`mkfs.emfs --format-version 2 -d DIR`) or built by a test.
 

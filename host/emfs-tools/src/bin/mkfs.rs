@@ -6,7 +6,7 @@
 //! between extents with -g). Refuses a block device that holds a mounted file system. Exit
 //! codes as mke2fs's: 0 made, 1 anything else (usage included).
 //!
-//! With `--format-version 2` it makes format version 2 (`Documentation/filesystems/emfs-v2.rst`,
+//! With `--format-version 2` it makes format version 2 (`Documentation/filesystems/emfs.rst`,
 //! which the module does not mount yet), and -d copies DIR's whole tree: directories, files,
 //! hard links, symlinks, FIFOs, sockets and device nodes, with modes, owners and times.
 
