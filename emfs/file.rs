@@ -16,20 +16,6 @@ struct Named {
     name: [u8; DIR_NAME_MAX],
 }
 
-/// The type of a `DT_*` value (the loaded entries have only the seven).
-fn file_type(dtype: u8) -> Result<FileType> {
-    Ok(match dtype {
-        dirent::DT_DIR => FileType::Dir,
-        dirent::DT_REG => FileType::Reg,
-        dirent::DT_LNK => FileType::Symlink,
-        dirent::DT_FIFO => FileType::Fifo,
-        dirent::DT_SOCK => FileType::Socket,
-        dirent::DT_CHR => FileType::CharDev,
-        dirent::DT_BLK => FileType::BlockDev,
-        _ => return Err(euclean()),
-    })
-}
-
 #[vtable]
 impl FileOperations for Emfs {
     fn read_dir(dir: &Inode<Self>, emitter: &mut DirEmitter<'_>) -> Result {
@@ -77,7 +63,9 @@ impl FileOperations for Emfs {
             for n in batch.iter() {
                 let name = &n.name[..usize::from(n.len)];
                 let next = i64::try_from(n.cookie + 1).map_err(|_| euclean())?;
-                if !emitter.emit(name, u64::from(n.ino), file_type(n.dtype)?, next) {
+                // An entry's type is its inode's `mode >> 12` (the format's `DT_*`).
+                let ty = FileType::from_mode(u16::from(n.dtype) << 12).ok_or_else(euclean)?;
+                if !emitter.emit(name, u64::from(n.ino), ty, next) {
                     return Ok(());
                 }
             }

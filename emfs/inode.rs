@@ -7,7 +7,7 @@
 //! trampolines (`rust/vfs/namei.rs`). The errors are those of
 //! `Documentation/filesystems/emfs.rst` ("Operations").
 
-use super::namespace::{Make, Namespace, Time, RENAME_EXCHANGE, RENAME_NOREPLACE, RENAME_WHITEOUT};
+use super::namespace::{Make, Namespace, Time, RENAME_WHITEOUT};
 use super::state_v2::NsOp;
 use super::*;
 
@@ -21,7 +21,7 @@ impl InodeOperations for Emfs {
 
     fn create(dir: &Inode<Self>, name: &[u8], new: &NewInode<'_>) -> Result<u64> {
         let m = Make {
-            mode: mode_of(new.ty) | (new.perm & 0o7777),
+            mode: new.ty.mode_bits() | (new.perm & 0o7777),
             uid: new.uid,
             gid: new.gid,
             rdev: dinode::encode_kdev(new.rdev),
@@ -77,27 +77,11 @@ impl InodeOperations for Emfs {
         target: Option<&Inode<Self>>,
         flags: RenameFlags,
     ) -> Result {
-        let mut bits = 0;
-        for (vfs_flag, flag) in [
-            (RenameFlags::NOREPLACE, RENAME_NOREPLACE),
-            (RenameFlags::EXCHANGE, RENAME_EXCHANGE),
-            (RenameFlags::WHITEOUT, RENAME_WHITEOUT),
-        ] {
-            if flags.contains(vfs_flag) {
-                bits |= flag;
-            }
-        }
+        // The namespace takes the kernel's values of the flags.
+        let bits = flags.bits();
         let (odir, ndir) = (ino32(old_dir.ino())?, ino32(new_dir.ino())?);
-        // A whiteout is made in the old directory: the caller's, with the directory's group if
-        // it is set-group-ID (`inode_init_owner`'s rule, as for any new inode).
-        let (uid, fsgid) = vfs::current_owner();
-        let parent = old_dir.attrs();
-        let gid = if parent.mode & 0o2000 != 0 {
-            parent.gid
-        } else {
-            fsgid
-        };
-        let owner = (uid, gid);
+        // A whiteout is made in the old directory.
+        let owner = vfs::new_owner(old_dir);
         let now = vfs::now();
         let mut st = old_dir.super_block().data().lock();
         // A rename may add an entry to a directory (and a whiteout inode).

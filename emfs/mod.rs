@@ -56,7 +56,7 @@ use crate::kernel_ext::vfs::{
     Readahead, RenameFlags, Reserved, StatFs, SuperBlock, UnheldInode,
 };
 use core::sync::atomic::{AtomicU64, Ordering};
-use dinode::{S_IFBLK, S_IFCHR, S_IFIFO, S_IFLNK, S_IFSOCK};
+use dinode::S_IFLNK;
 use format::*;
 use kernel::{
     c_str,
@@ -129,19 +129,6 @@ fn round_up(x: u64) -> u64 {
 
 fn round_down(x: u64) -> u64 {
     x - x % BS
-}
-
-/// The `S_IF*` bits of a type.
-fn mode_of(ty: FileType) -> u16 {
-    match ty {
-        FileType::Dir => S_IFDIR,
-        FileType::Reg => S_IFREG,
-        FileType::Symlink => S_IFLNK,
-        FileType::Fifo => S_IFIFO,
-        FileType::Socket => S_IFSOCK,
-        FileType::CharDev => S_IFCHR,
-        FileType::BlockDev => S_IFBLK,
-    }
 }
 
 impl Emfs {

@@ -41,7 +41,7 @@ mod read;
 mod write;
 
 pub use dir::DirEmitter;
-pub use namei::{current_owner, NewInode, RenameFlags};
+pub use namei::{new_owner, NewInode, RenameFlags};
 use ops::Tables;
 pub use read::{LockedFolio, ReadBatch, Readahead, ReadaheadFolio, READ_BIO_BLOCKS};
 pub use write::Reserved;

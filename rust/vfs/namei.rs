@@ -42,16 +42,30 @@ impl RenameFlags {
     /// Leave a whiteout at the old name.
     pub const WHITEOUT: u32 = bindings::RENAME_WHITEOUT;
 
+    /// All the flags, with the kernel's values (`include/uapi/linux/fs.h`).
+    pub fn bits(self) -> u32 {
+        self.0
+    }
+
     /// Whether `flag` (one of the constants above) is set.
     pub fn contains(self, flag: u32) -> bool {
         self.0 & flag != 0
     }
 }
 
-/// The calling task's fsuid and fsgid: the owner a new inode gets (a whiteout's, say).
-pub fn current_owner() -> (u32, u32) {
+/// The owner a new inode made in `dir` by the calling task gets (`inode_init_owner`'s rule):
+/// the task's fsuid, and the directory's group if it is set-group-ID, else the task's fsgid.
+/// For inodes a file system makes itself, a whiteout say; `create` gets it in [`NewInode`].
+pub fn new_owner<T: FileSystem>(dir: &Inode<T>) -> (u32, u32) {
     // SAFETY: Reads the calling task's own credentials, live while it runs.
-    unsafe { (ffi::emfs_current_fsuid(), ffi::emfs_current_fsgid()) }
+    let (uid, fsgid) = unsafe { (ffi::emfs_current_fsuid(), ffi::emfs_current_fsgid()) };
+    let parent = dir.attrs();
+    let gid = if parent.mode & S_ISGID != 0 {
+        parent.gid
+    } else {
+        fsgid
+    };
+    (uid, gid)
 }
 
 /// `S_ISGID` of a mode.
@@ -75,15 +89,13 @@ unsafe fn make_node<T: Type>(
     // SAFETY: The caller guarantees `dir` is a live `T` directory and `dentry` held in it, with
     // the directory locked, so the dentry's name is stable for the call.
     let (dir_ref, name) = unsafe { (Inode::<T>::from_raw(dir), dentry_name(dentry)) };
-    let (uid, fsgid) = current_owner();
-    // A set-group-ID directory gives its group, and to a new subdirectory its bit too
-    // (`inode_init_owner`'s rule; the VFS has already stripped what the caller may not set).
-    let parent = dir_ref.attrs();
-    let (gid, sgid) = if parent.mode & S_ISGID != 0 {
-        let sgid = if ty == FileType::Dir { S_ISGID } else { 0 };
-        (parent.gid, sgid)
+    let (uid, gid) = new_owner(dir_ref);
+    // A set-group-ID directory gives a new subdirectory its bit too (`inode_init_owner`'s rule;
+    // the VFS has already stripped what the caller may not set).
+    let sgid = if ty == FileType::Dir && dir_ref.attrs().mode & S_ISGID != 0 {
+        S_ISGID
     } else {
-        (fsgid, 0)
+        0
     };
     let new = NewInode {
         ty,
