@@ -188,16 +188,22 @@ impl State {
 
     /// The namespace, to change it: the next commit writes what changed.
     pub(crate) fn ns_mut(&mut self) -> &mut Namespace {
-        self.dirty = true;
-        self.meta_bound = None;
+        self.ns_changed();
         &mut self.ns
     }
 
+    /// The namespace changed: the next commit writes it, and the metadata bound is counted
+    /// again.
+    fn ns_changed(&mut self) {
+        self.dirty = true;
+        self.meta_bound = None;
+    }
+
     /// Runs `f`, an operation of the VFS on the namespace: `-EIO` after a failed commit,
-    /// `-EROFS` on metadata found broken, and `-ENOSPC` unless the blocks the operation's metadata may add
-    /// are free and promised to nobody, so that the next commit always finds the blocks it
-    /// needs. A rename may take them from the global reserve, which data and new names leave
-    /// alone; a removal needs none.
+    /// `-EROFS` on metadata found broken, and `-ENOSPC` unless the blocks the operation's
+    /// metadata may add are free and promised to nobody, so that the next commit always finds
+    /// the blocks it needs. A rename may take them from the global reserve, which data and new
+    /// names leave alone; a removal needs none.
     pub(crate) fn ns_op<R>(
         &mut self,
         op: NsOp,
@@ -209,19 +215,18 @@ impl State {
         if self.read_only() {
             return Err(EROFS);
         }
-        let meta = self.metadata_reserve();
-        let room = match op {
-            NsOp::Adds => self.space.available(meta),
-            NsOp::Moves => self.space.available(meta - GLOBAL_RESERVE),
-            NsOp::Removes => NS_OP_BLOCKS,
+        // The blocks kept back from the operation (a removal needs no room).
+        let kept = match op {
+            NsOp::Adds => Some(self.metadata_reserve()),
+            NsOp::Moves => Some(self.metadata_reserve() - GLOBAL_RESERVE),
+            NsOp::Removes => None,
         };
-        if room < NS_OP_BLOCKS {
+        if kept.is_some_and(|k| self.space.available(k) < NS_OP_BLOCKS) {
             return Err(ENOSPC);
         }
         // A refused operation changes nothing (`Namespace`'s rule): no commit for it.
         let r = f(&mut self.ns)?;
-        self.dirty = true;
-        self.meta_bound = None;
+        self.ns_changed();
         Ok(r)
     }
 
@@ -375,8 +380,7 @@ impl State {
         };
         n.chain_dirty = true;
         n.dirty = true;
-        self.dirty = true;
-        self.meta_bound = None;
+        self.ns_changed();
         // Extents are not shared between files: free one when this file is done with it.
         for (bytenr, bytes) in gone {
             self.space.free_blocks(bytenr / BS, bytes / BS);
