@@ -130,6 +130,7 @@ kernel_ext::kunit::kunit_suite!(
         state_space_promises,
         state_superblock_other_slot,
         state_namespace_reserve,
+        state_writeback_keeps_promises,
     ]
 );
 // The abstractions' own suite: what they refuse where a safe caller could reach UB.

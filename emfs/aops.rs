@@ -149,21 +149,23 @@ impl AddressSpaceOperations for Emfs {
         Ok(())
     }
 
-    fn reserve(sb: &SuperBlock<Self>, blocks: u64) -> Result {
+    fn reserve(inode: &UnheldInode<Self>, blocks: u64) -> Result {
+        let sb = inode.super_block();
         {
             let mut st = sb.data().lock();
-            match st.reserve(blocks) {
+            match st.reserve(inode.ino(), blocks) {
                 Err(e) if e == ENOSPC && st.commit_frees_space() => {}
                 r => return r,
             }
         }
         // Deleted or overwritten blocks come back when a commit no longer uses them.
         Self::commit(sb)?;
-        sb.data().lock().reserve(blocks)
+        sb.data().lock().reserve(inode.ino(), blocks)
     }
 
-    fn unreserve(sb: &SuperBlock<Self>, blocks: u64) {
-        sb.data().lock().unreserve(blocks);
+    fn unreserve(inode: &UnheldInode<Self>, blocks: u64) {
+        let mut st = inode.super_block().data().lock();
+        st.unreserve(inode.ino(), blocks);
     }
 
     fn writeback_alloc(
@@ -177,9 +179,6 @@ impl AddressSpaceOperations for Emfs {
         let (blk, n, generation) = {
             let mut st = fs.lock();
             let (blk, n) = st.alloc_data(len / BS)?;
-            // The promises of the folios this allocation covers become the allocation; the
-            // others keep theirs for the next one.
-            st.unreserve(reserved.in_prefix(n));
             st.inflight += 1;
             (blk, n, st.transid)
         };
@@ -187,6 +186,7 @@ impl AddressSpaceOperations for Emfs {
             pos,
             len: n * BS,
             blk,
+            reserved: reserved.in_prefix(n),
         };
         // The new map, pinned until the write is recorded and on the modified list for fsync:
         // `btrfs_create_io_em` + `btrfs_replace_extent_map_range`.
@@ -202,12 +202,18 @@ impl AddressSpaceOperations for Emfs {
             em.set_generation(generation)?;
             inode.data().maps.replace_range(&mut em, true)
         });
+        let mut st = fs.lock();
         if let Err(e) = inserted {
-            let mut st = fs.lock();
+            // The folios stay dirty, with their promises.
             st.free_blocks(blk, n);
             fs.write_done(&mut st);
             return Err(e);
         }
+        // The promises of the folios this allocation covers became the allocation; the others
+        // keep theirs for the next one. The records they may add stay counted until the
+        // completion records the write.
+        st.unreserve_data(ctx.reserved);
+        drop(st);
         debug::WRITE_BIOS.fetch_add(1, Ordering::Relaxed);
         Ok((blk, ctx.len, ctx))
     }
@@ -226,6 +232,7 @@ impl AddressSpaceOperations for Emfs {
             {
                 let mut st = fs.lock();
                 st.free_blocks(ctx.blk, ctx.len / BS);
+                st.written(ino, ctx.reserved);
                 fs.write_done(&mut st);
             }
             inode
@@ -253,6 +260,7 @@ impl AddressSpaceOperations for Emfs {
                 }
                 Ok(()) => {}
             }
+            st.written(ino, ctx.reserved);
             // The size that made this data part of the file may not be copied yet
             // (`write_end` dirties the inode after unlocking the folio): a commit must not
             // hold a record past the size.

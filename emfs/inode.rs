@@ -28,7 +28,7 @@ impl InodeOperations for Emfs {
             target: new.target,
         };
         let now = vfs::now();
-        let mut st = dir.super_block().data().lock();
+        let mut st = Emfs::lock_for(dir.super_block(), NsOp::Adds)?;
         let dir = ino32(dir.ino())?;
         let ino = st.ns_op(NsOp::Adds, |ns| ns.make(dir, name, &m, now))?;
         Ok(u64::from(ino))
@@ -55,7 +55,7 @@ impl InodeOperations for Emfs {
 
     fn link(dir: &Inode<Self>, inode: &Inode<Self>, name: &[u8]) -> Result {
         let now = vfs::now();
-        let mut st = dir.super_block().data().lock();
+        let mut st = Emfs::lock_for(dir.super_block(), NsOp::Adds)?;
         let (ino, dir) = (ino32(inode.ino())?, ino32(dir.ino())?);
         st.ns_op(NsOp::Adds, |ns| ns.link(ino, dir, name, now))
     }
@@ -83,13 +83,13 @@ impl InodeOperations for Emfs {
         // A whiteout is made in the old directory.
         let owner = vfs::new_owner(old_dir);
         let now = vfs::now();
-        let mut st = old_dir.super_block().data().lock();
         // A rename may add an entry to a directory (and a whiteout inode).
         let op = if bits & RENAME_WHITEOUT != 0 {
             NsOp::Adds
         } else {
             NsOp::Moves
         };
+        let mut st = Emfs::lock_for(old_dir.super_block(), op)?;
         st.ns_op(op, |ns| {
             // The two names must be what the VFS's dentries say, or the rename would drop a link
             // the VFS does not know of.

@@ -67,7 +67,7 @@ use kernel::{
         new_condvar, new_mutex, Arc, CondVar, Mutex,
     },
 };
-use state_v2::{ino32, State};
+use state_v2::{ino32, NsOp, State};
 
 /// The locked state. The guard goes before the allocation scope (field order).
 struct Locked<'a> {
@@ -115,6 +115,8 @@ pub struct WriteCtx {
     pos: u64,
     len: u64,
     blk: u64,
+    /// How many of the folios written held a space reservation.
+    reserved: u64,
 }
 
 fn euclean() -> Error {
@@ -142,6 +144,19 @@ impl Emfs {
         let r = st.st.commit(&mut &*sb);
         fs.transid.store(st.transid, Ordering::Release);
         r
+    }
+
+    /// The state lock, for a namespace operation `op`: when there is no room for it but a commit
+    /// would give back blocks, commits first, as a write's reservation does.
+    fn lock_for(sb: &SuperBlock<Self>, op: NsOp) -> Result<Locked<'_>> {
+        {
+            let mut st = sb.data().lock();
+            if st.ns_room(op) || !st.commit_frees_space() {
+                return Ok(st);
+            }
+        }
+        Self::commit(sb)?;
+        Ok(sb.data().lock())
     }
 
     /// Takes the state lock, in a scope where allocations do not recurse into the file system.
@@ -225,7 +240,7 @@ impl FileSystem for Emfs {
     }
 
     fn statfs(sb: &SuperBlock<Self>) -> Result<StatFs> {
-        let st = sb.data().lock();
+        let mut st = sb.data().lock();
         let free_files = (ROOT_INO + 1..st.ns().len())
             .filter_map(|ino| st.ns().node(ino).ok())
             .filter(|n| !n.bad && !n.disk.in_use())
@@ -233,6 +248,7 @@ impl FileSystem for Emfs {
         Ok(StatFs {
             blocks: st.sb.total_blocks,
             free_blocks: st.statfs_free(),
+            avail_blocks: st.statfs_avail(),
             files: u64::from(st.ns().len() - ROOT_INO),
             free_files,
             name_max: dirent::DIR_NAME_MAX as u64,

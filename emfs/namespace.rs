@@ -19,7 +19,7 @@ use super::dinode::{
 };
 use super::dir::Dir;
 use super::dirent::{DIR_NAME_MAX, DT_DIR, FIRST_COOKIE};
-use super::format::{ExtentRecord, ROOT_INO, S_IFDIR, S_IFMT, S_IFREG};
+use super::format::{ExtentRecord, EXTENTS_PER_BLOCK, ROOT_INO, S_IFDIR, S_IFMT, S_IFREG};
 use super::tree::{self, Link};
 use crate::kernel_ext::errno::{enametoolong, enotempty, euclean};
 use kernel::prelude::*;
@@ -58,6 +58,11 @@ pub struct Node {
     pub chain: KVec<u64>,
     /// The slot, or what it owns, did not load: never written, never used.
     pub bad: bool,
+    /// A regular file's folios that hold a space reservation ([`State::reserve`]) and whose
+    /// writes are not recorded yet: each may still add records ([`Node::chain_bound`]).
+    ///
+    /// [`State::reserve`]: super::state_v2::State::reserve
+    pub dirty_blocks: u64,
 }
 
 impl Node {
@@ -72,6 +77,23 @@ impl Node {
             records: KVVec::new(),
             chain: KVec::new(),
             bad: false,
+            dirty_blocks: 0,
+        }
+    }
+
+    /// Blocks the next commit may need for what the inode owns besides its slot, at most: a
+    /// new chain, for records that may grow by two for every dirty block (a write into the
+    /// middle of an extent splits it in three) and by two more for any one other change; a
+    /// directory's entry blocks; a symlink's target.
+    pub fn chain_bound(&self) -> u64 {
+        match self.disk.kind() {
+            S_IFREG => {
+                let records = self.records.len() as u64 + 2 + 2 * self.dirty_blocks;
+                records.div_ceil(EXTENTS_PER_BLOCK as u64)
+            }
+            S_IFDIR => self.dir.as_ref().map_or(0, |d| d.blocks_bound()) + 1,
+            S_IFLNK => 1,
+            _ => 0,
         }
     }
 
@@ -311,6 +333,7 @@ impl Namespace {
             records: KVVec::new(),
             chain,
             bad: false,
+            dirty_blocks: 0,
         };
         self.touch_dir(dir, i32::from(kind == S_IFDIR), now);
         Ok(ino)

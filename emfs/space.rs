@@ -107,6 +107,14 @@ impl Space {
         self.free.saturating_sub(self.reserved).saturating_sub(meta)
     }
 
+    /// What [`Space::available`] will be once the next commit made the blocks it frees
+    /// allocatable.
+    pub(crate) fn available_after_commit(&self, meta: u64) -> u64 {
+        (self.free + self.pending_free)
+            .saturating_sub(self.reserved)
+            .saturating_sub(meta)
+    }
+
     /// Promises `n` blocks to dirty folios, keeping `meta` for the next commit's metadata;
     /// `-ENOSPC` if they are not there.
     pub(crate) fn reserve(&mut self, n: u64, meta: u64) -> Result {

@@ -13,11 +13,9 @@
 //! flush; then the superblock with the next generation into the other slot, with FUA. A crash
 //! anywhere before the superblock leaves the last commit whole.
 
-use super::dinode::{DiskInode, S_IFLNK};
+use super::dinode::DiskInode;
 use super::dir::Dir;
-use super::format::{
-    bitmap_test, ExtentRecord, BLOCK_SIZE, EXTENTS_PER_BLOCK, ROOT_INO, SB_SLOTS, S_IFDIR, S_IFREG,
-};
+use super::format::{bitmap_test, ExtentRecord, BLOCK_SIZE, ROOT_INO, SB_SLOTS, S_IFREG};
 use super::meta::{self, read_superblock, BlockIo, BlockRead, Commit, Device};
 use super::namespace::{Namespace, Node};
 use super::ownership::check_blocks;
@@ -215,19 +213,24 @@ impl State {
         if self.read_only() {
             return Err(EROFS);
         }
-        // The blocks kept back from the operation (a removal needs no room).
-        let kept = match op {
-            NsOp::Adds => Some(self.metadata_reserve()),
-            NsOp::Moves => Some(self.metadata_reserve() - GLOBAL_RESERVE),
-            NsOp::Removes => None,
-        };
-        if kept.is_some_and(|k| self.space.available(k) < NS_OP_BLOCKS) {
+        if !self.ns_room(op) {
             return Err(ENOSPC);
         }
         // A refused operation changes nothing (`Namespace`'s rule): no commit for it.
         let r = f(&mut self.ns)?;
         self.ns_changed();
         Ok(r)
+    }
+
+    /// Whether the metadata that `op` may add has room now ([`State::ns_op`]).
+    pub(crate) fn ns_room(&mut self, op: NsOp) -> bool {
+        // The blocks kept back from the operation (a removal needs no room).
+        let kept = match op {
+            NsOp::Adds => self.metadata_reserve(),
+            NsOp::Moves => self.metadata_reserve() - GLOBAL_RESERVE,
+            NsOp::Removes => return true,
+        };
+        self.space.available(kept) >= NS_OP_BLOCKS
     }
 
     /// The namespace, to read it. Changes go through [`State::ns_op`] (or [`State::ns_mut`]),
@@ -289,21 +292,16 @@ impl State {
     }
 
     /// Blocks the next commit may need for metadata: every inode-table and bitmap block and a
-    /// new chain for every inode (a bound, not a count); and the global reserve.
+    /// new chain for every inode, grown by the records its dirty folios may add at writeback
+    /// ([`Node::chain_bound`]: a bound, not a count); and the global reserve.
     fn metadata_reserve(&mut self) -> u64 {
         if let Some(b) = self.meta_bound {
             return b;
         }
-        let mut chains = 0u64;
-        for ino in 0..self.ns.len() {
-            let Ok(n) = self.ns.node(ino) else { continue };
-            chains += match n.disk.kind() {
-                S_IFREG => (n.records.len() + 2).div_ceil(EXTENTS_PER_BLOCK) as u64,
-                S_IFDIR => n.dir.as_ref().map_or(0, |d| d.blocks_bound()) + 1,
-                S_IFLNK => 1,
-                _ => 0,
-            };
-        }
+        let chains: u64 = (0..self.ns.len())
+            .filter_map(|ino| self.ns.node(ino).ok())
+            .map(Node::chain_bound)
+            .sum();
         let bound =
             self.table.len() as u64 + self.bitmap.len() as u64 + chains + 4 + GLOBAL_RESERVE;
         self.meta_bound = Some(bound);
@@ -315,23 +313,64 @@ impl State {
         self.space.statfs_free()
     }
 
+    /// Blocks a write can still be promised, as `statfs` shows them: what is free now or after
+    /// the next commit, less what dirty data was promised and what the next commit's metadata
+    /// may need. A write is refused at 0 and a new name at fewer than `NS_OP_BLOCKS`, each
+    /// after the commit that gives back what it can.
+    pub(crate) fn statfs_avail(&mut self) -> u64 {
+        let meta = self.metadata_reserve();
+        self.space.available_after_commit(meta)
+    }
+
     /// Whether a commit would make more space allocatable.
     pub(crate) fn commit_frees_space(&self) -> bool {
         self.space.commit_frees_space()
     }
 
-    /// Promises `n` blocks to dirty folios.
-    pub(crate) fn reserve(&mut self, n: u64) -> Result {
+    /// Promises `n` blocks to dirty folios of regular file `ino`, with the metadata that
+    /// writing them back and committing may need: the blocks themselves, and room in the
+    /// metadata bound for the records they may add. Writeback then never runs out of space.
+    pub(crate) fn reserve(&mut self, ino: u64, n: u64) -> Result {
         if self.failed {
             return Err(EIO);
         }
         let meta = self.metadata_reserve();
-        self.space.reserve(n, meta)
+        let node = self.ns.node_mut(ino32(ino)?)?;
+        let before = node.chain_bound();
+        node.dirty_blocks += n;
+        let grown = node.chain_bound() - before;
+        if let Err(e) = self.space.reserve(n, meta + grown) {
+            node.dirty_blocks -= n;
+            return Err(e);
+        }
+        self.meta_bound = Some(meta + grown);
+        Ok(())
     }
 
-    /// Takes back a promise of `n` blocks.
-    pub(crate) fn unreserve(&mut self, n: u64) {
+    /// Takes back the promise of `n` blocks to dirty folios of `ino` that will not be written.
+    pub(crate) fn unreserve(&mut self, ino: u64, n: u64) {
         self.space.unreserve(n);
+        self.written(ino, n);
+    }
+
+    /// `n` blocks promised to dirty folios became an allocation: the blocks are no longer
+    /// promised (their metadata stays promised until [`State::written`]).
+    pub(crate) fn unreserve_data(&mut self, n: u64) {
+        self.space.unreserve(n);
+    }
+
+    /// The writes of `n` blocks of `ino` that were promised space are recorded (or failed): the
+    /// metadata bound no longer counts records for them.
+    pub(crate) fn written(&mut self, ino: u64, n: u64) {
+        let Ok(node) = ino32(ino).and_then(|i| self.ns.node_mut(i)) else {
+            return;
+        };
+        let before = node.chain_bound();
+        node.dirty_blocks = node.dirty_blocks.saturating_sub(n);
+        let shrunk = before - node.chain_bound();
+        if let Some(b) = self.meta_bound {
+            self.meta_bound = Some(b.saturating_sub(shrunk));
+        }
     }
 
     /// Allocates up to `want` contiguous data blocks.

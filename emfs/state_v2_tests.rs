@@ -10,7 +10,7 @@
 use super::dinode::S_IFLNK;
 use super::format::{
     bitmap_set, seal_block, ExtentRecord, BITS_PER_BITMAP_BLOCK, BLOCK_SIZE, CSUM_OFFSET,
-    EXTENT_REGULAR, ROOT_INO, SB_SLOTS, S_IFDIR, S_IFREG,
+    EXTENTS_PER_BLOCK, EXTENT_REGULAR, ROOT_INO, SB_SLOTS, S_IFDIR, S_IFREG,
 };
 use super::meta::{committed, BlockIo, BlockRead, Commit, Device};
 use super::namespace::{Make, Namespace, Time};
@@ -58,10 +58,14 @@ fn copy(from: &KVec<KBox<[u8; BLOCK_SIZE]>>, to: &mut KVec<KBox<[u8; BLOCK_SIZE]
 
 impl MemDev {
     fn new() -> Result<Self> {
+        Self::with_blocks(TOTAL)
+    }
+
+    fn with_blocks(total: u64) -> Result<Self> {
         Ok(MemDev {
-            now: zeros(TOTAL)?,
-            durable: zeros(TOTAL)?,
-            protect: KVec::from_elem(false, TOTAL as usize, GFP_KERNEL)?,
+            now: zeros(total)?,
+            durable: zeros(total)?,
+            protect: KVec::from_elem(false, total as usize, GFP_KERNEL)?,
             unflushed: 0,
             writes: 0,
             fail_at: None,
@@ -80,8 +84,8 @@ impl MemDev {
     /// The blocks the committed state on the device owns (its bitmap's bits, read back) are
     /// protected from now on, as is the slot of its superblock.
     fn protect_committed(&mut self, st: &State) {
-        for blk in 0..TOTAL {
-            self.protect[blk as usize] = st.committed_block(blk);
+        for blk in 0..self.protect.len() {
+            self.protect[blk] = st.committed_block(blk as u64);
         }
         for slot in SB_SLOTS {
             self.protect[slot as usize] = false;
@@ -160,6 +164,7 @@ impl BlockIo for Bump<'_> {
 /// A new file system on `dev`, as mkfs.emfs would make it: slots 0 and 1, four inode-table
 /// blocks (64 inodes), one bitmap block, an empty root; generation 1 in slot 0.
 fn format(dev: &mut MemDev) -> Result {
+    let total = dev.now.len() as u64;
     let mut ns = Namespace::new(64, 0o755, 0, 0, NOW)?;
     let mut table = [2u64, 3, 4, 5];
     let bitmap = [6u64];
@@ -173,9 +178,9 @@ fn format(dev: &mut MemDev) -> Result {
     let mut b = KBox::new([0u8; BLOCK_SIZE], GFP_KERNEL)?;
     let mut used = 0;
     for bit in 0..BITS_PER_BITMAP_BLOCK {
-        if bit >= TOTAL || (bit < next && owned(bit)) {
+        if bit >= total || (bit < next && owned(bit)) {
             bitmap_set(&mut b[..CSUM_OFFSET], bit, true);
-            used += u64::from(bit < TOTAL);
+            used += u64::from(bit < total);
         }
     }
     seal_block(&mut b);
@@ -183,11 +188,11 @@ fn format(dev: &mut MemDev) -> Result {
     dev.flush()?;
     let sb = Superblock {
         generation: 1,
-        total_blocks: TOTAL,
+        total_blocks: total,
         inode_count: 64,
         inode_table_blocks: 4,
         bitmap_blocks: 1,
-        free_blocks: TOTAL - used,
+        free_blocks: total - used,
         uuid: [3; 16],
         compat: 0,
         ro_compat: 0,
@@ -336,37 +341,48 @@ pub(crate) fn state_space_promises(t: &mut Test) -> Result {
     let mut dev = MemDev::new()?;
     format(&mut dev)?;
     let mut st = State::load(&mut dev, TOTAL)?;
+    let g = st.ns_op(NsOp::Adds, |ns| {
+        ns.make(ROOT_INO, b"g", &make(S_IFREG | 0o644, b""), NOW)
+    })?;
+    let g = u64::from(g);
     let free = st.statfs_free();
-    // Promise blocks one by one until refused: fewer than are free (the metadata reserve).
+    // Promise blocks one by one until refused: fewer than are free (the metadata reserve),
+    // and as many as `statfs` said could be.
+    let avail = st.statfs_avail();
     let mut promised = 0;
-    while st.reserve(1).is_ok() {
+    while st.reserve(g, 1).is_ok() {
         promised += 1;
         kunit_assert!(t, promised <= free, "more promised than free");
     }
     kunit_assert!(t, promised > 0 && promised < free);
-    kunit_assert_eq!(t, st.statfs_free(), free - promised);
-    st.unreserve(promised);
-    kunit_assert_eq!(t, st.statfs_free(), free);
-
-    // Preallocation takes all that can be promised, then nothing more.
-    let (blk, n) = st.alloc_prealloc(u64::MAX)?;
+    kunit_assert_eq!(t, st.statfs_avail(), 0);
+    // Each promise also counts the records it may add: statfs's figure is an upper bound,
+    // short by at most one chain block per 31 blocks promised to one file.
     kunit_assert!(
         t,
-        n > 0 && n <= promised,
-        "{n} blocks preallocated of {promised}"
+        promised <= avail && avail - promised <= promised.div_ceil(31),
+        "statfs said {avail} blocks, {promised} were promised"
     );
+    kunit_assert_eq!(t, st.statfs_free(), free - promised);
+    st.unreserve(g, promised);
+    kunit_assert_eq!(t, st.statfs_free(), free);
+    kunit_assert_eq!(t, st.statfs_avail(), avail);
+
+    // Preallocation takes all that statfs says can be promised, then nothing more.
+    let (blk, n) = st.alloc_prealloc(u64::MAX)?;
+    kunit_assert!(t, n > 0 && n <= avail, "{n} blocks preallocated of {avail}");
     let mut more = 0;
     while let Ok((_, m)) = st.alloc_prealloc(u64::MAX) {
         more += m;
-        kunit_assert!(t, more <= promised, "preallocation past the reserve");
+        kunit_assert!(t, n + more <= avail, "preallocation past the reserve");
     }
-    kunit_assert!(t, st.reserve(1).err() == Some(ENOSPC));
+    kunit_assert!(t, st.reserve(g, 1).err() == Some(ENOSPC));
 
     // Freed blocks that the last commit did not use are free at once.
     kunit_assert!(t, !st.commit_frees_space());
     st.free_blocks(blk, n);
-    kunit_assert!(t, st.reserve(1).is_ok());
-    st.unreserve(1);
+    kunit_assert!(t, st.reserve(g, 1).is_ok());
+    st.unreserve(g, 1);
 
     // A committed file's data, freed: promised only after the next commit.
     let f = st
@@ -414,11 +430,12 @@ pub(crate) fn state_namespace_reserve(t: &mut Test) -> Result {
     let mut dev = MemDev::new()?;
     format(&mut dev)?;
     let mut st = State::load(&mut dev, TOTAL)?;
-    st.ns_op(NsOp::Adds, |ns| {
+    let a = st.ns_op(NsOp::Adds, |ns| {
         ns.make(ROOT_INO, b"a", &make(S_IFREG | 0o644, b""), NOW)
     })?;
+    let a = u64::from(a);
     let mut promised = 0;
-    while st.reserve(1).is_ok() {
+    while st.reserve(a, 1).is_ok() {
         promised += 1;
     }
     // Symlinks with a target block each, until refused.
@@ -452,7 +469,75 @@ pub(crate) fn state_namespace_reserve(t: &mut Test) -> Result {
         let (_, n) = st.alloc_data(promised - got)?;
         got += n;
     }
-    st.unreserve(promised);
+    st.unreserve(a, promised);
     kunit_assert_eq!(t, (dev.cow, dev.order), (0, 0));
+    Ok(())
+}
+
+/// Scattered dirty blocks in many files fill the disk, half of them splitting a committed extent
+/// in three: writeback records every promised block, each in an allocation of its own, and the
+/// commit after it still finds every metadata block it needs. (Before each promise counted the
+/// records it may add, the commit failed here with `-ENOSPC`.)
+pub(crate) fn state_writeback_keeps_promises(t: &mut Test) -> Result {
+    const FILES: u64 = 16;
+    const EXTENT: u64 = 64;
+    let mut dev = MemDev::with_blocks(4096)?;
+    format(&mut dev)?;
+    let mut st = State::load(&mut dev, 4096)?;
+    let mut files = KVec::new();
+    for i in 0..FILES as u8 {
+        let name = [b'f', b'a' + i];
+        let f = st.ns_op(NsOp::Adds, |ns| {
+            ns.make(ROOT_INO, &name, &make(S_IFREG | 0o644, b""), NOW)
+        })?;
+        // One extent, or a few where free space is cut (the blocks the first commit freed).
+        let mut got = 0;
+        while got < EXTENT {
+            let (blk, n) = st.alloc_data(EXTENT - got)?;
+            let r = ExtentRecord::whole(got * BS, n * BS, blk * BS, st.transid, EXTENT_REGULAR);
+            st.replace_records(f, got * BS, (got + n) * BS, Some(r))?;
+            got += n;
+        }
+        st.ns_mut().node_mut(f)?.disk.size = EXTENT * BS;
+        files.push(f, GFP_KERNEL)?;
+    }
+    st.commit(&mut dev)?;
+    // Every other block of each file, round robin: inside its extent first, then past it.
+    let mut dirty = KVec::new();
+    let mut k = 0u64;
+    'fill: loop {
+        for &f in files.iter() {
+            if st.reserve(u64::from(f), 1).is_err() {
+                break 'fill;
+            }
+            dirty.push((f, 2 * k + 1), GFP_KERNEL)?;
+        }
+        k += 1;
+    }
+    kunit_assert!(t, k > EXTENT, "only {k} blocks promised per file");
+    kunit_assert_eq!(t, st.statfs_avail(), 0);
+    // Writeback, one allocation a block: the promise becomes the allocation, the write is
+    // recorded.
+    for &(f, b) in dirty.iter() {
+        let (blk, n) = st.alloc_data(1)?;
+        kunit_assert_eq!(t, n, 1);
+        st.unreserve_data(1);
+        let r = ExtentRecord::whole(b * BS, BS, blk * BS, st.transid, EXTENT_REGULAR);
+        st.replace_records(f, b * BS, (b + 1) * BS, Some(r))?;
+        st.written(u64::from(f), 1);
+        let disk = &mut st.ns_mut().node_mut(f)?.disk;
+        disk.size = disk.size.max((b + 1) * BS);
+    }
+    let records = st.ns().node(files[0])?.records.len();
+    kunit_assert!(
+        t,
+        records > 2 * EXTENTS_PER_BLOCK,
+        "{records} records: too few to test"
+    );
+    st.commit(&mut dev)?;
+    kunit_assert_eq!(t, (dev.cow, dev.order), (0, 0));
+    let back = State::load(&mut dev, 4096)?;
+    kunit_assert_eq!(t, back.problems, 0);
+    kunit_assert!(t, digest(back.ns())? == digest(st.ns())?);
     Ok(())
 }

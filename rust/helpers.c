@@ -312,14 +312,14 @@ bool emfs_module_going(struct module *m)
 
 /* struct kstatfs is not in the 6.12 bindings. */
 void emfs_fill_statfs(struct kstatfs *buf, long type, long bsize, u64 blocks,
-		      u64 bfree, u64 files, u64 ffree, long namelen)
+		      u64 bfree, u64 bavail, u64 files, u64 ffree, long namelen)
 {
 	buf->f_type = type;
 	buf->f_bsize = bsize;
 	buf->f_frsize = bsize;
 	buf->f_blocks = blocks;
 	buf->f_bfree = bfree;
-	buf->f_bavail = bfree;
+	buf->f_bavail = bavail;
 	buf->f_files = files;
 	buf->f_ffree = ffree;
 	buf->f_namelen = namelen;

@@ -81,7 +81,7 @@ struct inode *emfs_d_inode(struct dentry *dentry);
 void emfs_fs_type_register_keys(struct file_system_type *t);
 void emfs_fs_type_unregister_keys(struct file_system_type *t);
 void emfs_fill_statfs(struct kstatfs *buf, long type, long bsize, u64 blocks,
-		      u64 bfree, u64 files, u64 ffree, long namelen);
+		      u64 bfree, u64 bavail, u64 files, u64 ffree, long namelen);
 bool emfs_inode_is_new(struct inode *inode);
 void emfs_kunit_fail(struct kunit *test, const char *file, int line,
 		     const char *msg);

@@ -132,7 +132,7 @@ if [ "${MUTANTS:-0}" = 1 ]; then
 		mutant_runs=$((mutant_runs + 1))
 	done < <("$SRCTREE/scripts/mutants.sh" "$KSRC" "$OUT"; true)
 	# Every mutant must report (a script that died silently must not pass).
-	mutants=$(grep -cE '^(fuzz_|crash_)?mutant [a-z-]+ ' "$SRCTREE/scripts/mutants.sh")
+	mutants=$(grep -cE '^(fuzz_|crash_|test_)?mutant [a-z-]+ ' "$SRCTREE/scripts/mutants.sh")
 	if [ "$mutant_runs" != "$mutants" ]; then
 		result fail "mutants: $mutant_runs of $mutants reported"
 	fi

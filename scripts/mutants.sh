@@ -99,6 +99,21 @@ crash_mutant() {
 	fi
 }
 
+# test_mutant NAME FILES SED-EXPRESSION WHAT-IT-BREAKS TEST LEAF: guest test
+# TEST (coll:script) must run and report LEAF (a test of it) as failed.
+test_mutant() {
+	local name=$1 test=$5 leaf=$6 label="mutants: $1 ($4) is caught by $5"
+	build "$name" "$2" "$3" "$label" || return 0
+	"$dir/src/scripts/vm.sh" check "$KSRC" "$dir" "$test" >&2 || true
+	grep -E "^# (not )?ok " "$dir/results.tap" 2>/dev/null | head -n 20 >&2 || true
+	if grep -qF "# not ok" "$dir/results.tap" 2>/dev/null &&
+		grep -E '^# not ok [0-9]+ ' "$dir/results.tap" | grep -qF "$leaf"; then
+		echo "pass $label"
+	else
+		echo "fail $label"
+	fi
+}
+
 mutant refcount rust/reftree.rs 's/ || node.node().refs.read_acquire() > 2//' \
 	"the 2020 rule: a map another holder can see is merged"
 mutant modified-list extmap/rules.rs 's/ \&\& !on_modified_list$/ \&\& (!on_modified_list || true)/' \
@@ -115,3 +130,11 @@ crash_mutant no-fua emfs/state_v2.rs \
 crash_mutant fsync-no-commit emfs/file.rs \
 	's/        let r = Self::commit(sb);/        let r = Ok(());/' \
 	"fsync returns without committing"
+test_mutant short-copy rust/vfs/write.rs \
+	's/^            copied = 0;$/            unsafe { ffi::emfs_folio_zero_range(folio, (pos as usize) % ffi::emfs_folio_size(folio) + copied, len - copied); ffi::emfs_folio_mark_uptodate(folio) };/' \
+	"a short copy zeroes the rest of a folio that was not read: simple_write_end" \
+	emfs:short_copy.sh "short copy: emfs: write(2) says what it took, every other byte is old"
+test_mutant metadata-bound emfs/namespace.rs \
+	's/ + 2 \* self.dirty_blocks;$/;/' \
+	"a dirty block's reservation leaves out the records it may add" \
+	emfs:enospc.sh "enospc: emfs: filled by scattered writes until ENOSPC, every fsync returned 0"

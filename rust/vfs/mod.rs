@@ -277,15 +277,17 @@ pub trait AddressSpaceOperations: FileSystem {
         true
     }
 
-    /// Reserves `blocks` blocks of space for folios being dirtied; `ENOSPC` if there are none.
-    fn reserve(sb: &SuperBlock<Self>, blocks: u64) -> Result {
-        let _ = (sb, blocks);
+    /// Reserves space for `blocks` folios of `inode` being dirtied: what writing them back and
+    /// committing that can need, data and metadata; `ENOSPC` if it is not there.
+    fn reserve(inode: &UnheldInode<Self>, blocks: u64) -> Result {
+        let _ = (inode, blocks);
         Ok(())
     }
 
-    /// Returns a reservation that will not be used (the folio was truncated, or not dirtied).
-    fn unreserve(sb: &SuperBlock<Self>, blocks: u64) {
-        let _ = (sb, blocks);
+    /// Returns the reservation of `blocks` folios of `inode` that will not be written (the
+    /// folio was truncated, or not dirtied).
+    fn unreserve(inode: &UnheldInode<Self>, blocks: u64) {
+        let _ = (inode, blocks);
     }
 
     /// Writeback of the dirty range `[pos, pos + len)` of `inode`: allocates disk space for a
@@ -361,6 +363,9 @@ pub struct StatFs {
     pub blocks: u64,
     /// Free blocks.
     pub free_blocks: u64,
+    /// Blocks an unprivileged write can still get: the free ones less what the file system
+    /// keeps for itself.
+    pub avail_blocks: u64,
     /// Inode slots.
     pub files: u64,
     /// Free inode slots.
@@ -838,6 +843,14 @@ impl<T: FileSystem> Inode<T> {
     unsafe fn from_raw<'a>(inode: *mut bindings::inode) -> &'a Self {
         // SAFETY: `Inode` is a transparent wrapper; the caller guarantees validity.
         unsafe { &*inode.cast::<Self>() }
+    }
+
+    /// The same inode, for a callback that takes [`UnheldInode`]: one that may not take a
+    /// reference need not know that the caller holds one.
+    pub(super) fn unheld(&self) -> &UnheldInode<T> {
+        // SAFETY: `UnheldInode` is a transparent wrapper of `Inode`, whose invariant it asks
+        // for only while the reference is used: `self` satisfies it for at least that long.
+        unsafe { &*(self as *const Self).cast::<UnheldInode<T>>() }
     }
 
     /// The inode number.

@@ -369,6 +369,7 @@ pub(super) unsafe extern "C" fn statfs_callback<T: Type>(
                 T::BLOCK_SIZE as _,
                 st.blocks,
                 st.free_blocks,
+                st.avail_blocks,
                 st.files,
                 st.free_files,
                 st.name_max as _,

@@ -278,7 +278,7 @@ pub(super) unsafe extern "C" fn release_folio_callback<T: Type>(
     // SAFETY: The page cache passes the folio locked, as detaching its private marker needs. A
     // clean folio holds no reservation; drop a stray one with it.
     if unsafe { ffi::emfs_folio_clear_reserved(folio) } {
-        T::unreserve(inode.super_block(), 1);
+        T::unreserve(inode, 1);
     }
     T::release_folio(inode, pos as u64, len as u64)
 }

@@ -30,7 +30,7 @@ pub(super) fn write_begin<T: Type>(
         // here is returned with its marker.
         unsafe {
             if reserved_here && ffi::emfs_folio_clear_reserved(folio) {
-                T::unreserve(inode.super_block(), 1);
+                T::unreserve(inode.unheld(), 1);
             }
             ffi::emfs_folio_unlock(folio);
             ffi::emfs_folio_put(folio);
@@ -41,7 +41,7 @@ pub(super) fn write_begin<T: Type>(
     // A file system without `reserve` has no reservations, and its folios carry no marker.
     // SAFETY: The folio is locked, which the marker's test needs.
     if T::HAS_RESERVE && !unsafe { ffi::emfs_folio_reserved(folio) } {
-        T::reserve(inode.super_block(), 1).map_err(|e| give_up(e, false))?;
+        T::reserve(inode.unheld(), 1).map_err(|e| give_up(e, false))?;
         // SAFETY: The folio is locked, which setting the marker needs.
         unsafe { ffi::emfs_folio_set_reserved(folio) };
         reserved_here = true;
@@ -77,7 +77,8 @@ pub(super) fn write_begin<T: Type>(
 }
 
 /// Ends a write into a folio from [`write_begin`]: dirties it and, with `grow`, extends the
-/// size. Returns `copied`.
+/// size. Returns the bytes taken: `copied`, or 0 for a short copy into a folio that was not
+/// read (the caller copies again).
 ///
 /// # Safety
 ///
@@ -87,24 +88,23 @@ pub(super) unsafe fn write_end<T: Type>(
     inode: &LockedInode<T>,
     pos: i64,
     len: usize,
-    copied: usize,
+    mut copied: usize,
     folio: *mut bindings::folio,
     grow: bool,
 ) -> usize {
     // SAFETY: The caller guarantees `folio` is locked and referenced by us.
     if !unsafe { ffi::emfs_folio_test_uptodate(folio) } {
         if copied < len {
+            // `write_begin` did not read a folio the write covers whole, so the part the short
+            // copy missed holds no data of the file: take nothing (as `block_write_end` does),
+            // and the VFS retries with what the user could give, reading the folio first.
+            copied = 0;
+        } else {
             // SAFETY: The caller guarantees `folio` is locked and referenced by us.
-            let from = (pos as usize) % unsafe { ffi::emfs_folio_size(folio) };
-            // SAFETY: The caller guarantees `folio` is locked and referenced by us, and that
-            // `[pos, pos + len)` is inside it (this function's `# Safety`), so the uncopied rest
-            // `[from + copied, from + len)` is too.
-            unsafe { ffi::emfs_folio_zero_range(folio, from + copied, len - copied) };
+            // `write_begin` leaves it not uptodate only for a write covering all of it, and all
+            // of it was copied: all its data is valid.
+            unsafe { ffi::emfs_folio_mark_uptodate(folio) };
         }
-        // SAFETY: The caller guarantees `folio` is locked and referenced by us. `write_begin`
-        // leaves it not uptodate only for a write covering all of it, whose uncopied part was
-        // zeroed just above: all its data is valid.
-        unsafe { ffi::emfs_folio_mark_uptodate(folio) };
     }
     let end = pos + copied as i64;
     let grew = grow && copied > 0 && end > inode.size();
@@ -119,7 +119,7 @@ pub(super) unsafe fn write_end<T: Type>(
     // SAFETY: The folio is locked and referenced (the caller's guarantee).
     } else if unsafe { !ffi::emfs_folio_test_dirty(folio) && ffi::emfs_folio_clear_reserved(folio) }
     {
-        T::unreserve(inode.super_block(), 1);
+        T::unreserve(inode.unheld(), 1);
     }
     // SAFETY: The caller handed over the lock and the reference, given up here; the folio is
     // not touched after this.
@@ -196,7 +196,7 @@ pub(super) unsafe extern "C" fn invalidate_folio_callback<T: Type>(
         // `i_private` lives until after its page cache is gone. At eviction its count is 0:
         // `UnheldInode`.
         let inode = unsafe { UnheldInode::<T>::from_raw(ffi::emfs_folio_inode(folio)) };
-        T::unreserve(inode.super_block(), 1);
+        T::unreserve(inode, 1);
     }
 }
 
@@ -236,7 +236,7 @@ pub(super) unsafe extern "C" fn page_mkwrite_callback<T: Type>(
     } else {
         // SAFETY: The folio is locked, as reading its private marker needs.
         let reserved = !T::HAS_RESERVE || unsafe { ffi::emfs_folio_reserved(folio) };
-        if !reserved && T::reserve(inode_ref.super_block(), 1).is_err() {
+        if !reserved && T::reserve(inode_ref.unheld(), 1).is_err() {
             // SAFETY: Locked above by this function; the fault keeps its own reference.
             unsafe { ffi::emfs_folio_unlock(folio) };
             bindings::vm_fault_reason_VM_FAULT_SIGBUS
