@@ -131,7 +131,7 @@ crash_mutant fsync-no-commit emfs/file.rs \
 	's/        let r = Self::commit(sb);/        let r = Ok(());/' \
 	"fsync returns without committing"
 test_mutant short-copy rust/vfs/write.rs \
-	's/^            copied = 0;$/            unsafe { ffi::emfs_folio_zero_range(folio, (pos as usize) % ffi::emfs_folio_size(folio) + copied, len - copied); ffi::emfs_folio_mark_uptodate(folio) };/' \
+	's/^            copied = 0;$/            copied += 0; unsafe { ffi::emfs_folio_zero_range(folio, (pos as usize) % ffi::emfs_folio_size(folio) + copied, len - copied); ffi::emfs_folio_mark_uptodate(folio) };/' \
 	"a short copy zeroes the rest of a folio that was not read: simple_write_end" \
 	emfs:short_copy.sh "short copy: emfs: write(2) says what it took, every other byte is old"
 test_mutant metadata-bound emfs/namespace.rs \
