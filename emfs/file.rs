@@ -36,10 +36,12 @@ impl FileOperations for Emfs {
                 // btrfs's wait past the index it saw at opendir.
                 let to = match emitter.bound() {
                     Some(b) => {
-                        if *b == 0 {
-                            *b = d.next_cookie();
+                        let mut to = b.load(Ordering::Relaxed);
+                        if to == 0 {
+                            to = d.next_cookie();
+                            b.store(to, Ordering::Relaxed);
                         }
-                        *b
+                        to
                     }
                     None => u64::MAX,
                 };

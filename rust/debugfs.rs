@@ -54,31 +54,45 @@ impl Dir {
 
     /// Adds a read-only file showing `value`.
     pub fn add_u64(&self, name: &'static CStr, value: &'static AtomicU64) {
-        // SAFETY: `value` is `'static`, so it outlives the file (removed with the directory at
-        // the latest); `AtomicU64` has the layout of `u64`, and debugfs only reads it, with a
-        // single aligned load.
-        unsafe { ffi::debugfs_create_u64(name.as_char_ptr(), 0o444, self.dentry, value.as_ptr()) };
+        // SAFETY: `name` is NUL-terminated; `value` is `'static`, so it outlives the file
+        // (removed with the directory at the latest); `AtomicU64` has the size and alignment of
+        // `u64`, and the file's only access is a `READ_ONCE` of the whole aligned word, a marked
+        // atomic access that does not race with the Rust side's atomic ones.
+        unsafe {
+            ffi::emfs_debugfs_create_atomic_u64(
+                name.as_char_ptr(),
+                false,
+                self.dentry,
+                value.as_ptr(),
+            )
+        };
     }
 
     /// Adds a file (root only) showing `value` that writes set: a test knob.
     pub fn add_u64_rw(&self, name: &'static CStr, value: &'static AtomicU64) {
         // SAFETY: `name` is NUL-terminated; `value` is `'static`, so it outlives the file
-        // (removed with the directory at the latest), and `AtomicU64` has the layout of `u64`.
-        // debugfs reads it with a single aligned load and writes it with a single aligned 64-bit
-        // store, which on the architectures the kernel supports for Rust is not torn; the Rust
-        // side only ever accesses it atomically. (Under the kernel memory model debugfs's plain
-        // accesses race with the atomic ones; like every debugfs knob in C, the value is read
-        // as one aligned word and only tests write it.)
-        unsafe { ffi::debugfs_create_u64(name.as_char_ptr(), 0o600, self.dentry, value.as_ptr()) };
+        // (removed with the directory at the latest); `AtomicU64` has the size and alignment of
+        // `u64`, and the file accesses it only with `READ_ONCE` and `WRITE_ONCE` of the whole
+        // aligned word, marked atomic accesses that do not race with the Rust side's atomic ones.
+        unsafe {
+            ffi::emfs_debugfs_create_atomic_u64(
+                name.as_char_ptr(),
+                true,
+                self.dentry,
+                value.as_ptr(),
+            )
+        };
     }
 
     /// Adds a read-only file showing `value`.
     pub fn add_usize(&self, name: &'static CStr, value: &'static AtomicUsize) {
         // SAFETY: `name` is NUL-terminated; `value` is `'static`, so it outlives the file
-        // (removed with the directory at the latest); `AtomicUsize` has the layout of `usize`,
-        // the kernel's `size_t`, and debugfs only reads it, with a single aligned load.
+        // (removed with the directory at the latest); `AtomicUsize` has the size and alignment
+        // of `usize`, the kernel's `size_t`, and the file's only access is a `READ_ONCE` of the
+        // whole aligned word, a marked atomic access that does not race with the Rust side's
+        // atomic ones.
         unsafe {
-            ffi::debugfs_create_size_t(name.as_char_ptr(), 0o444, self.dentry, value.as_ptr())
+            ffi::emfs_debugfs_create_atomic_size(name.as_char_ptr(), self.dentry, value.as_ptr())
         };
     }
 

@@ -133,4 +133,10 @@ struct dentry *emfs_debugfs_create_cmdfile(const char *name,
 					   struct dentry *parent,
 					   emfs_cmdfile_fn fn);
 
+/* rust/debugfs_atomic.c: debugfs files over values Rust accesses atomically. */
+void emfs_debugfs_create_atomic_u64(const char *name, bool writable,
+				    struct dentry *parent, u64 *value);
+void emfs_debugfs_create_atomic_size(const char *name, struct dentry *parent,
+				     size_t *value);
+
 #endif /* EMFS_RUST_HELPERS_H */

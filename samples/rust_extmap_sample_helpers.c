@@ -2,3 +2,4 @@
 /* Each module links its own copy of the helpers: they are not exported. */
 #include "../rust/helpers.c"
 #include "../rust/cmdfile.c"
+#include "../rust/debugfs_atomic.c"

@@ -4,21 +4,21 @@
 //! change names are in `namei.rs`).
 
 use super::*;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 /// Emits directory entries into a `readdir` buffer.
 ///
 /// # Invariants
 ///
 /// `ctx` is the `dir_context` of the running `iterate_shared` call. `bound` is null or the
-/// open directory's own `u64` ([`dir_open_callback`]), which only `iterate_shared` and `llseek`
-/// on that file touch. Those calls are serialised like the file position they go with: for a
-/// user's file descriptor by the position lock (`fdget_pos` always takes it for a directory
-/// with `iterate_shared`), and in-kernel readers (nfsd, overlayfs, ecryptfs) read files of
-/// their own one call at a time. (ksmbd may serve two requests on one handle at once; it races
-/// on `f_pos` there as it does on ext4's cookie.)
+/// open directory's own `AtomicU64` ([`dir_open_callback`]), live until the file is released,
+/// after every call on it. Every access to it is atomic: two readings of one open directory may
+/// run at once (a user's file descriptor is serialised by the position lock, but ksmbd may
+/// serve two requests on one handle together), and neither may see the other's half-written
+/// value.
 pub struct DirEmitter<'a> {
     pub(super) ctx: *mut bindings::dir_context,
-    pub(super) bound: *mut u64,
+    pub(super) bound: *const AtomicU64,
     pub(super) _p: PhantomData<&'a mut ()>,
 }
 
@@ -29,11 +29,13 @@ impl DirEmitter<'_> {
     /// `lseek`, as ksmbd's restart of a scan does). emfs keeps there the cookie its reading stops
     /// at, taken at the first read: without it, a program that renames each entry it reads
     /// would read forever (btrfs's 9b378f6ad48c). `None` if the directory was opened before
-    /// its file system kept one (never, for a directory this module opened).
-    pub fn bound(&mut self) -> Option<&mut u64> {
-        // SAFETY: By the type invariant `bound` is null or the open file's own `u64`, used by
-        // nothing else while the emitter (borrowed mutably here) lives.
-        unsafe { self.bound.as_mut() }
+    /// its file system kept one (never, for a directory this module opened). Another reading
+    /// of the same open directory may change it at any time.
+    pub fn bound(&self) -> Option<&AtomicU64> {
+        // SAFETY: By the type invariant `bound` is null or the open file's own `AtomicU64`,
+        // live while the emitter (which lives only during the call) does; shared access to an
+        // atomic is sound.
+        unsafe { self.bound.as_ref() }
     }
 
     /// The position to continue from.
@@ -185,11 +187,13 @@ pub(super) unsafe extern "C" fn iterate_shared_callback<T: Type>(
     ctx: *mut bindings::dir_context,
 ) -> core::ffi::c_int {
     // SAFETY: The file and context are valid for the call.
-    let (pos, bound) = unsafe { ((*ctx).pos, (*file).private_data.cast::<u64>()) };
-    if pos == 0 && !bound.is_null() {
-        // SAFETY: `bound` is the file's own `u64` (`dir_open_callback`), touched only by this
-        // call and `llseek`, which are serialised (`DirEmitter`'s invariant).
-        unsafe { *bound = 0 };
+    let (pos, bound) = unsafe { ((*ctx).pos, (*file).private_data.cast::<AtomicU64>()) };
+    if pos == 0 {
+        // SAFETY: `private_data` of a directory of this type is null or the `AtomicU64`
+        // `dir_open_callback` allocated, live until release, after this call.
+        if let Some(b) = unsafe { bound.cast_const().as_ref() } {
+            b.store(0, Ordering::Relaxed);
+        }
     }
     // SAFETY: The file and context are valid for the call.
     if !unsafe { ffi::emfs_dir_emit_dots(file, ctx) } {
@@ -198,11 +202,10 @@ pub(super) unsafe extern "C" fn iterate_shared_callback<T: Type>(
     // SAFETY: An open file keeps its inode alive, and it is a `T` directory.
     let dir = unsafe { Inode::<T>::from_raw(ffi::emfs_file_inode(file)) };
     // INVARIANT: `ctx` is the running call's context; `private_data` of a directory of this
-    // type is null or the `u64` `dir_open_callback` allocated, and this call is serialised with
-    // the file's other reads and seeks as its position is.
+    // type is null or the `AtomicU64` `dir_open_callback` allocated, live until release.
     let mut emitter = DirEmitter {
         ctx,
-        bound,
+        bound: bound.cast_const(),
         _p: PhantomData,
     };
     from_result(|| T::read_dir(dir, &mut emitter).map(|()| 0))
@@ -216,7 +219,7 @@ pub(super) unsafe extern "C" fn dir_open_callback(
     _inode: *mut bindings::inode,
     file: *mut bindings::file,
 ) -> core::ffi::c_int {
-    let Ok(bound) = KBox::new(0u64, GFP_KERNEL) else {
+    let Ok(bound) = KBox::new(AtomicU64::new(0), GFP_KERNEL) else {
         return ENOMEM.to_errno();
     };
     // SAFETY: The file is being opened and is not shared yet; nothing else in this module sets
@@ -234,7 +237,7 @@ pub(super) unsafe extern "C" fn dir_release_callback(
     file: *mut bindings::file,
 ) -> core::ffi::c_int {
     // SAFETY: The file is valid for the call and used by nobody else any more.
-    let bound = unsafe { (*file).private_data }.cast::<u64>();
+    let bound = unsafe { (*file).private_data }.cast::<AtomicU64>();
     if !bound.is_null() {
         // SAFETY: `dir_open_callback` made `bound` with `KBox::into_raw`, and release is called
         // once: it is freed once.
@@ -251,14 +254,19 @@ pub(super) unsafe extern "C" fn dir_llseek_callback(
     offset: bindings::loff_t,
     whence: core::ffi::c_int,
 ) -> bindings::loff_t {
-    // SAFETY: The file is valid for the call.
-    let bound = unsafe { (*file).private_data }.cast::<u64>();
-    if bound.is_null() {
-        // SAFETY: `vfs_llseek` passes an open file.
-        return unsafe { bindings::generic_file_llseek(file, offset, whence) };
+    // SAFETY: The file is valid for the call; `f_pos` is read as `generic_llseek_cookie` reads
+    // it, under the position lock `vfs_llseek`'s callers hold.
+    let (bound, old) = unsafe { ((*file).private_data.cast::<AtomicU64>(), (*file).f_pos) };
+    // SAFETY: `vfs_llseek` passes an open file.
+    let new = unsafe { bindings::generic_file_llseek(file, offset, whence) };
+    // A position that moved starts a new reading, as `generic_llseek_cookie` says (which
+    // writes the cookie with a plain store: ours is an atomic, see `DirEmitter`).
+    if new >= 0 && new != old {
+        // SAFETY: `private_data` of a directory of this type is null or the `AtomicU64`
+        // `dir_open_callback` allocated, live until release, after this call.
+        if let Some(b) = unsafe { bound.cast_const().as_ref() } {
+            b.store(0, Ordering::Relaxed);
+        }
     }
-    // SAFETY: `bound` is the file's own `u64` (`dir_open_callback`), which only this call and
-    // `iterate_shared` touch, serialised as the file position is; a moved position resets it
-    // to 0.
-    unsafe { bindings::generic_llseek_cookie(file, offset, whence, bound) }
+    new
 }

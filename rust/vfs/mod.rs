@@ -509,9 +509,14 @@ struct Bdev<'a> {
 fn read_block(bdev: Bdev<'_>, blk: u64) -> Result<KBox<[u8; BLOCK_SIZE]>> {
     let buf = KBox::new([0u8; BLOCK_SIZE], GFP_KERNEL)?;
     let addr: *const [u8; BLOCK_SIZE] = &*buf;
-    // SAFETY: A 4096-byte kmalloc buffer is naturally aligned (guaranteed since 5.4), so it
-    // is exactly one page of the linear map.
+    // SAFETY: Any address may be passed: the helper looks the page up only if `virt_addr_valid`
+    // says the address is in the linear map, and returns null otherwise.
     let page = unsafe { ffi::emfs_virt_to_page(addr.cast()) };
+    // A 4096-byte kmalloc buffer is naturally aligned (guaranteed since 5.4) and in the linear
+    // map, so it is exactly `page`; anything else is refused rather than assumed.
+    if page.is_null() || addr as usize % BLOCK_SIZE != 0 {
+        return Err(EINVAL);
+    }
     // SAFETY: `page` stays allocated (owned by `buf`) until the bio completed, since
     // `submit_read` waits.
     submit_read(bdev, blk, |bio| unsafe {
@@ -1232,7 +1237,9 @@ impl<T: Type> Registration<T> {
         // frees them (or forever).
         unsafe { ffi::emfs_fs_type_register_keys(ft) };
         // SAFETY: `ft` is fully initialised with its lockdep keys registered; it stays allocated
-        // at least until `drop` unregisters it.
+        // at least until `drop` unregisters it. Its callbacks are this module's code: the
+        // module's exit drops the registration first (the "Safety model" of `rust/mod.rs`: an
+        // owner that is forgotten is the assumption accepted there).
         if let Err(e) = to_result(unsafe { bindings::register_filesystem(ft) }) {
             // SAFETY: The registration failed, so nothing else has seen `ft`: its keys are
             // unused, and the box is ours again.
