@@ -107,10 +107,26 @@ pub fn inject_alloc_failures(n: u32) {
     FAIL_ALLOCS.store(n, Ordering::Relaxed);
 }
 
-/// A counted reference to an extent map.
-pub type ExtentMap = NodeRef<ExtentMapKind>;
+/// A counted reference to an extent map (`struct extent_map *` with a reference held).
+///
+/// It offers reads of the map and extmap's own operations, nothing of the node underneath:
+/// its fields and flags are written only by extmap, under the tree's write lock or while
+/// nobody else can see the map; a map that left its tree may have `LOGGING` changed (fsync
+/// ending its log) and nothing else, since other holders compute disk addresses from the rest.
+///
+/// # Examples
+///
+/// ```ignore
+/// let mut em = ExtentMap::alloc(fields, rules::PINNED)?;
+/// em.set_generation(7)?; // nobody else holds it yet
+/// tree.write().insert(&mut em, true)?;
+/// let found = tree.lookup(fields.start, 4096).ok_or(ENOENT)?;
+/// assert!(found.ptr_eq(&em));
+/// ```
+#[derive(Clone)]
+pub struct ExtentMap(NodeRef<ExtentMapKind>);
 
-impl NodeRef<ExtentMapKind> {
+impl ExtentMap {
     /// Allocates a map with `generation` 0 (`alloc_extent_map`), not in any tree.
     pub fn alloc(fields: MapFields, flags: u32) -> Result<ExtentMap> {
         if FAIL_ALLOCS
@@ -119,7 +135,59 @@ impl NodeRef<ExtentMapKind> {
         {
             return Err(ENOMEM);
         }
-        NodeRef::new(fields, 0, flags & ALL_FLAGS)
+        NodeRef::new(fields, 0, flags & ALL_FLAGS).map(ExtentMap)
+    }
+
+    /// The node reference underneath, for extmap's tree operations.
+    fn node(&self) -> &NodeRef<ExtentMapKind> {
+        &self.0
+    }
+
+    /// The node reference underneath, mutably borrowed: for an exclusive view, which needs
+    /// the caller's reference borrowed so that it cannot be cloned meanwhile.
+    fn node_mut(&mut self) -> &mut NodeRef<ExtentMapKind> {
+        &mut self.0
+    }
+
+    /// The range fields (a snapshot).
+    pub fn fields(&self) -> MapFields {
+        self.0.fields()
+    }
+
+    /// The flags (a snapshot).
+    pub fn flags(&self) -> u32 {
+        self.0.flags()
+    }
+
+    /// The generation (a snapshot).
+    pub fn generation(&self) -> u64 {
+        self.0.generation()
+    }
+
+    /// Whether the map is linked in a tree: `false` once it was merged away or dropped.
+    pub fn in_tree(&self) -> bool {
+        self.0.in_tree()
+    }
+
+    /// Whether the map is on its tree's modified list.
+    pub fn on_list(&self) -> bool {
+        self.0.on_list()
+    }
+
+    /// The reference count, the tree's included (a snapshot).
+    pub fn refcount(&self) -> u32 {
+        self.0.refcount()
+    }
+
+    /// Whether `self` and `other` refer to the same map.
+    pub fn ptr_eq(&self, other: &Self) -> bool {
+        self.0.ptr_eq(&other.0)
+    }
+
+    /// The map's identity (its address), to tell later whether another reference is to the
+    /// same map without holding a second reference meanwhile.
+    pub fn id(&self) -> usize {
+        self.0.id()
     }
 
     /// First file byte.
@@ -145,7 +213,7 @@ impl NodeRef<ExtentMapKind> {
     /// Sets the generation of a map nobody else can see yet (one reference, in no tree);
     /// `EBUSY` otherwise. In a tree, only unpin and merges write it, under the write lock.
     pub fn set_generation(&mut self, generation: u64) -> Result {
-        self.get_mut().ok_or(EBUSY)?.set_generation(generation);
+        self.0.get_mut().ok_or(EBUSY)?.set_generation(generation);
         Ok(())
     }
 
@@ -155,9 +223,9 @@ impl NodeRef<ExtentMapKind> {
     /// tree links it.
     fn set_logging_unlinked(&self, logging: bool) -> bool {
         if logging {
-            self.update_flags_unlinked(LOGGING, 0)
+            self.0.update_flags_unlinked(LOGGING, 0)
         } else {
-            self.update_flags_unlinked(0, LOGGING)
+            self.0.update_flags_unlinked(0, LOGGING)
         }
     }
 
@@ -284,7 +352,7 @@ impl ExtentMapTree {
         m.clear_flags(PINNED);
         // The reference upstream's lookup takes; the merge counts it as the caller's. One
         // descent in all, as upstream: the merge starts from the lookup's own node.
-        let mut em = m.to_ref();
+        let mut em = ExtentMap(m.to_ref());
         merge(m, &mut em);
         Ok(())
     }
@@ -327,7 +395,7 @@ impl ExtentMapTree {
                 continue;
             }
             // The map came from a lookup under this same lock hold, so it is in the tree.
-            let Some(mut m) = maps.tree().node_mut(&em) else {
+            let Some(mut m) = maps.tree().node_mut(em.node()) else {
                 break;
             };
             // Splits keep PINNED but never LOGGING: only the map being logged is logged.
@@ -344,7 +412,7 @@ impl ExtentMapTree {
             } else {
                 (m.remove(), None)
             };
-            cur = in_range(next);
+            cur = in_range(next.map(ExtentMap));
             // The part in front of the range, then the part behind it; if a split cannot be
             // made (no memory), the rest of the map is dropped whole, as upstream.
             let front = (f.start < start).then(|| split_front(&f, start));
@@ -394,7 +462,7 @@ impl ExtentMapTree {
         }
         let generation = em.generation();
         let fill = |m: &mut ExtentMap, fields: MapFields| -> Result {
-            let mut m = m.get_mut().ok_or(EINVAL)?;
+            let mut m = m.0.get_mut().ok_or(EINVAL)?;
             *m.fields_mut() = fields;
             m.set_flags(flags);
             m.set_generation(generation);
@@ -422,7 +490,7 @@ impl ExtentMapTree {
                 ram_bytes: len - pre,
             },
         )?;
-        let mut m = maps.tree().node_mut(&em).ok_or(EIO)?;
+        let mut m = maps.tree().node_mut(em.node()).ok_or(EIO)?;
         m.clear_flags(PINNED);
         drop(m.remove());
         // The range is free now, so both inserts succeed; both stay on the modified list.
@@ -521,7 +589,7 @@ impl<G: Deref<Target = Tree<ExtentMapKind>>> Maps<G> {
     }
 
     fn lookup_common(&self, start: u64, len: u64, strict: bool) -> Option<ExtentMap> {
-        lookup_view(&self.tree, start, len, strict).map(|v| v.to_ref())
+        lookup_view(&self.tree, start, len, strict).map(|v| ExtentMap(v.to_ref()))
     }
 
     /// The first map that overlaps `[start, start+len)` (`lookup_extent_mapping`). More maps
@@ -539,9 +607,9 @@ impl<G: Deref<Target = Tree<ExtentMapKind>>> Maps<G> {
     /// The map after `em` in the tree (`next`), or before it; `None` if there is none or `em`
     /// is not in this tree.
     fn neighbour_of(&self, em: &ExtentMap, next: bool) -> Option<ExtentMap> {
-        let v = self.tree.view_of(em)?;
+        let v = self.tree.view_of(em.node())?;
         let n = if next { v.next() } else { v.prev() };
-        n.map(|n| n.to_ref())
+        n.map(|n| ExtentMap(n.to_ref()))
     }
 
     fn next_of(&self, em: &ExtentMap) -> Option<ExtentMap> {
@@ -583,7 +651,7 @@ impl MapsWrite<'_> {
         }
         let m = self
             .tree()
-            .insert(em.clone(), modified)
+            .insert(em.0.clone(), modified)
             .map_err(|_| EEXIST)?;
         STATS.inserts.fetch_add(1, Ordering::Relaxed);
         if !modified {
@@ -604,13 +672,13 @@ impl MapsWrite<'_> {
         let Some(mut split) = spare.iter_mut().find_map(|s| s.take()) else {
             return false;
         };
-        let Some(mut u) = split.get_mut() else {
+        let Some(mut u) = split.0.get_mut() else {
             return false;
         };
         *u.fields_mut() = fields;
         u.set_flags(flags);
         u.set_generation(generation);
-        let Ok(m) = self.tree().insert(split.clone(), modified) else {
+        let Ok(m) = self.tree().insert(split.0.clone(), modified) else {
             return false;
         };
         STATS.splits.fetch_add(1, Ordering::Relaxed);
@@ -650,7 +718,7 @@ impl MapsWrite<'_> {
             next.as_ref().map(|n| n.start()),
         )
         .ok_or(EEXIST)?;
-        *em.get_mut().ok_or(EBUSY)?.fields_mut() = trimmed;
+        *em.0.get_mut().ok_or(EBUSY)?.fields_mut() = trimmed;
         self.insert(&mut em, false)?;
         STATS.eexist_resolved.fetch_add(1, Ordering::Relaxed);
         Ok(em)
@@ -659,12 +727,12 @@ impl MapsWrite<'_> {
     /// Removes `em` from the tree (`remove_extent_mapping`) and drops the tree's reference.
     /// `ENOENT` if it is not in this tree.
     pub fn remove(&mut self, em: &ExtentMap) -> Result {
-        self.tree().remove(em).map(drop).ok_or(ENOENT)
+        self.tree().remove(em.node()).map(drop).ok_or(ENOENT)
     }
 
     /// Takes the next map off the modified list, with a reference.
     pub fn pop_modified(&mut self) -> Option<ExtentMap> {
-        self.tree().list_pop().map(|m| m.to_ref())
+        self.tree().list_pop().map(|m| ExtentMap(m.to_ref()))
     }
 
     /// Takes the next map off the modified list for fsync (`btrfs_log_changed_extents`):
@@ -677,13 +745,13 @@ impl MapsWrite<'_> {
             return Some(None);
         }
         m.set_flags(LOGGING);
-        Some(Some(m.to_ref()))
+        Some(Some(ExtentMap(m.to_ref())))
     }
 
     /// Marks `em` as being logged by fsync: it will not merge until [`Maps::clear_logging`].
     /// A map in no tree is marked too (as upstream); one in another tree is left alone.
     pub fn set_logging(&mut self, em: &ExtentMap) {
-        match self.tree().node_mut(em) {
+        match self.tree().node_mut(em.node()) {
             Some(mut m) => m.set_flags(LOGGING),
             None => {
                 em.set_logging_unlinked(true);
@@ -694,7 +762,7 @@ impl MapsWrite<'_> {
     /// Ends logging of `em` (`clear_em_logging`) and, if it is still in the tree, tries to
     /// merge it: the merge that raced with readers in 2020.
     pub fn clear_logging(&mut self, em: &mut ExtentMap) {
-        match self.tree().node_mut(em) {
+        match self.tree().node_mut(em.node()) {
             Some(mut m) => {
                 m.clear_flags(LOGGING);
                 merge(m, em);
@@ -732,7 +800,7 @@ fn merge<'a>(m: NodeMut<'a, ExtentMapKind>, em: &'a mut ExtentMap) {
         return;
     }
     let refs = em.refcount();
-    let Some(mut x) = m.exclusive(em) else {
+    let Some(mut x) = m.exclusive(em.node_mut()) else {
         STATS.merges_refused.fetch_add(1, Ordering::Relaxed);
         STATS
             .last_refused_refs

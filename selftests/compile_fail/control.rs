@@ -8,11 +8,11 @@ fn allowed(tree: &ExtentMapTree, fields: MapFields) -> Result {
     em.set_generation(7)?;
     let mut maps = tree.write();
     maps.insert(&mut em, true)?;
-    if let Some(mut m) = maps.tree().node_mut(&em) {
+    if let Some(mut m) = maps.tree().node_mut(em.node()) {
         m.set_flags(LOGGING);
         m.set_generation(8);
     }
-    if let Some(mut x) = maps.tree().exclusive(&mut em) {
+    if let Some(mut x) = maps.tree().exclusive(em.node_mut()) {
         x.fields_mut().len += 0;
     }
     Ok(())

@@ -6,7 +6,7 @@
 // expect: NodeMut<
 
 fn merge_in_place(maps: &mut MapsWrite<'_>, em: &ExtentMap, new: MapFields) {
-    if let Some(mut m) = maps.tree().node_mut(em) {
+    if let Some(mut m) = maps.tree().node_mut(em.node()) {
         *m.fields_mut() = new;
     }
 }

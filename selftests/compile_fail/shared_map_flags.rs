@@ -2,7 +2,7 @@
 // (only a `NodeMut`, from the write lock, or a map nobody else can see may be written).
 // target: emfs/mod.rs
 // expect: error[E0599]: no method named `set_flags` found for reference `&
-// expect: NodeRef<
+// expect: ExtentMap`
 
 fn mark_logging(em: &ExtentMap) {
     em.set_flags(rules::LOGGING);
