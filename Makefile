@@ -20,14 +20,15 @@ export KERNEL TESTS STRESS_SECONDS FUZZ_SEEDS FUZZ_IMAGES CRASH_SEEDS CRASH_OPS 
 SCRIPTS := scripts
 OUT := $(CURDIR)/build
 
-.PHONY: all check check-extended bench run shell setup kernel modules lint fmt host-test clean help
+.PHONY: all check check-extended check-extended-parts bench run shell setup kernel modules lint fmt host-test clean help
 
 all: modules
 
 help:
 	@echo "make check        set up, build, lint and run every test (closing line: N passed, N failed)"
 	@echo "make check-extended  the same on the debug kernel, stress tests 5 minutes each,"
-	@echo "                  10^6 differential operations against btrfs, and the mutants"
+	@echo "                  10^6 differential operations against btrfs, and the mutants,"
+	@echo "                  in parts (PART=k runs one; make check-extended-parts lists them)"
 	@echo "make bench        extmap vs btrfs's extent_map.c timed in one boot (build/bench/)"
 	@echo "make run          the demo: the 2020 race through emfs, narrated (V=1: the whole console)"
 	@echo "make shell        boot the same VM with an interactive shell"
@@ -53,14 +54,16 @@ check:
 	@$(SCRIPTS)/check.sh
 
 # The extended check: the debug kernel (KASAN, lockdep, failslab, fail_page_alloc,
-# fail_make_request; its own cache slot, about 25 minutes to build once) and the
-# stress tests at 5 minutes each, 5,000 fuzzed images (5 seeds x 1,000).
+# fail_make_request; its own cache slot, about 25 minutes to build once), the
+# stress tests at 5 minutes each, 5,000 fuzzed images (5 seeds x 1,000), the crash
+# replay and QEMU kills at scale, 10^6 differential operations and the mutants, in
+# parts that each end with their own closing line (make check-extended-parts).
+# PART=k runs one; without it, all in turn.
 check-extended:
-	@KERNEL=debug STRESS_SECONDS=$(or $(STRESS_SECONDS),300) VM_TIMEOUT=$${VM_TIMEOUT:-5400} \
-		FUZZ_SEEDS="$(or $(FUZZ_SEEDS),1 2 3 4 5)" FUZZ_IMAGES=$(or $(FUZZ_IMAGES),1000) \
-		CRASH_SEEDS="$(or $(CRASH_SEEDS),1 2 3 4 5)" CRASH_OPS=$(or $(CRASH_OPS),600) \
-		CRASH_MIN_POINTS=$(or $(CRASH_MIN_POINTS),5000) CRASH_KILLS=$(or $(CRASH_KILLS),20) \
-		MUTANTS=1 $(SCRIPTS)/check.sh
+	@$(SCRIPTS)/check_extended.sh $(or $(PART),all)
+
+check-extended-parts:
+	@$(SCRIPTS)/check_extended.sh list
 
 # A benchmark, not a test: extmap's operations next to btrfs's, interleaved in one
 # boot (BENCH_SIZES, BENCH_REPS); the report lands in build/bench/.
