@@ -176,17 +176,23 @@ impl AddressSpaceOperations for Emfs {
     ) -> Result<(u64, u64, WriteCtx)> {
         debug::WRITEBACK_PARK.maybe_park(inode.ino(), pos, pos + 1);
         let fs = inode.super_block().data();
-        let (blk, n, generation) = {
+        let (blk, n, generation, promised) = {
             let mut st = fs.lock();
             let (blk, n) = st.alloc_data(len / BS)?;
+            // The promises of the folios this allocation covers become the allocation (in the
+            // same hold of the lock, so that no one sees both counted); the others keep theirs
+            // for the next one. The records they may add stay counted until the completion
+            // records the write.
+            let promised = reserved.in_prefix(n);
+            st.unreserve_data(promised);
             st.inflight += 1;
-            (blk, n, st.transid)
+            (blk, n, st.transid, promised)
         };
         let ctx = WriteCtx {
             pos,
             len: n * BS,
             blk,
-            reserved: reserved.in_prefix(n),
+            reserved: promised,
         };
         // The new map, pinned until the write is recorded and on the modified list for fsync:
         // `btrfs_create_io_em` + `btrfs_replace_extent_map_range`.
@@ -202,20 +208,29 @@ impl AddressSpaceOperations for Emfs {
             em.set_generation(generation)?;
             inode.data().maps.replace_range(&mut em, true)
         });
-        let mut st = fs.lock();
         if let Err(e) = inserted {
             // The folios stay dirty, with their promises.
-            st.free_blocks(blk, n);
+            let mut st = fs.lock();
+            st.cancel_alloc(blk, n, promised);
             fs.write_done(&mut st);
             return Err(e);
         }
-        // The promises of the folios this allocation covers became the allocation; the others
-        // keep theirs for the next one. The records they may add stay counted until the
-        // completion records the write.
-        st.unreserve_data(ctx.reserved);
-        drop(st);
         debug::WRITE_BIOS.fetch_add(1, Ordering::Relaxed);
         Ok((blk, ctx.len, ctx))
+    }
+
+    fn writeback_cancel(inode: &UnheldInode<Self>, ctx: WriteCtx) {
+        let fs = inode.super_block().data();
+        {
+            let mut st = fs.lock();
+            st.cancel_alloc(ctx.blk, ctx.len / BS, ctx.reserved);
+            fs.write_done(&mut st);
+        }
+        // The map `writeback_alloc` inserted for the range goes; the folios stay dirty.
+        inode
+            .data()
+            .maps
+            .drop_range(ctx.pos, ctx.pos + ctx.len - 1, false);
     }
 
     fn writeback_done(inode: &UnheldInode<Self>, ctx: WriteCtx, result: Result) {

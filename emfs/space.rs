@@ -135,6 +135,12 @@ impl Space {
         self.alloc_data(can)
     }
 
+    /// Promises `n` blocks again that an allocation took over and gave back (always possible:
+    /// the allocation's blocks are free again).
+    pub(crate) fn restore_reserve(&mut self, n: u64) {
+        self.reserved += n;
+    }
+
     /// Takes back a promise of `n` blocks.
     pub(crate) fn unreserve(&mut self, n: u64) {
         self.reserved = self.reserved.saturating_sub(n);

@@ -315,8 +315,9 @@ impl State {
 
     /// Blocks a write can still be promised, as `statfs` shows them: what is free now or after
     /// the next commit, less what dirty data was promised and what the next commit's metadata
-    /// may need. A write is refused at 0 and a new name at fewer than `NS_OP_BLOCKS`, each
-    /// after the commit that gives back what it can.
+    /// may need. A write is refused when fewer are left than it needs (one, or two when it
+    /// also grows its file's chain bound by a block), a new name at fewer than `NS_OP_BLOCKS`,
+    /// each after the commit that gives back what it can.
     pub(crate) fn statfs_avail(&mut self) -> u64 {
         let meta = self.metadata_reserve();
         self.space.available_after_commit(meta)
@@ -359,6 +360,14 @@ impl State {
         self.space.unreserve(n);
     }
 
+    /// An allocation of `n` blocks from `blk` that took over `promised` promises is not
+    /// written after all: the blocks are free again (no commit uses them) and the promises go
+    /// back to the folios, which stay dirty.
+    pub(crate) fn cancel_alloc(&mut self, blk: u64, n: u64, promised: u64) {
+        self.space.free_blocks(blk, n);
+        self.space.restore_reserve(promised);
+    }
+
     /// The writes of `n` blocks of `ino` that were promised space are recorded (or failed): the
     /// metadata bound no longer counts records for them.
     pub(crate) fn written(&mut self, ino: u64, n: u64) {
@@ -366,7 +375,15 @@ impl State {
             return;
         };
         let before = node.chain_bound();
-        node.dirty_blocks = node.dirty_blocks.saturating_sub(n);
+        node.dirty_blocks = node.dirty_blocks.checked_sub(n).unwrap_or_else(|| {
+            pr_err!(
+                "inode {}: {} dirty blocks written, {} promised\n",
+                ino,
+                n,
+                node.dirty_blocks
+            );
+            0
+        });
         let shrunk = before - node.chain_bound();
         if let Some(b) = self.meta_bound {
             self.meta_bound = Some(b.saturating_sub(shrunk));

@@ -306,6 +306,13 @@ pub trait AddressSpaceOperations: FileSystem {
         Err(EROFS)
     }
 
+    /// An allocation [`AddressSpaceOperations::writeback_alloc`] granted was not written (no
+    /// memory for its bio): give it back, and give back to its folios, which stay dirty with
+    /// their markers, the reservations it took over. By default, as a failed write.
+    fn writeback_cancel(inode: &UnheldInode<Self>, ctx: Self::WriteCtx) {
+        Self::writeback_done(inode, ctx, Err(ENOMEM))
+    }
+
     /// A write bio completed (in process context, on the superblock's workqueue), before its
     /// folios end their writeback. Nobody may hold the inode: no reference may be taken
     /// ([`UnheldInode`]).

@@ -275,10 +275,12 @@ pub(super) unsafe extern "C" fn release_folio_callback<T: Type>(
     if busy {
         return false;
     }
-    // SAFETY: The page cache passes the folio locked, as detaching its private marker needs. A
-    // clean folio holds no reservation; drop a stray one with it.
-    if unsafe { ffi::emfs_folio_clear_reserved(folio) } {
-        T::unreserve(inode, 1);
+    // SAFETY: The page cache passes the folio locked, as reading its private marker needs.
+    if unsafe { ffi::emfs_folio_reserved(folio) } {
+        // A clean folio holds no reservation (writeback and truncate give them back); should
+        // one be left, keep the folio: giving it back takes the file system's lock, which
+        // this reclaim may have been entered under.
+        return false;
     }
     T::release_folio(inode, pos as u64, len as u64)
 }

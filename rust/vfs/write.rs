@@ -464,14 +464,23 @@ pub(super) unsafe fn write_batch<T: Type>(
         let n = ((len / bs) as usize).clamp(1, rest.len());
         // The reservations of the granted prefix became the allocation: their markers go.
         // Folios past it keep theirs (they may be redirtied below, still promised space).
-        for &f in &rest[..n] {
+        let mut had = [false; WRITE_BATCH];
+        for (h, &f) in had.iter_mut().zip(&rest[..n]) {
             // SAFETY: The caller guarantees the folios are locked, as clearing needs.
-            unsafe { ffi::emfs_folio_clear_reserved(f) };
+            *h = unsafe { ffi::emfs_folio_clear_reserved(f) };
         }
         // SAFETY: The caller guarantees `folios` are locked, cleared for I/O by
         // `writeback_iter` and of `inode` (this function's `# Safety`), so `rest[..n]` are too.
         if let Err(ctx) = unsafe { submit_write(inode, &rest[..n], blk, ctx) } {
-            T::writeback_done(inode, ctx, Err(ENOMEM));
+            // Not written: the folios are redirtied below with the promises they had.
+            for (&h, &f) in had.iter().zip(&rest[..n]) {
+                if h {
+                    // SAFETY: The folio is still locked (nothing was submitted), as setting
+                    // the marker needs, and has none (cleared just above).
+                    unsafe { ffi::emfs_folio_set_reserved(f) };
+                }
+            }
+            T::writeback_cancel(inode, ctx);
             result = Err(ENOMEM);
             break;
         }
@@ -517,7 +526,12 @@ pub(super) unsafe extern "C" fn writepages_callback<T: Type>(
         let (fpos, fsize) = unsafe { (ffi::emfs_folio_pos(folio), ffi::emfs_folio_size(folio)) };
         let isize = inode.size();
         if fpos >= isize {
-            // Past the end (a truncate is dropping it): nothing to write.
+            // Past the end (a truncate is dropping it): nothing to write, and, no longer
+            // dirty, nothing to keep its reservation for (a clean folio keeps none).
+            // SAFETY: `writeback_iter` returned the folio locked, as clearing its marker needs.
+            if unsafe { ffi::emfs_folio_clear_reserved(folio) } {
+                T::unreserve(inode, 1);
+            }
             // SAFETY: `writeback_iter` returned the folio locked, and it is not in the batch:
             // unlocking it is ours to do.
             unsafe { ffi::emfs_folio_unlock(folio) };
