@@ -3,7 +3,10 @@
 // target: extmap/mod.rs
 // expect: error[E0515]: cannot return value referencing local variable `maps`
 
-fn keep_node_mut<'a>(tree: &'a ExtentMapTree, em: &ExtentMap) -> Option<NodeMut<'a, ExtentMapKind>> {
+fn keep_node_mut<'a>(
+    tree: &'a ExtentMapTree,
+    em: &ExtentMap,
+) -> Option<NodeMut<'a, ExtentMapKind>> {
     let mut maps = tree.write();
     maps.tree().node_mut(em.node())
 }
