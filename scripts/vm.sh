@@ -36,7 +36,7 @@ KSRC=$2
 mkdir -p "$3"
 OUT=$(cd "$3" && pwd)
 TESTS=${4:-}
-VM_TIMEOUT=${VM_TIMEOUT:-900}
+VM_TIMEOUT=${VM_TIMEOUT:-1500}
 VM_MEM=${VM_MEM:-1G}
 
 if [ "${EMFS_KVM:-0}" = 1 ]; then

@@ -133,15 +133,12 @@ static void check(int c, const char *dir, size_t taken, const char *when)
 	}
 }
 
-/* Makes case c's file and writes to it; returns the bytes write(2) took. */
-static size_t run(int c, const char *dir)
+/* Makes case c's file of old bytes, on the disk. */
+static void make(int c, const char *dir)
 {
 	const struct short_case *k = &cases[c];
 	static unsigned char old[8 * PAGE];
-	unsigned char *base, *buf;
 	char path[256];
-	size_t j;
-	ssize_t r;
 	off_t i;
 	int fd;
 
@@ -154,8 +151,19 @@ static size_t run(int c, const char *dir)
 		exit(2);
 	}
 	close(fd);
-	/* The old bytes are on the disk only: the write finds no folio to reuse. */
-	drop_caches();
+}
+
+/* Writes to case c's file; returns the bytes write(2) took. */
+static size_t run(int c, const char *dir)
+{
+	const struct short_case *k = &cases[c];
+	unsigned char *base, *buf;
+	char path[256];
+	size_t j;
+	ssize_t r;
+	int fd;
+
+	path_of(path, sizeof(path), dir, c);
 
 	/* Three pages, the last unmapped: the buffer's end runs into it. */
 	base = mmap(NULL, 3 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -208,6 +216,10 @@ int main(int argc, char **argv)
 	snprintf(taken_path, sizeof(taken_path), "/tmp/short_copy.%s",
 		 strrchr(argv[2], '/') ? strrchr(argv[2], '/') + 1 : argv[2]);
 	if (!strcmp(argv[1], "write")) {
+		for (c = 0; c < NCASES; c++)
+			make(c, argv[2]);
+		/* The old bytes are on the disk only: the writes find no folio to reuse. */
+		drop_caches();
 		for (c = 0; c < NCASES; c++)
 			taken[c] = run(c, argv[2]);
 		drop_caches();
