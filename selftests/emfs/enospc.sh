@@ -1,10 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # A write that returned success is never lost for lack of space
-# (Documentation/filesystems/emfs.rst, "Space"). A 16 MiB emfs and a 32 MiB
-# btrfs (the smallest it makes well) in the same boot are filled by scattered
-# 4 KiB writes into 32 files until ENOSPC (enospc_fill.c), every file fsynced:
-# every fsync returns 0,
+# (Documentation/filesystems/emfs.rst, "Space"). A 32 MiB emfs and a 32 MiB
+# btrfs in the same boot are filled by scattered 4 KiB writes into 64 files
+# until ENOSPC (enospc_fill.c), every file fsynced: every fsync returns 0
+# (with half the files on half the disk, the old reservation survives too:
+# each fsync's commit frees the metadata the last one used),
 # the file system stays usable (removing a file makes room for new writes at
 # once), unmount and fsck.emfs are clean, and after a remount every byte of
 # every accepted write is there. On emfs, what df says is available and what a
@@ -15,13 +16,13 @@
 emfs_dev=/dev/vdb
 btrfs_dev=/dev/vda
 here=$(dirname "$0")
-FILES=32
+FILES=64
 SPAN=256
 
 ktap_print_header
 ktap_set_plan 12
 
-emfs_prepare $emfs_dev -n 4096
+emfs_prepare $emfs_dev -n 8192
 modprobe btrfs || ktap_exit_fail_msg "modprobe btrfs failed"
 mkdir -p /mnt/btrfs
 mkfs.btrfs -q -f --mixed -b 32M $btrfs_dev >/dev/null 2>&1 || ktap_exit_fail_msg "mkfs.btrfs failed"
