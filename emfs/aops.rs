@@ -150,17 +150,7 @@ impl AddressSpaceOperations for Emfs {
     }
 
     fn reserve(inode: &UnheldInode<Self>, blocks: u64) -> Result {
-        let sb = inode.super_block();
-        {
-            let mut st = sb.data().lock();
-            match st.reserve(inode.ino(), blocks) {
-                Err(e) if e == ENOSPC && st.commit_frees_space() => {}
-                r => return r,
-            }
-        }
-        // Deleted or overwritten blocks come back when a commit no longer uses them.
-        Self::commit(sb)?;
-        sb.data().lock().reserve(inode.ino(), blocks)
+        Self::with_room(inode.super_block(), |st| st.reserve(inode.ino(), blocks))
     }
 
     fn unreserve(inode: &UnheldInode<Self>, blocks: u64) {

@@ -155,23 +155,17 @@ impl FileOperations for Emfs {
         let ino = inode.ino();
         let fs = inode.super_block().data();
         if mode & falloc::PUNCH_HOLE != 0 {
-            let size = inode.size().max(0) as u64;
-            // Partial blocks at the ends are written with zeros; whole blocks are dropped.
-            let head_end = round_up(offset).min(end);
-            if offset % BS != 0 && offset < size {
-                inode.zero_range(offset, head_end.min(size) - offset)?;
-            }
-            let tail_start = round_down(end).max(head_end);
-            if end % BS != 0 && tail_start < end && tail_start < size {
-                inode.zero_range(tail_start, end.min(size) - tail_start)?;
-            }
             let (first, last) = (round_up(offset), round_down(end));
-            if first < last {
-                inode.truncate_pagecache_range(first, last - 1)?;
-                fs.lock().drop_records(ino, first, last)?;
-                inode.data().maps.drop_range(first, last - 1, false);
+            if first >= last {
+                return Self::punch(inode, offset, end, None);
             }
-            return Ok(());
+            // Dropping whole blocks may split a record in two: the room for the record it adds
+            // is promised first, so that no refusal comes after the range's cached data is gone
+            // and the next commit finds the blocks it needs.
+            Emfs::with_room(inode.super_block(), |st| st.reserve_punch(ino))?;
+            let r = Self::punch(inode, offset, end, Some((first, last)));
+            fs.lock().punched(ino);
+            return r;
         }
         // Preallocate the holes of the range: PREALLOC records, read as zeros.
         let (first, last) = (round_down(offset), round_up(end));
@@ -205,6 +199,38 @@ impl FileOperations for Emfs {
         if mode & falloc::KEEP_SIZE == 0 && end > inode.size().max(0) as u64 {
             inode.zero_eof_tail(end)?;
             inode.set_size(end)?;
+        }
+        Ok(())
+    }
+}
+
+impl Emfs {
+    /// Punches a hole in `[offset, end)` of `inode`: partial blocks at the ends are written
+    /// with zeros, the whole blocks `blocks` (with room promised for the record their drop may
+    /// add) leave the page cache, the records and the extent maps.
+    fn punch(
+        inode: &LockedInode<Self>,
+        offset: u64,
+        end: u64,
+        blocks: Option<(u64, u64)>,
+    ) -> Result {
+        let size = inode.size().max(0) as u64;
+        let head_end = round_up(offset).min(end);
+        if offset % BS != 0 && offset < size {
+            inode.zero_range(offset, head_end.min(size) - offset)?;
+        }
+        let tail_start = round_down(end).max(head_end);
+        if end % BS != 0 && tail_start < end && tail_start < size {
+            inode.zero_range(tail_start, end.min(size) - tail_start)?;
+        }
+        if let Some((first, last)) = blocks {
+            inode.truncate_pagecache_range(first, last - 1)?;
+            inode
+                .super_block()
+                .data()
+                .lock()
+                .drop_records(inode.ino(), first, last)?;
+            inode.data().maps.drop_range(first, last - 1, false);
         }
         Ok(())
     }

@@ -146,6 +146,21 @@ impl Emfs {
         r
     }
 
+    /// Runs `take`, which takes room for something (`-ENOSPC` when there is none); when it finds
+    /// none but a commit would give back blocks, commits and runs it again: deleted or
+    /// overwritten blocks come back when a commit no longer uses them.
+    fn with_room(sb: &SuperBlock<Self>, take: impl Fn(&mut State) -> Result) -> Result {
+        {
+            let mut st = sb.data().lock();
+            match take(&mut st) {
+                Err(e) if e == ENOSPC && st.commit_frees_space() => {}
+                r => return r,
+            }
+        }
+        Self::commit(sb)?;
+        take(&mut sb.data().lock())
+    }
+
     /// The state lock, for a namespace operation `op`: when there is no room for it but a commit
     /// would give back blocks, commits first, as a write's reservation does.
     fn lock_for(sb: &SuperBlock<Self>, op: NsOp) -> Result<Locked<'_>> {

@@ -63,6 +63,11 @@ pub struct Node {
     ///
     /// [`State::reserve`]: super::state_v2::State::reserve
     pub dirty_blocks: u64,
+    /// Holes being punched in a regular file ([`State::reserve_punch`]): each may split a
+    /// record in two.
+    ///
+    /// [`State::reserve_punch`]: super::state_v2::State::reserve_punch
+    pub punches: u64,
 }
 
 impl Node {
@@ -78,17 +83,19 @@ impl Node {
             chain: KVec::new(),
             bad: false,
             dirty_blocks: 0,
+            punches: 0,
         }
     }
 
     /// Blocks the next commit may need for what the inode owns besides its slot, at most: a
     /// new chain, for records that may grow by two for every dirty block (a write into the
-    /// middle of an extent splits it in three) and by two more for any one other change; a
+    /// middle of an extent splits it in three), by one for every hole being punched and by two
+    /// more for any one other change; a
     /// directory's entry blocks; a symlink's target.
     pub fn chain_bound(&self) -> u64 {
         match self.disk.kind() {
             S_IFREG => {
-                let records = self.records.len() as u64 + 2 + 2 * self.dirty_blocks;
+                let records = self.records.len() as u64 + 2 + 2 * self.dirty_blocks + self.punches;
                 records.div_ceil(EXTENTS_PER_BLOCK as u64)
             }
             S_IFDIR => self.dir.as_ref().map_or(0, |d| d.blocks_bound()) + 1,
@@ -334,6 +341,7 @@ impl Namespace {
             chain,
             bad: false,
             dirty_blocks: 0,
+            punches: 0,
         };
         self.touch_dir(dir, i32::from(kind == S_IFDIR), now);
         Ok(ino)

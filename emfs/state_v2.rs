@@ -371,20 +371,54 @@ impl State {
     /// The writes of `n` blocks of `ino` that were promised space are recorded (or failed): the
     /// metadata bound no longer counts records for them.
     pub(crate) fn written(&mut self, ino: u64, n: u64) {
+        self.release_records(ino, |node| {
+            node.dirty_blocks = node.dirty_blocks.checked_sub(n).unwrap_or_else(|| {
+                pr_err!(
+                    "inode {}: {} dirty blocks written, {} promised\n",
+                    ino,
+                    n,
+                    node.dirty_blocks
+                );
+                0
+            });
+        });
+    }
+
+    /// Promises regular file `ino` room for the record a hole about to be punched may add (a
+    /// record split in two): `-ENOSPC` when its chain bound then needs a block the disk does not
+    /// have. The punch is refused before it drops any cached data, and the next commit finds
+    /// the blocks it needs. [`State::punched`] takes the promise back.
+    pub(crate) fn reserve_punch(&mut self, ino: u64) -> Result {
+        if self.failed {
+            return Err(EIO);
+        }
+        let meta = self.metadata_reserve();
+        let node = self.ns.node_mut(ino32(ino)?)?;
+        let before = node.chain_bound();
+        node.punches += 1;
+        let grown = node.chain_bound() - before;
+        if self.space.available(meta) < grown {
+            node.punches -= 1;
+            return Err(ENOSPC);
+        }
+        self.meta_bound = Some(meta + grown);
+        Ok(())
+    }
+
+    /// The hole [`State::reserve_punch`] promised room for is punched, or will not be.
+    pub(crate) fn punched(&mut self, ino: u64) {
+        self.release_records(ino, |node| node.punches = node.punches.saturating_sub(1));
+    }
+
+    /// Lowers what `ino`'s chain bound counts with `release`, and the cached metadata bound
+    /// with it.
+    fn release_records(&mut self, ino: u64, release: impl FnOnce(&mut Node)) {
         let Ok(node) = ino32(ino).and_then(|i| self.ns.node_mut(i)) else {
             return;
         };
         let before = node.chain_bound();
-        node.dirty_blocks = node.dirty_blocks.checked_sub(n).unwrap_or_else(|| {
-            pr_err!(
-                "inode {}: {} dirty blocks written, {} promised\n",
-                ino,
-                n,
-                node.dirty_blocks
-            );
-            0
-        });
-        let shrunk = before - node.chain_bound();
+        release(node);
+        let shrunk = before.saturating_sub(node.chain_bound());
         if let Some(b) = self.meta_bound {
             self.meta_bound = Some(b.saturating_sub(shrunk));
         }

@@ -135,6 +135,10 @@ test_mutant short-copy rust/vfs/write.rs \
 	"a short copy zeroes the rest of a folio that was not read: simple_write_end" \
 	emfs:short_copy.sh "short copy: emfs: write(2) says what it took, every other byte is old"
 test_mutant metadata-bound emfs/namespace.rs \
-	's/ + 2 \* self.dirty_blocks;$/;/' \
+	's/ + 2 \* self.dirty_blocks + self.punches;$/ + self.punches;/' \
 	"a dirty block's reservation leaves out the records it may add" \
 	emfs:enospc.sh "enospc: emfs: filled by scattered writes until ENOSPC, every fsync returned 0"
+test_mutant punch-no-room emfs/file.rs \
+	's/^            Emfs::with_room(inode.super_block(), |st| st.reserve_punch(ino))?;$//' \
+	"a hole punched inside an extent adds a record without room promised for it" \
+	emfs:enospc.sh "enospc: emfs: holes punched on a full disk until refused, then fsync returned 0"

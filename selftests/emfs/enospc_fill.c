@@ -17,7 +17,14 @@
  * "append": writes FILE by 4 KiB blocks, up to BLOCKS of them, until ENOSPC;
  * then fsyncs it. Prints the blocks accepted.
  *
- * Exit 0 if every fsync returned 0 and (verify) every byte was right; 1
+ * "punch": FILE holds BLOCKS blocks that "append" wrote; punches its odd blocks
+ * one at a time (each hole splits the extent around it) until one is refused
+ * with ENOSPC, then fsyncs it. Prints the holes punched.
+ *
+ * "punched": FILE holds what "append" wrote but zeros in the first HOLES odd
+ * blocks.
+ *
+ * Exit 0 if every fsync returned 0 and (verify, punched) every byte was right; 1
  * otherwise; 2 on a setup error.
  */
 #define _GNU_SOURCE
@@ -227,6 +234,57 @@ static int append(const char *path, long max)
 	return 0;
 }
 
+static int punch(const char *path, long blocks)
+{
+	long n = 0;
+	int fd = open(path, O_RDWR);
+
+	if (fd < 0) {
+		printf("%s: %s\n", path, strerror(errno));
+		return 2;
+	}
+	for (; 2 * n + 1 < blocks; n++)
+		if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			      (2 * n + 1) * (off_t)BLK, BLK))
+			break;
+	if (2 * n + 1 < blocks && errno != ENOSPC) {
+		printf("punch %ld: %s\n", n, strerror(errno));
+		return 1;
+	}
+	if (fsync(fd)) {
+		printf("fsync: %s\n", strerror(errno));
+		return 1;
+	}
+	close(fd);
+	printf("%ld\n", n);
+	return 0;
+}
+
+static int punched(const char *path, long blocks, long holes)
+{
+	static unsigned char buf[BLK];
+	long b, bad = 0;
+	int fd = open(path, O_RDONLY), j;
+
+	if (fd < 0) {
+		printf("%s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	for (b = 0; b < blocks; b++) {
+		int hole = b % 2 && b / 2 < holes;
+
+		if (pread(fd, buf, BLK, b * (off_t)BLK) != BLK) {
+			printf("block %ld: short read\n", b);
+			return 1;
+		}
+		for (j = 0; j < BLK; j++)
+			bad += buf[j] != (hole ? 0 : 0x3c);
+	}
+	close(fd);
+	printf("%ld blocks checked, %ld holes; %ld bytes wrong\n", blocks, holes, bad);
+	return bad ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 6 && !strcmp(argv[1], "fill")) {
@@ -249,7 +307,11 @@ int main(int argc, char **argv)
 	}
 	if (argc == 4 && !strcmp(argv[1], "append"))
 		return append(argv[2], atol(argv[3]));
+	if (argc == 4 && !strcmp(argv[1], "punch"))
+		return punch(argv[2], atol(argv[3]));
+	if (argc == 5 && !strcmp(argv[1], "punched"))
+		return punched(argv[2], atol(argv[3]), atol(argv[4]));
 	fprintf(stderr, "usage: %s fill DIR FILES SPAN STATE | verify DIR STATE [GONE] |"
-		" append FILE BLOCKS\n", argv[0]);
+		" append FILE BLOCKS | punch FILE BLOCKS | punched FILE BLOCKS HOLES\n", argv[0]);
 	return 2;
 }
