@@ -386,13 +386,12 @@ fn mutate(img: &mut Image, rng: &mut fastrand::Rng) -> String {
         .filter(|p| p.kind() == kind)
         .collect();
     let place = of_kind[rng.usize(..of_kind.len())];
-    let desc;
-    match place {
+    let desc = match place {
         Place::Bitmap(blk) => {
             let bit = rng.u64(..img_blocks(img) + 16);
             let b = block_of(&mut img.bytes, blk);
             b[(bit / 8) as usize] ^= 1 << (bit % 8);
-            desc = format!("bitmap block {blk}: bit {bit} flipped");
+            format!("bitmap block {blk}: bit {bit} flipped")
         }
         Place::Record(..) | Place::Inode { .. } if rng.u8(..8) == 0 => {
             // Swap with another structure of the same kind.
@@ -414,7 +413,7 @@ fn mutate(img: &mut Image, rng: &mut fastrand::Rng) -> String {
             block_of(&mut img.bytes, place.block())[place.base()..][..size].copy_from_slice(&b);
             block_of(&mut img.bytes, other.block())[other.base()..][..size].copy_from_slice(&a);
             seal(&mut img.bytes, other);
-            desc = format!("{place:?} and {other:?} swapped");
+            format!("{place:?} and {other:?} swapped")
         }
         _ => {
             let fields = place.fields(img.version);
@@ -441,9 +440,9 @@ fn mutate(img: &mut Image, rng: &mut fastrand::Rng) -> String {
                 _ => rng.u64(..) & max_of(width),
             };
             put(block_of(&mut img.bytes, place.block()), at, width, new);
-            desc = format!("{place:?} {name}: {old} -> {new}");
+            format!("{place:?} {name}: {old} -> {new}")
         }
-    }
+    };
     seal(&mut img.bytes, place);
     desc
 }

@@ -16,7 +16,7 @@ mod run;
 use clap::{Parser, Subcommand};
 use std::fs::OpenOptions;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::exit;
 
 #[derive(Parser)]
@@ -87,14 +87,7 @@ enum Cmd {
 
 /// `emfs-fuzz run`: one line per image whose outcome is not allowed (with its mutations), a
 /// line per outcome class, exit 1 if any image failed.
-fn run_seed(
-    version: u32,
-    seed: u64,
-    count: u64,
-    dev: &PathBuf,
-    mnt: &PathBuf,
-    log: &PathBuf,
-) -> i32 {
+fn run_seed(version: u32, seed: u64, count: u64, dev: &Path, mnt: &Path, log: &Path) -> i32 {
     let mut kmsg = match run::Kmsg::open(log) {
         Ok(k) => k,
         Err(e) => {

@@ -56,6 +56,7 @@ fn write_inode(dev: &mut Dev, sb: &Superblock, inode: &Inode) {
 
 /// Adds file `ino` named `name` whose records are given; the extent block goes to `ext_blk`.
 /// Marks the extent block and every data block used unless `mark` is false.
+#[allow(clippy::too_many_arguments)]
 fn add_file(
     dev: &mut Dev,
     sb: &mut Superblock,
