@@ -5,10 +5,11 @@
 //! owned once and the bitmap exact (as in version 1), then the namespace (`emfs/tree.rs`).
 //! Read-only, as [`crate::fsck`], which calls it for an image of version 2.
 
+use crate::blocks::{check_bitmap, check_extents, ExtentChain, Limits, Owner};
 use crate::dinode::{DiskInode, S_IFLNK};
 use crate::dirent::{decode_dir_block, dir_entries, names_unique, ChainWalk};
 use crate::format::{FormatError, INODES_PER_BLOCK, INODE_SIZE, SB_SLOTS, S_IFDIR, S_IFREG};
-use crate::fsck::{check_bitmap, check_extents, ExtentChain, Limits, Owner, Report};
+use crate::report::Report;
 use crate::superblock::{bitmap_block, inode_table_block, Superblock};
 use crate::tree::{check_tree, Link, Node};
 use crate::{read_block, Device};
