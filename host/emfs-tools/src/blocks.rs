@@ -4,7 +4,10 @@
 //! and "Allocation bitmap"): each file's extent chain and records, every block owned once, the
 //! bitmap and the free count saying exactly what is owned.
 
-use crate::format::*;
+use crate::format::{
+    bitmap_test, block_csum_ok, decode_extent_header, extent_record, ExtentRecord,
+    BITS_PER_BITMAP_BLOCK, BLOCK_SIZE,
+};
 use crate::report::Report;
 use crate::{read_block, Device};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -22,36 +25,17 @@ pub(crate) enum Owner {
     Data(u32, u64, u64),
 }
 
-/// What the checks of a file's extents need of the superblock, in either version.
+/// What the checks of a file's extents need of the superblock.
 pub(crate) struct Limits {
     pub(crate) generation: u64,
     pub(crate) total_blocks: u64,
 }
 
-impl From<Superblock> for Limits {
-    fn from(sb: Superblock) -> Self {
-        Limits {
-            generation: sb.generation,
-            total_blocks: sb.total_blocks,
-        }
-    }
-}
-
-/// What the checks of a file's extents need of its inode, in either version.
+/// What the checks of a file's extents need of its inode.
 pub(crate) struct ExtentChain {
     pub(crate) first_block: u64,
     pub(crate) count: u32,
     pub(crate) size: u64,
-}
-
-impl From<Inode> for ExtentChain {
-    fn from(i: Inode) -> Self {
-        ExtentChain {
-            first_block: i.extent_block,
-            count: i.extent_count,
-            size: i.size,
-        }
-    }
 }
 
 /// The bitmap (blocks `bitmap`) must say exactly which blocks `owners` holds, and the
@@ -100,6 +84,8 @@ pub(crate) fn check_bitmap(
     Ok(())
 }
 
+/// Follows inode `ino`'s extent chain (`inode`): each block's rules and owner, the count of
+/// its records, each record's rules in its file; claims every block it owns.
 pub(crate) fn check_extents(
     dev: &mut impl Device,
     sb: &Limits,

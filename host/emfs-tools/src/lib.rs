@@ -27,9 +27,7 @@ pub mod crc32c_vectors;
 
 mod blocks;
 pub mod fsck;
-mod fsck_v2;
 pub mod mkfs;
-pub mod mkfs_v2;
 pub mod report;
 
 use format::BLOCK_SIZE;

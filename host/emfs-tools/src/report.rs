@@ -2,7 +2,7 @@
 
 //! What a check of an emfs found ([`crate::fsck`]), and the exit code `fsck.emfs` gives it.
 
-use crate::format::Superblock;
+use crate::superblock::Superblock;
 
 /// e2fsck's exit codes, the ones fsck.emfs uses.
 pub mod exit {
@@ -21,26 +21,27 @@ pub mod exit {
 pub struct Report {
     /// Every broken invariant, one line each.
     pub errors: Vec<String>,
-    /// The superblock used, if one was valid.
+    /// The header of the superblock used, if one was valid.
     pub superblock: Option<Superblock>,
-    /// Files (regular inodes in use).
+    /// Regular files in use.
     pub files: u64,
+    /// Directories in use.
+    pub directories: u64,
+    /// Symlinks in use.
+    pub symlinks: u64,
+    /// FIFOs, sockets and device nodes in use.
+    pub special: u64,
     /// Inodes in use with no link (unlinked while open; the next mount frees them).
     pub orphans: u64,
     /// Extent records.
     pub extents: u64,
     /// Blocks in use.
     pub used_blocks: u64,
-    /// Format version 2: the superblock's header, if one was valid.
-    pub header: Option<crate::superblock::Superblock>,
-    /// Format version 2: directories, symlinks and special files in use.
-    pub directories: u64,
-    /// See `directories`.
-    pub symlinks: u64,
-    /// See `directories`.
-    pub special: u64,
-    /// The image cannot be checked (an unknown incompatible feature of version 2): exit 8.
+    /// The image cannot be checked (an unknown incompatible feature): exit 8.
     pub unsupported: bool,
+    /// The image is of a format version that is refused, as the mount refuses it: what the
+    /// mount says ([`crate::superblock::V1_REFUSED`]); nothing else is checked. Exit 8.
+    pub refused: Option<&'static str>,
 }
 
 impl Report {
@@ -50,7 +51,7 @@ impl Report {
 
     /// The exit code for this report.
     pub fn exit_code(&self) -> i32 {
-        if self.unsupported {
+        if self.unsupported || self.refused.is_some() {
             exit::OPERATIONAL
         } else if self.errors.is_empty() {
             exit::CLEAN
