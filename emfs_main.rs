@@ -112,7 +112,7 @@ kernel_ext::kunit::kunit_suite!(
         meta_blocks_owned_once,
     ]
 );
-// A file's extent records replaced by range (both formats).
+// A file's extent records replaced by range.
 kernel_ext::kunit::kunit_suite!(
     emfs_records_suite,
     "emfs_records",

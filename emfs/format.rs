@@ -17,16 +17,10 @@ pub const CSUM_OFFSET: usize = BLOCK_SIZE - 4;
 
 /// Superblock magic, "EmFsSb01" little-endian.
 pub const SB_MAGIC: u64 = u64::from_le_bytes(*b"EmFsSb01");
-/// Format version.
-pub const VERSION: u32 = 1;
 /// The two superblock slots (block numbers). The valid one with the higher generation wins.
 pub const SB_SLOTS: [u64; 2] = [0, 1];
 /// The highest generation a valid superblock has.
 pub const MAX_GENERATION: u64 = 1 << 62;
-/// Inode-table blocks a superblock can point to.
-pub const MAX_INODE_TABLE_BLOCKS: usize = 64;
-/// Bitmap blocks a superblock can point to.
-pub const MAX_BITMAP_BLOCKS: usize = 64;
 
 /// Bytes per inode.
 pub const INODE_SIZE: usize = 256;
@@ -34,8 +28,6 @@ pub const INODE_SIZE: usize = 256;
 pub const INODES_PER_BLOCK: usize = BLOCK_SIZE / INODE_SIZE;
 /// Inode number of the root directory (0 is never used).
 pub const ROOT_INO: u32 = 1;
-/// Longest file name.
-pub const NAME_MAX: usize = 164;
 
 /// Extent-block magic, "EmEx" little-endian.
 pub const EXTENT_MAGIC: u32 = u32::from_le_bytes(*b"EmEx");
@@ -49,9 +41,9 @@ pub const EXTENTS_PER_BLOCK: usize = (CSUM_OFFSET - EXTENT_HEADER_SIZE) / EXTENT
 /// Allocation bits per bitmap block (the last 4 bytes are its checksum).
 pub const BITS_PER_BITMAP_BLOCK: u64 = (CSUM_OFFSET * 8) as u64;
 
-/// `S_IFMT` and the two file types emfs has.
+/// `S_IFMT`, and the directory and regular-file types (`dinode.rs` has the others).
 pub const S_IFMT: u16 = 0o170000;
-/// Directory (only the root).
+/// Directory.
 pub const S_IFDIR: u16 = 0o040000;
 /// Regular file.
 pub const S_IFREG: u16 = 0o100000;
@@ -121,269 +113,6 @@ pub fn seal_block(block: &mut [u8; BLOCK_SIZE]) {
 /// Whether a full metadata block's checksum matches.
 pub fn block_csum_ok(block: &[u8; BLOCK_SIZE]) -> bool {
     crc32c(&block[..CSUM_OFFSET]) == get_u32(block, CSUM_OFFSET)
-}
-
-/// The superblock.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Superblock {
-    /// Transaction id of the commit that wrote it.
-    pub generation: u64,
-    /// Size of the file system in blocks.
-    pub total_blocks: u64,
-    /// Inode slots (`inode_table_blocks * INODES_PER_BLOCK`).
-    pub inode_count: u32,
-    /// Number of inode-table blocks.
-    pub inode_table_blocks: u32,
-    /// Number of bitmap blocks.
-    pub bitmap_blocks: u32,
-    /// Free blocks, as the bitmap says.
-    pub free_blocks: u64,
-    /// Identifies the file system.
-    pub uuid: [u8; 16],
-    /// Block numbers of the inode-table blocks (first `inode_table_blocks` used).
-    pub inode_table: [u64; MAX_INODE_TABLE_BLOCKS],
-    /// Block numbers of the bitmap blocks (first `bitmap_blocks` used).
-    pub bitmap: [u64; MAX_BITMAP_BLOCKS],
-}
-
-const SB_INODE_TABLE: usize = 72;
-const SB_BITMAP: usize = SB_INODE_TABLE + 8 * MAX_INODE_TABLE_BLOCKS;
-
-/// Bitmap blocks needed for `total_blocks`.
-pub fn bitmap_blocks_for(total_blocks: u64) -> u64 {
-    total_blocks.div_ceil(BITS_PER_BITMAP_BLOCK)
-}
-
-impl Superblock {
-    /// Encodes into a sealed block.
-    pub fn encode(&self, b: &mut [u8; BLOCK_SIZE]) {
-        b.fill(0);
-        put_u64(b, 0, SB_MAGIC);
-        put_u32(b, 8, VERSION);
-        put_u32(b, 12, BLOCK_SIZE as u32);
-        put_u64(b, 16, self.generation);
-        put_u64(b, 24, self.total_blocks);
-        put_u32(b, 32, self.inode_count);
-        put_u32(b, 36, self.inode_table_blocks);
-        put_u32(b, 40, self.bitmap_blocks);
-        put_u64(b, 48, self.free_blocks);
-        b[56..72].copy_from_slice(&self.uuid);
-        for (i, &blk) in self.inode_table.iter().enumerate() {
-            put_u64(b, SB_INODE_TABLE + 8 * i, blk);
-        }
-        for (i, &blk) in self.bitmap.iter().enumerate() {
-            put_u64(b, SB_BITMAP + 8 * i, blk);
-        }
-        seal_block(b);
-    }
-
-    /// Decodes and checks a superblock: magic, version, block size, checksum, and that its
-    /// counts and block numbers are within the file system.
-    pub fn decode(b: &[u8; BLOCK_SIZE]) -> Result<Self, FormatError> {
-        if get_u64(b, 0) != SB_MAGIC {
-            return Err(FormatError::BadMagic);
-        }
-        if get_u32(b, 8) != VERSION || get_u32(b, 12) != BLOCK_SIZE as u32 {
-            return Err(FormatError::Unsupported);
-        }
-        if !block_csum_ok(b) {
-            return Err(FormatError::BadChecksum);
-        }
-        let mut sb = Superblock {
-            generation: get_u64(b, 16),
-            total_blocks: get_u64(b, 24),
-            inode_count: get_u32(b, 32),
-            inode_table_blocks: get_u32(b, 36),
-            bitmap_blocks: get_u32(b, 40),
-            free_blocks: get_u64(b, 48),
-            uuid: [0; 16],
-            inode_table: [0; MAX_INODE_TABLE_BLOCKS],
-            bitmap: [0; MAX_BITMAP_BLOCKS],
-        };
-        sb.uuid.copy_from_slice(&b[56..72]);
-        for i in 0..MAX_INODE_TABLE_BLOCKS {
-            sb.inode_table[i] = get_u64(b, SB_INODE_TABLE + 8 * i);
-        }
-        for i in 0..MAX_BITMAP_BLOCKS {
-            sb.bitmap[i] = get_u64(b, SB_BITMAP + 8 * i);
-        }
-        sb.validate()?;
-        Ok(sb)
-    }
-
-    /// Range checks of the decoded fields.
-    pub fn validate(&self) -> Result<(), FormatError> {
-        let itb = self.inode_table_blocks as usize;
-        let bmb = self.bitmap_blocks as usize;
-        if itb == 0 || itb > MAX_INODE_TABLE_BLOCKS {
-            return Err(FormatError::BadField("inode_table_blocks"));
-        }
-        if self.inode_count as usize != itb * INODES_PER_BLOCK {
-            return Err(FormatError::BadField("inode_count"));
-        }
-        if bmb > MAX_BITMAP_BLOCKS || bmb as u64 != bitmap_blocks_for(self.total_blocks) {
-            return Err(FormatError::BadField("bitmap_blocks"));
-        }
-        if self.total_blocks < 4 {
-            return Err(FormatError::BadField("total_blocks"));
-        }
-        if self.free_blocks > self.total_blocks {
-            return Err(FormatError::BadField("free_blocks"));
-        }
-        // Commits count generations up from here: leave them room (one a second would take
-        // billions of years to get there), so that the count can never overflow.
-        if self.generation > MAX_GENERATION {
-            return Err(FormatError::BadField("generation"));
-        }
-        let in_range = |blk: u64| blk >= 2 && blk < self.total_blocks;
-        if !self.inode_table[..itb].iter().all(|&b| in_range(b))
-            || !self.bitmap[..bmb].iter().all(|&b| in_range(b))
-        {
-            return Err(FormatError::BadField("metadata block number"));
-        }
-        Ok(())
-    }
-
-    /// The block holding inode `ino`, and the inode's byte offset in it.
-    pub fn inode_location(&self, ino: u32) -> Option<(u64, usize)> {
-        if ino == 0 || ino >= self.inode_count {
-            return None;
-        }
-        let idx = ino as usize / INODES_PER_BLOCK;
-        Some((
-            self.inode_table[idx],
-            (ino as usize % INODES_PER_BLOCK) * INODE_SIZE,
-        ))
-    }
-}
-
-/// An inode.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Inode {
-    /// File type and permissions; 0 for a free slot.
-    pub mode: u16,
-    /// Link count.
-    pub nlink: u32,
-    /// Size in bytes.
-    pub size: u64,
-    /// Owner.
-    pub uid: u32,
-    /// Group.
-    pub gid: u32,
-    /// Access, modification and change times: seconds, nanoseconds.
-    pub atime: (i64, u32),
-    /// See `atime`.
-    pub mtime: (i64, u32),
-    /// See `atime`.
-    pub ctime: (i64, u32),
-    /// Transaction that last changed the inode or its extents.
-    pub generation: u64,
-    /// First block of the extent chain, 0 if the file has no extent.
-    pub extent_block: u64,
-    /// Number of extent records in the chain.
-    pub extent_count: u32,
-    /// The inode's own number (a self-check).
-    pub ino: u32,
-    /// Length of `name`.
-    pub name_len: u16,
-    /// The file's name in the (flat) root directory.
-    pub name: [u8; NAME_MAX],
-}
-
-impl Inode {
-    /// A free slot.
-    pub const FREE: Inode = Inode {
-        mode: 0,
-        nlink: 0,
-        size: 0,
-        uid: 0,
-        gid: 0,
-        atime: (0, 0),
-        mtime: (0, 0),
-        ctime: (0, 0),
-        generation: 0,
-        extent_block: 0,
-        extent_count: 0,
-        ino: 0,
-        name_len: 0,
-        name: [0; NAME_MAX],
-    };
-
-    /// Whether the slot is in use.
-    pub fn in_use(&self) -> bool {
-        self.mode != 0
-    }
-
-    /// The name as bytes.
-    pub fn name(&self) -> &[u8] {
-        &self.name[..(self.name_len as usize).min(NAME_MAX)]
-    }
-
-    /// Encodes into `b` (one `INODE_SIZE` slot), with its checksum.
-    pub fn encode(&self, b: &mut [u8]) {
-        let b = &mut b[..INODE_SIZE];
-        b.fill(0);
-        put_u16(b, 0, self.mode);
-        put_u16(b, 2, self.name_len);
-        put_u32(b, 4, self.nlink);
-        put_u64(b, 8, self.size);
-        put_u32(b, 16, self.uid);
-        put_u32(b, 20, self.gid);
-        put_u64(b, 24, self.atime.0 as u64);
-        put_u64(b, 32, self.mtime.0 as u64);
-        put_u64(b, 40, self.ctime.0 as u64);
-        put_u32(b, 48, self.atime.1);
-        put_u32(b, 52, self.mtime.1);
-        put_u32(b, 56, self.ctime.1);
-        put_u64(b, 64, self.generation);
-        put_u64(b, 72, self.extent_block);
-        put_u32(b, 80, self.extent_count);
-        put_u32(b, 84, self.ino);
-        b[88..88 + NAME_MAX].copy_from_slice(&self.name);
-        let csum = crc32c(&b[..INODE_SIZE - 4]);
-        put_u32(b, INODE_SIZE - 4, csum);
-    }
-
-    /// Decodes one slot. A free slot is all zeros (checksum included); anything else must
-    /// carry a valid checksum and sane fields.
-    pub fn decode(b: &[u8]) -> Result<Self, FormatError> {
-        let b = &b[..INODE_SIZE];
-        if b.iter().all(|&x| x == 0) {
-            return Ok(Inode::FREE);
-        }
-        if crc32c(&b[..INODE_SIZE - 4]) != get_u32(b, INODE_SIZE - 4) {
-            return Err(FormatError::BadChecksum);
-        }
-        let mut name = [0u8; NAME_MAX];
-        name.copy_from_slice(&b[88..88 + NAME_MAX]);
-        let inode = Inode {
-            mode: get_u16(b, 0),
-            name_len: get_u16(b, 2),
-            nlink: get_u32(b, 4),
-            size: get_u64(b, 8),
-            uid: get_u32(b, 16),
-            gid: get_u32(b, 20),
-            atime: (get_u64(b, 24) as i64, get_u32(b, 48)),
-            mtime: (get_u64(b, 32) as i64, get_u32(b, 52)),
-            ctime: (get_u64(b, 40) as i64, get_u32(b, 56)),
-            generation: get_u64(b, 64),
-            extent_block: get_u64(b, 72),
-            extent_count: get_u32(b, 80),
-            ino: get_u32(b, 84),
-            name,
-        };
-        let kind = inode.mode & S_IFMT;
-        if kind != S_IFREG && kind != S_IFDIR {
-            return Err(FormatError::BadField("mode"));
-        }
-        if inode.name_len as usize > NAME_MAX {
-            return Err(FormatError::BadField("name_len"));
-        }
-        if inode.size > i64::MAX as u64 {
-            return Err(FormatError::BadField("size"));
-        }
-        Ok(inode)
-    }
 }
 
 /// One file-extent record: file range `[file_offset, file_offset + len)` maps to
@@ -523,8 +252,8 @@ impl ExtentRecord {
     }
 }
 
-/// The header of a block of a chain: an extent block, or (format version 2) a directory block;
-/// the two share its layout after their magic.
+/// The header of a block of a chain: an extent block or a directory block, which share its
+/// layout after their magic.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ChainHeader {
     /// Records (or entries) in this block.

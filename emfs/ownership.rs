@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The block rule of both format versions, checked at mount as `fsck.emfs` checks it: every
-//! block is owned once (superblock slots, inode table, bitmap, each inode's chain and data
-//! extents; the records of one file may share an extent, two extents may not overlap), the
-//! bitmap says exactly that, and the superblock's free count is the bitmap's.
+//! The block rule, checked at mount as `fsck.emfs` checks it: every block is owned once
+//! (superblock slots, inode table, bitmap, each inode's chain and data extents; the records of
+//! one file may share an extent, two extents may not overlap), the bitmap says exactly that,
+//! and the superblock's free count is the bitmap's.
 
 use super::format::{bitmap_set, bitmap_test, ExtentRecord, BLOCK_SIZE};
 use kernel::prelude::*;

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! A regular file's extent records in memory, the same in both format versions: sorted by file
-//! offset, not overlapping; the records of one file may share an on-disk extent (the pieces of
-//! a partly overwritten one), records of two files never do.
+//! A regular file's extent records in memory: sorted by file offset, not overlapping; the
+//! records of one file may share an on-disk extent (the pieces of a partly overwritten one),
+//! records of two files never do.
 
 use super::format::ExtentRecord;
 use kernel::prelude::*;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Free space of a mounted emfs, the same in both format versions: the allocation bitmap of
-//! the last commit and the running one, and the allocator over them.
+//! Free space of a mounted emfs: the allocation bitmap of the last commit and the running
+//! one, and the allocator over them.
 //!
 //! Copy-on-write, as `Documentation/filesystems/emfs.rst` says: a block is allocated only if it
 //! is free in the committed bitmap *and* in the running one, so nothing the last commit points

@@ -8,7 +8,7 @@
 //! The state is only reached through `Emfs::lock`, which keeps allocations out of file-system
 //! reclaim while the lock is held: eviction takes this lock, and reclaim may evict.
 //!
-//! A commit keeps version 1's order (`Documentation/filesystems/emfs.rst`): new chains and
+//! A commit's order (`Documentation/filesystems/emfs.rst`, "General rules"): new chains and
 //! inode-table blocks, then a new bitmap, all in blocks the last commit does not use; a cache
 //! flush; then the superblock with the next generation into the other slot, with FUA. A crash
 //! anywhere before the superblock leaves the last commit whole.

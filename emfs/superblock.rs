@@ -191,8 +191,8 @@ impl Superblock {
         if self.free_blocks > self.total_blocks {
             return Err(FormatError::BadField("free_blocks"));
         }
-        // As in version 1: room left below the largest generation, so that counting up from
-        // here can never overflow.
+        // Commits count generations up from here: leave them room, so that the count can
+        // never overflow.
         if self.generation > MAX_GENERATION {
             return Err(FormatError::BadField("generation"));
         }

@@ -29,7 +29,7 @@ emfs_prepare $dev
 
 refused=0 ro=0 rw=0
 for seed in $seeds; do
-	timeout $((images * 10 + 60)) emfs-fuzz run --format-version 2 --seed "$seed" \
+	timeout $((images * 10 + 60)) emfs-fuzz run --seed "$seed" \
 		--count "$images" --dev $dev --mnt $mnt --kmsg-log /tmp/fuzz-kmsg-all >/tmp/fuzz-run 2>&1
 	rc=$?
 	grep -v '^seed ' /tmp/fuzz-run | head -n 40 | sed 's/^/# /'

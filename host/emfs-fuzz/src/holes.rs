@@ -4,9 +4,8 @@
 //! walking it with `SEEK_DATA`/`SEEK_HOLE` caches two extent maps per data extent, none of
 //! them with a folio behind it.
 
-use emfs_tools::format::*;
-use emfs_tools::mkfs::Piece;
-use emfs_tools::mkfs_v2::{mkfs, Content, Fill, Node, Options};
+use emfs_tools::format::{BLOCK_SIZE, EXTENTS_PER_BLOCK, EXTENT_REGULAR, S_IFDIR, S_IFREG};
+use emfs_tools::mkfs::{mkfs, Content, Fill, Node, Options, Piece};
 use emfs_tools::superblock::{Superblock, MAX_BITMAP_BLOCKS};
 use emfs_tools::{write_block, Device};
 
@@ -32,8 +31,7 @@ pub fn holes_block(k: u64) -> [u8; BLOCK_SIZE] {
 
 /// Writes to `dev` (at least [`holes_blocks`] blocks) a file system holding the file [`NAME`]:
 /// `extents` one-block data extents at file blocks 0, 2, 4, ..., each followed by a one-block
-/// hole, the data contiguous on disk (so adjacent maps on disk never merge across the holes),
-/// in format version 2.
+/// hole, the data contiguous on disk (so adjacent maps on disk never merge across the holes).
 /// Its size ends with the last hole.
 pub fn holes_image(dev: &mut impl Device, extents: u64) -> Result<Superblock, String> {
     let time = (1_700_000_000, 0);

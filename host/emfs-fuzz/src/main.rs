@@ -3,9 +3,7 @@
 //! `emfs-fuzz`: makes the fuzzed emfs images of `emfs_fuzz` (seeded, replayable).
 //!
 //!   emfs-fuzz image --seed S --index K --out FILE   image K of seed S (FILE may be a device)
-//!   emfs-fuzz base --out FILE                       the image they all start from
-//!   (image, base and run: format version 2, `v2.rs`; --format-version 1 for version 1,
-//!   which the kernel refuses)
+//!   emfs-fuzz base --out FILE                       the image they all start from (`base.rs`)
 //!   emfs-fuzz holes --extents N --out FILE          the shrinker test's image (`holes.rs`)
 //!   emfs-fuzz run --seed S --count N --dev DEV --mnt DIR --kmsg-log FILE
 //!                                                   images 0..N of seed S through the kernel
@@ -16,7 +14,7 @@ mod run;
 use clap::{Parser, Subcommand};
 use std::fs::OpenOptions;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::exit;
 
 #[derive(Parser)]
@@ -39,9 +37,6 @@ enum Cmd {
         /// Where to write it (a file or a block device; written from its start).
         #[arg(long)]
         out: String,
-        /// The format version of the image: 1 or 2.
-        #[arg(long, default_value_t = 2)]
-        format_version: u32,
     },
     /// Writes the shrinker test's image: one file of N one-block data extents, each followed by
     /// a one-block hole.
@@ -58,9 +53,6 @@ enum Cmd {
         /// Where to write it.
         #[arg(long)]
         out: String,
-        /// The format version of the image: 1 or 2.
-        #[arg(long, default_value_t = 2)]
-        format_version: u32,
     },
     /// Runs images of a seed through the kernel: mount, use, unmount, fsck (in the VM).
     Run {
@@ -79,22 +71,12 @@ enum Cmd {
         /// File the kernel's messages are appended to, for a scan for kernel reports.
         #[arg(long)]
         kmsg_log: PathBuf,
-        /// The format version of the images: 1 or 2.
-        #[arg(long, default_value_t = 2)]
-        format_version: u32,
     },
 }
 
 /// `emfs-fuzz run`: one line per image whose outcome is not allowed (with its mutations), a
 /// line per outcome class, exit 1 if any image failed.
-fn run_seed(
-    version: u32,
-    seed: u64,
-    count: u64,
-    dev: &PathBuf,
-    mnt: &PathBuf,
-    log: &PathBuf,
-) -> i32 {
+fn run_seed(seed: u64, count: u64, dev: &Path, mnt: &Path, log: &Path) -> i32 {
     let mut kmsg = match run::Kmsg::open(log) {
         Ok(k) => k,
         Err(e) => {
@@ -105,14 +87,14 @@ fn run_seed(
     let dog = run::Watchdog::start();
     let (mut refused, mut ro, mut rw, mut bad) = (0, 0, 0, 0);
     for index in 0..count {
-        match run::run_image(version, seed, index, dev, mnt, &mut kmsg, &dog) {
+        match run::run_image(seed, index, dev, mnt, &mut kmsg, &dog) {
             Ok(run::Outcome::Refused) => refused += 1,
             Ok(run::Outcome::ReadOnly) => ro += 1,
             Ok(run::Outcome::ReadWrite) => rw += 1,
             Err(why) => {
                 bad += 1;
                 println!("image {seed}/{index}: {why}");
-                if let Ok((_, done)) = emfs_fuzz::image_of(version, seed, index) {
+                if let Ok((_, done)) = emfs_fuzz::image(seed, index) {
                     for d in done {
                         println!("  mutation: {d}");
                     }
@@ -137,23 +119,10 @@ fn write(out: &str, bytes: &[u8]) {
     }
 }
 
-fn base(version: u32) -> Result<emfs_fuzz::Image, String> {
-    match version {
-        1 => emfs_fuzz::base_image(),
-        2 => emfs_fuzz::v2::base_image(),
-        v => Err(format!("no format version {v}")),
-    }
-}
-
 fn main() {
     let cli = Cli::parse();
     match cli.cmd {
-        Cmd::Image {
-            seed,
-            index,
-            out,
-            format_version,
-        } => match emfs_fuzz::image_of(format_version, seed, index) {
+        Cmd::Image { seed, index, out } => match emfs_fuzz::image(seed, index) {
             Ok((img, done)) => {
                 write(&out, &img.bytes);
                 // A reader that stops early (`| grep -q`) is not an error.
@@ -175,8 +144,7 @@ fn main() {
             dev,
             mnt,
             kmsg_log,
-            format_version,
-        } => exit(run_seed(format_version, seed, count, &dev, &mnt, &kmsg_log)),
+        } => exit(run_seed(seed, count, &dev, &mnt, &kmsg_log)),
         Cmd::Holes { extents, out } => {
             let r = OpenOptions::new()
                 .read(true)
@@ -194,10 +162,7 @@ fn main() {
                 exit(8);
             }
         }
-        Cmd::Base {
-            out,
-            format_version,
-        } => match base(format_version) {
+        Cmd::Base { out } => match emfs_fuzz::base_image() {
             Ok(img) => write(&out, &img.bytes),
             Err(e) => {
                 eprintln!("emfs-fuzz: {e}");

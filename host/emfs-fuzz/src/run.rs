@@ -4,7 +4,7 @@
 //!
 //! For each image: write it to the device; mount it; if mounted, list and read every file
 //! (bounded, four directories deep), and if read-write also write and fsync a file, truncate
-//! one and unlink one (version 2: also mkdir, link, symlink, rename, rmdir);
+//! one and unlink one, make a directory, a link and a symlink, rename and remove a directory;
 //! unmount; check that no extent map stayed alive; run fsck (the library, in-process) on the
 //! device. Under TCG a process costs milliseconds, and the shell version of this loop started
 //! about fifteen per image; this one starts none.
@@ -148,15 +148,10 @@ fn read_all(dir: &Path, depth: u32, buf: &mut [u8]) {
     }
 }
 
-/// Write and fsync a new file, truncate one, unlink one; in format version 2 also make,
-/// link, rename and remove in the tree. Errors are allowed (a full disk, damaged metadata
-/// found on the way).
-fn modify(mnt: &Path, version: u32) {
-    let home = if version == 2 {
-        mnt.join("d")
-    } else {
-        mnt.to_path_buf()
-    };
+/// Write and fsync a new file, truncate one, unlink one; make, link, rename and remove in the
+/// tree. Errors are allowed (a full disk, damaged metadata found on the way).
+fn modify(mnt: &Path) {
+    let home = mnt.join("d");
     if let Ok(mut f) = File::create(home.join("new")) {
         let _ = f.write_all(&[0u8; 12288]).and_then(|()| f.sync_all());
     }
@@ -164,24 +159,21 @@ fn modify(mnt: &Path, version: u32) {
         let _ = f.set_len(4097);
     }
     let _ = fs::remove_file(home.join("small"));
-    if version == 2 {
-        let _ = fs::create_dir(mnt.join("new-dir"));
-        let _ = fs::hard_link(home.join("many"), mnt.join("new-dir/many-again"));
-        let _ = std::os::unix::fs::symlink("../d/many", mnt.join("new-dir/link"));
-        let _ = fs::rename(home.join("sub"), mnt.join("new-dir/sub"));
-        let _ = fs::remove_dir(mnt.join("big"));
-        let _ = fs::remove_file(
-            mnt.join("big/000-nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn"),
-        );
-        if let Ok(f) = File::open(mnt.join("new-dir")) {
-            let _ = f.sync_all();
-        }
+    let _ = fs::create_dir(mnt.join("new-dir"));
+    let _ = fs::hard_link(home.join("many"), mnt.join("new-dir/many-again"));
+    let _ = std::os::unix::fs::symlink("../d/many", mnt.join("new-dir/link"));
+    let _ = fs::rename(home.join("sub"), mnt.join("new-dir/sub"));
+    let _ = fs::remove_dir(mnt.join("big"));
+    let _ = fs::remove_file(
+        mnt.join("big/000-nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn"),
+    );
+    if let Ok(f) = File::open(mnt.join("new-dir")) {
+        let _ = f.sync_all();
     }
 }
 
 /// Runs image `index` of `seed` through the kernel; `Err` says why its outcome is not allowed.
 pub fn run_image(
-    version: u32,
     seed: u64,
     index: u64,
     dev: &Path,
@@ -189,7 +181,7 @@ pub fn run_image(
     kmsg: &mut Kmsg,
     dog: &Watchdog,
 ) -> Result<Outcome, String> {
-    let (img, _) = emfs_fuzz::image_of(version, seed, index)?;
+    let (img, _) = emfs_fuzz::image(seed, index)?;
     OpenOptions::new()
         .write(true)
         .open(dev)
@@ -217,7 +209,7 @@ pub fn run_image(
             read_all(mnt, 4, &mut vec![0u8; 65536]);
             if !ro {
                 dog.arm(20, format!("{name}: write, fsync, truncate, unlink"));
-                modify(mnt, version);
+                modify(mnt);
             }
             dog.arm(30, format!("{name}: umount"));
             let r = umount(mnt);

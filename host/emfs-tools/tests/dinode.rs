@@ -292,7 +292,7 @@ fn device_numbers_round_trip() {
     for (major, minor) in [(0, 0), (1, 3), (8, 17), (254, 0x1_2345), (0xfff, 0xf_ffff)] {
         let kdev = (major << 20) | minor;
         let disk = encode_kdev(kdev);
-        let host = emfs_tools::mkfs_v2::new_encode_dev(glibc_makedev(major.into(), minor.into()));
+        let host = emfs_tools::mkfs::new_encode_dev(glibc_makedev(major.into(), minor.into()));
         assert_eq!(Some(disk), host, "{major}:{minor}");
         assert_eq!(decode_kdev(disk), kdev, "{major}:{minor}");
     }

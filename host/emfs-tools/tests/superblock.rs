@@ -4,7 +4,8 @@
 //! a block that breaks it (sealed again, so that only the rule can refuse it), a slot of
 //! version 1 is told apart from a damaged one, and the feature words decide the mount.
 
-use emfs_tools::format::{self, seal_block, FormatError, BLOCK_SIZE, SB_MAGIC};
+use emfs_tools::format::{seal_block, FormatError, BLOCK_SIZE, SB_MAGIC};
+use emfs_tools::mkfs::version_1_superblock;
 use emfs_tools::superblock::*;
 
 const TOTAL: u64 = 40000;
@@ -124,19 +125,7 @@ fn encode_refuses_what_decode_would() {
 
 #[test]
 fn a_version_1_slot_is_told_apart() {
-    let v1 = format::Superblock {
-        generation: 3,
-        total_blocks: TOTAL,
-        inode_count: 16,
-        inode_table_blocks: 1,
-        bitmap_blocks: 2,
-        free_blocks: 10,
-        uuid: [0; 16],
-        inode_table: [0; format::MAX_INODE_TABLE_BLOCKS],
-        bitmap: [0; format::MAX_BITMAP_BLOCKS],
-    };
-    let mut b = [0u8; BLOCK_SIZE];
-    v1.encode(&mut b);
+    let mut b = version_1_superblock(3, TOTAL);
     assert_eq!(u64::from_le_bytes(b[..8].try_into().unwrap()), SB_MAGIC);
     assert_eq!(
         probe(&b),

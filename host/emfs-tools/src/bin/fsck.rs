@@ -1,12 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! `fsck.emfs [-n] [-f] DEVICE`: checks an emfs of format version 2, read-only: it never
-//! writes, whatever the options; version 1 is refused (exit 8), as the mount refuses it. Exit
-//! codes as e2fsck's: 0 clean, 4 errors left uncorrected, 8 operational error, 16 usage error.
+//! `fsck.emfs [-n] [-f] DEVICE`: checks an emfs, read-only: it never writes, whatever the
+//! options; format version 1 is refused (exit 8), as the mount refuses it. Exit codes as
+//! e2fsck's: 0 clean, 4 errors left uncorrected, 8 operational error, 16 usage error.
 
 use clap::{error::ErrorKind, Parser};
 use emfs_tools::fsck::{exit as code, fsck};
-use emfs_tools::superblock::V1_REFUSED;
 use std::fs::File;
 use std::process::exit;
 
@@ -48,11 +47,9 @@ fn main() {
             exit(code::OPERATIONAL);
         }
     };
-    // Version 1 is not mounted any more: fsck.emfs says so as the mount does (the library
-    // still checks it, for the host tests of the code that makes it).
-    if report.superblock.is_some() {
-        eprintln!("fsck.emfs: {path}: {V1_REFUSED}");
-        exit(code::OPERATIONAL);
+    if let Some(why) = report.refused {
+        eprintln!("fsck.emfs: {path}: {why}");
+        exit(report.exit_code());
     }
     for e in &report.errors {
         println!("{path}: {e}");
@@ -63,16 +60,6 @@ fn main() {
         "ERRORS"
     };
     if let Some(sb) = report.superblock {
-        println!(
-            "{path}: {state}: generation {}, {} files, {} orphans, {} extents, {}/{} blocks used",
-            sb.generation,
-            report.files,
-            report.orphans,
-            report.extents,
-            report.used_blocks,
-            sb.total_blocks
-        );
-    } else if let Some(sb) = report.header {
         println!(
             "{path}: {state}: format 2, generation {}, {} files, {} directories, {} symlinks, \
              {} special files, {} orphans, {} extents, {}/{} blocks used",

@@ -1,33 +1,34 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! `mkfs.emfs [-i INODE_TABLE_BLOCKS] [-n BLOCKS] [-d DIR [-e EXTENT_BLOCKS] [-g]] DEVICE`
-//! (long options beside; `--help`, `--version`): makes an emfs, empty or holding the regular
-//! files of DIR (in extents of EXTENT_BLOCKS blocks, contiguous on disk, or with a one-block gap
-//! between extents with -g). Refuses a block device that holds a mounted file system. Exit
-//! codes as mke2fs's: 0 made, 1 anything else (usage included).
+//! (long options beside; `--help`, `--version`): makes an emfs (`Documentation/filesystems/
+//! emfs.rst`), empty or holding DIR's whole tree: directories, files, hard links, symlinks,
+//! FIFOs, sockets and device nodes, with modes, owners and times; files in extents of
+//! EXTENT_BLOCKS blocks, contiguous on disk, or with a one-block gap between extents with -g.
+//! Refuses a block device that holds a mounted file system. Exit codes as mke2fs's: 0 made, 1
+//! anything else (usage included).
 //!
-//! With `--format-version 2` it makes format version 2 (`Documentation/filesystems/emfs.rst`,
-//! which the module does not mount yet), and -d copies DIR's whole tree: directories, files,
-//! hard links, symlinks, FIFOs, sockets and device nodes, with modes, owners and times.
+//! `--format-version 1` writes only the superblock of a file system of format version 1, which
+//! the mount and fsck.emfs refuse: for the tests of that refusal.
 
 use clap::{error::ErrorKind, Parser};
-use emfs_tools::{device_blocks, mkfs, mkfs_v2};
+use emfs_tools::{device_blocks, mkfs};
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::process::exit;
 
-/// Makes an emfs file system, empty or holding the regular files of a directory.
+/// Makes an emfs file system, empty or holding a copy of a directory's tree.
 #[derive(Parser)]
 #[command(name = "mkfs.emfs", bin_name = "mkfs.emfs", version)]
 struct Cli {
-    /// Inode-table blocks (16 inodes each, 1 to 64, or 384 in format 2; default: one per 256
-    /// blocks, in format 2 at least enough for the tree).
+    /// Inode-table blocks (16 inodes each, 1 to 384; default: one per 256 blocks, and at least
+    /// enough for the tree).
     #[arg(short = 'i', long)]
     inode_table_blocks: Option<u32>,
     /// Size in blocks of 4096 bytes (default: the whole device).
     #[arg(short = 'n', long)]
     blocks: Option<u64>,
-    /// Put the regular files of this directory into the file system.
+    /// Copy this directory's tree into the file system.
     #[arg(short = 'd', long)]
     dir: Option<String>,
     /// With --dir: extents of this many blocks.
@@ -37,7 +38,8 @@ struct Cli {
     /// merge).
     #[arg(short = 'g', long, requires = "dir")]
     gaps: bool,
-    /// The on-disk format version: 1 (one flat directory) or 2 (a tree; -d copies it whole).
+    /// The on-disk format version: 2; 1 writes only a superblock of version 1 (one flat
+    /// directory), which the mount and fsck.emfs refuse, for the tests of that refusal.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=2))]
     format_version: u32,
     /// The device or image to write.
@@ -104,72 +106,46 @@ fn main() {
     let mut uuid = [0u8; 16];
     uuid[..8].copy_from_slice(&seed.to_le_bytes());
     uuid[8..].copy_from_slice(&seed.wrapping_mul(0xff51_afd7_ed55_8ccd).to_le_bytes());
-    if cli.format_version == 2 {
-        let tree = match &dir {
-            Some(d) => mkfs_v2::read_tree(std::path::Path::new(d))
-                .unwrap_or_else(|e| fail(format!("{d}: {e}"))),
-            None => mkfs_v2::empty_tree(now),
-        };
-        let opts = mkfs_v2::Options {
-            total_blocks: total,
-            inode_table_blocks: itb,
-            uuid,
-            extent_blocks,
-            gaps,
-        };
-        let made = mkfs_v2::mkfs(&mut dev, &opts, &tree)
-            .and_then(|sb| dev.sync_all().map(|()| sb).map_err(|e| e.to_string()));
-        match made {
-            Ok(sb) => println!(
-                "emfs: format 2, {} blocks of 4096 bytes, {} inodes ({} used), {} free blocks",
-                sb.total_blocks,
-                sb.inode_count,
-                tree.len(),
-                sb.free_blocks
+    if cli.format_version == 1 {
+        if dir.is_some() || itb.is_some() {
+            fail("format version 1: only its superblock is written; -d and -i do not apply".into());
+        }
+        match mkfs::write_version_1(&mut dev, total)
+            .and_then(|()| dev.sync_all().map_err(|e| e.to_string()))
+        {
+            Ok(()) => println!(
+                "emfs: format 1, {total} blocks of 4096 bytes: its superblock only (refused by \
+                 the mount and fsck.emfs)"
             ),
             Err(e) => fail(format!("{path}: {e}")),
         }
         return;
     }
+    let tree = match &dir {
+        Some(d) => {
+            mkfs::read_tree(std::path::Path::new(d)).unwrap_or_else(|e| fail(format!("{d}: {e}")))
+        }
+        None => mkfs::empty_tree(now),
+    };
     let opts = mkfs::Options {
         total_blocks: total,
         inode_table_blocks: itb,
         uuid,
-        time: now,
-    };
-    let files = match &dir {
-        Some(d) => read_dir(d).unwrap_or_else(|e| fail(format!("{d}: {e}"))),
-        None => Vec::new(),
+        extent_blocks,
+        gaps,
     };
     // Durable before it says so: fsync of a block device flushes its cache too (without it,
     // the new file system could sit in a disk cache when the caller goes on).
-    let made = mkfs::mkfs(&mut dev, &opts)
-        .and_then(|mut sb| {
-            mkfs::populate(&mut dev, &mut sb, &files, extent_blocks, !gaps).map(|()| sb)
-        })
+    let made = mkfs::mkfs(&mut dev, &opts, &tree)
         .and_then(|sb| dev.sync_all().map(|()| sb).map_err(|e| e.to_string()));
     match made {
         Ok(sb) => println!(
-            "emfs: {} blocks of 4096 bytes, {} inodes, {} free blocks",
-            sb.total_blocks, sb.inode_count, sb.free_blocks
+            "emfs: format 2, {} blocks of 4096 bytes, {} inodes ({} used), {} free blocks",
+            sb.total_blocks,
+            sb.inode_count,
+            tree.len(),
+            sb.free_blocks
         ),
         Err(e) => fail(format!("{path}: {e}")),
     }
-}
-
-fn read_dir(dir: &str) -> std::io::Result<Vec<mkfs::NewFile>> {
-    use std::os::unix::{ffi::OsStrExt, fs::MetadataExt};
-    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
-    entries.sort_by_key(|e| e.file_name());
-    let mut files = Vec::new();
-    for e in entries {
-        if e.file_type()?.is_file() {
-            files.push(mkfs::NewFile {
-                name: e.file_name().as_bytes().to_vec(),
-                data: std::fs::read(e.path())?,
-                mtime: e.metadata()?.mtime(),
-            });
-        }
-    }
-    Ok(files)
 }

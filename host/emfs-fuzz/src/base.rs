@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Fuzzing images of format version 2 (`Documentation/filesystems/emfs.rst`): a base image
-//! holding a tree of every kind, and the places and fields a mutation picks from, so that
-//! [`crate::image_of`] damages directories, entries, symlink targets and the new inode and
-//! superblock fields as it damages version 1's.
+//! The image every fuzzed one starts from, a tree of every kind, and what a mutation picks
+//! from in it: the places of its structures and the fields of each kind of structure, so that
+//! [`crate::image`] damages superblocks, inodes, extent and directory blocks, entries, symlink
+//! targets and the bitmap.
 
 use super::{Field, Image, Place};
 use emfs_tools::dinode::{DiskInode, INLINE_TARGET_MAX, S_IFCHR, S_IFIFO, S_IFLNK};
@@ -12,14 +12,16 @@ use emfs_tools::format::{
     decode_extent_header, BLOCK_SIZE, EXTENT_PREALLOC, EXTENT_REGULAR, INODE_SIZE, SB_SLOTS,
     S_IFDIR, S_IFREG,
 };
-use emfs_tools::mkfs::Piece;
-use emfs_tools::mkfs_v2::{mkfs, Content, Node, Options, Tree};
-use emfs_tools::superblock::{bitmap_block, inode_location, inode_table_block, Superblock};
+use emfs_tools::mkfs::{mkfs, Content, Node, Options, Piece, Tree};
+use emfs_tools::superblock::{
+    bitmap_block, inode_location, inode_table_block, Superblock, MAX_INODE_TABLE_BLOCKS,
+};
 use std::io::Cursor;
 
 /// Where an inode keeps its target block's checksum (the start of the inline area).
 pub(crate) const TARGET_CSUM: usize = 104;
 
+/// A superblock slot.
 pub(crate) const SB_FIELDS: &[Field] = &[
     ("magic", 0, 8),
     ("version", 8, 4),
@@ -32,13 +34,14 @@ pub(crate) const SB_FIELDS: &[Field] = &[
     ("free_blocks", 48, 8),
     ("inode_table[0]", 72, 8),
     ("inode_table[1]", 80, 8),
-    ("bitmap[0]", 72 + 8 * 384, 8),
-    ("bitmap[1]", 80 + 8 * 384, 8),
+    ("bitmap[0]", 72 + 8 * MAX_INODE_TABLE_BLOCKS, 8),
+    ("bitmap[1]", 80 + 8 * MAX_INODE_TABLE_BLOCKS, 8),
     ("compat", 3656, 8),
     ("ro_compat", 3664, 8),
     ("incompat", 3672, 8),
 ];
 
+/// An inode.
 pub(crate) const INODE_FIELDS: &[Field] = &[
     ("mode", 0, 2),
     ("inline_len", 2, 2),
@@ -60,6 +63,7 @@ pub(crate) const INODE_FIELDS: &[Field] = &[
     ("inline[147]", 251, 1),
 ];
 
+/// A directory entry.
 pub(crate) const ENTRY_FIELDS: &[Field] = &[
     ("cookie", 0, 8),
     ("ino", 8, 4),
@@ -70,6 +74,7 @@ pub(crate) const ENTRY_FIELDS: &[Field] = &[
     ("name[1]", 17, 1),
 ];
 
+/// A symlink's target block.
 pub(crate) const TARGET_FIELDS: &[Field] = &[
     ("target[0]", 0, 1),
     ("target[100]", 100, 1),
@@ -82,6 +87,21 @@ pub(crate) const TARGET_FIELDS: &[Field] = &[
 pub const BASE_BLOCKS: u64 = 512;
 /// The long symlink's target length.
 const TARGET_LEN: usize = 200;
+
+/// The file data of the base image: a pattern that differs per file and block.
+fn data(seed: u8, len: usize) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed) ^ (i >> 12) as u8)
+        .collect()
+}
+
+fn piece(file_block: u64, blocks: u64, kind: u32) -> Piece {
+    Piece {
+        file_block,
+        blocks,
+        kind,
+    }
+}
 
 fn node(mode: u16, content: Content) -> Node {
     Node {
@@ -125,11 +145,8 @@ fn tree() -> Tree {
     ));
     t.push(node(S_IFDIR | 0o755, Content::Dir(d_entries)));
     t.push(node(S_IFDIR | 0o700, Content::Dir(sub_entries)));
-    t.push(node(
-        S_IFREG | 0o644,
-        Content::File(super::data(3, 80 * bs)),
-    ));
-    t.push(node(S_IFREG | 0o644, Content::File(super::data(2, 5000))));
+    t.push(node(S_IFREG | 0o644, Content::File(data(3, 80 * bs))));
+    t.push(node(S_IFREG | 0o644, Content::File(data(2, 5000))));
     t.push(node(
         S_IFLNK | 0o777,
         Content::Symlink(vec![b'L'; TARGET_LEN]),
@@ -142,8 +159,8 @@ fn tree() -> Tree {
         t.push(node(S_IFREG | 0o600, Content::File(vec![i; 10])));
     }
     // 80: holes between three extents; 81: a preallocated extent between two written ones.
-    let mut holes = super::data(4, 40 * bs + 100);
-    let mut prealloc = super::data(5, 16 * bs);
+    let mut holes = data(4, 40 * bs + 100);
+    let mut prealloc = data(5, 16 * bs);
     let keep = |bytes: &mut Vec<u8>, pieces: &[Piece]| {
         for (i, b) in bytes.iter_mut().enumerate() {
             let blk = (i / bs) as u64;
@@ -156,14 +173,14 @@ fn tree() -> Tree {
         }
     };
     let hole_pieces = vec![
-        super::piece(0, 2, EXTENT_REGULAR),
-        super::piece(10, 3, EXTENT_REGULAR),
-        super::piece(30, 1, EXTENT_REGULAR),
+        piece(0, 2, EXTENT_REGULAR),
+        piece(10, 3, EXTENT_REGULAR),
+        piece(30, 1, EXTENT_REGULAR),
     ];
     let prealloc_pieces = vec![
-        super::piece(0, 4, EXTENT_REGULAR),
-        super::piece(4, 8, EXTENT_PREALLOC),
-        super::piece(12, 4, EXTENT_REGULAR),
+        piece(0, 4, EXTENT_REGULAR),
+        piece(4, 8, EXTENT_PREALLOC),
+        piece(12, 4, EXTENT_REGULAR),
     ];
     keep(&mut holes, &hole_pieces);
     keep(&mut prealloc, &prealloc_pieces);
@@ -175,7 +192,7 @@ fn tree() -> Tree {
     t
 }
 
-/// The version-2 image every fuzzed one starts from: `fsck.emfs` finds it clean.
+/// The image every fuzzed one starts from: `fsck.emfs` finds it clean.
 pub fn base_image() -> Result<Image, String> {
     debug_assert!(TARGET_LEN as u64 > INLINE_TARGET_MAX);
     let mut dev = Cursor::new(vec![0u8; BASE_BLOCKS as usize * BLOCK_SIZE]);
@@ -195,14 +212,10 @@ pub fn base_image() -> Result<Image, String> {
     super::put(slot1, 16, 8, sb.generation.saturating_sub(1));
     super::seal(&mut bytes, Place::Superblock(SB_SLOTS[1]));
     let places = places_of(&bytes, &sb);
-    Ok(Image {
-        bytes,
-        places,
-        version: 2,
-    })
+    Ok(Image { bytes, places })
 }
 
-/// Every structure of a version-2 image, found from its superblock in slot 0.
+/// Every structure of the image, found from its superblock in slot 0.
 fn places_of(bytes: &[u8], sb: &Superblock) -> Vec<Place> {
     let block = |blk: u64| -> [u8; BLOCK_SIZE] {
         let off = blk as usize * BLOCK_SIZE;
