@@ -94,6 +94,19 @@ bench)
 	/ksft/bench.sh >/dev/ttyS1 2>&1
 	verdict 16
 	;;
+btrfsbug)
+	# btrfs with the 2020 fix reverted (race_repro -B): the host expects the
+	# kernel's BUG in btrfs_do_readpage() to end this boot (oops=panic).
+	{
+		modprobe btrfs &&
+			mkfs.btrfs -q -f /dev/vda >/dev/null 2>&1 &&
+			mkdir -p /mnt/btrfs &&
+			mount -t btrfs /dev/vda /mnt/btrfs &&
+			/ksft/emfs/race_repro -t -B /mnt/btrfs/race
+	} >/dev/console 2>&1
+	echo "btrfsbug: the sequence ended without a kernel BUG" >/dev/console
+	verdict 17
+	;;
 crashkill)
 	# The host kills QEMU at a random moment after KILL-READY on ttyS1.
 	stty -F /dev/ttyS1 raw -echo

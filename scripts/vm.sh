@@ -17,6 +17,8 @@
 #        boots (harness=crashkill, selftests/crash_kill.sh) on /dev/vdc and
 #        /dev/vdd, each killed at a random moment of a write/fsync loop and
 #        each checking the previous one; emfs:crash_kills.sh reports them.
+#        First of all, if TESTS is empty or names emfs:btrfs_race.sh, a boot
+#        of btrfs with the 2020 fix reverted (btrfs_bug_boot below).
 # run:   the demo (selftests/demo.sh), narrated on this terminal through the
 #        second serial port, the console in OUT/run-console.log; VERBOSE=1
 #        (make run V=1) puts the whole console on this terminal instead.
@@ -153,9 +155,36 @@ kill_boot() {
 		'WARNING:|BUG:|Oops|KASAN'
 }
 
+# btrfs with the 2020 fix reverted, in a boot of its own (harness=btrfsbug,
+# race_repro -B): the kernel must stop at the BUG_ON in btrfs_do_readpage(), and
+# nothing before it. The verdict reaches the test boot as harness_btrfs_bug=
+# (emfs:btrfs_race.sh): "bug", "none" (the sequence ended without a report) or
+# "other" (the boot ended any other way). Uses /dev/vda: before the crash boot.
+btrfs_bug_boot() {
+	local console=$OUT/btrfs-bug-console.log verdict first
+	rm -f "$console"
+	timeout -k 10 900 "${QEMU[@]}" -append "${APPEND/harness=check/harness=btrfsbug}" \
+		-serial "file:$console" -serial null </dev/null || true
+	first=$(grep -m 1 -E 'WARNING:|BUG:|kernel BUG|Oops|KASAN' "$console" || true)
+	if [[ $first == *"kernel BUG at fs/btrfs/extent_io.c"* ]] &&
+		grep -q 'RIP: .*btrfs_do_readpage' "$console" &&
+		grep -q '^merge_paused=1' "$console"; then
+		verdict=bug
+	elif grep -q 'the sequence ended without a kernel BUG' "$console"; then
+		verdict=none
+	else
+		verdict=other
+	fi
+	log "btrfs with the 2020 fix reverted: $verdict (console: $console)"
+	APPEND+=" harness_btrfs_bug=$verdict"
+}
+
 case "$MODE" in
 check)
 	rm -f "$OUT/results.tap" "$OUT/console.log"
+	if [ -z "$TESTS" ] || [[ ",$TESTS," == *",emfs:btrfs_race.sh,"* ]]; then
+		btrfs_bug_boot
+	fi
 	if [ -z "$TESTS" ] || [[ ",$TESTS," == *",emfs:crash_kills.sh,"* ]]; then
 		for k in $(seq 1 "$CRASH_KILLS"); do
 			kill_boot "$k" || exit 1
