@@ -98,16 +98,17 @@ ktap_test_result "enospc: emfs: writes work after the remount" run emfs append /
 umount /mnt/emfs /mnt/btrfs
 
 # Holes punched on a full disk: each splits the extent around it in two, and
-# the record it adds must have room in the next commit. A new emfs, a 24 MiB
-# file written in one stream and the rest of the disk filled (again after each
-# fsync, which gives back the room its dirty blocks held for records, until a
-# file gets no block); its odd blocks are punched until a punch is refused
-# (ENOSPC: the room for one more record is not there; without the promise all
-# 3,072 go through and the commit after them fails): the fsync after them
-# returns 0, fsck is clean, and after a remount the holes read as zeros and
-# every other byte is there.
-PUNCH_BLOCKS=6144
-emfs_prepare $emfs_dev -n 8192
+# the record it adds must have room in the next commit. A new 64 MiB emfs, a
+# 48 MiB file written in one stream and the rest of the disk filled (again
+# after each fsync, which gives back the room its dirty blocks held for
+# records, until a file gets no block); its odd blocks are punched until a
+# punch is refused (ENOSPC: the room for one more record is not there). The
+# fsync after them returns 0, fsck is clean, and after a remount the holes
+# read as zeros and every other byte is there. Without the promise all 6,144
+# holes go through, their 98 chain blocks are more than the disk has, and the
+# commit fails.
+PUNCH_BLOCKS=12288
+emfs_prepare $emfs_dev -n 16384
 mount -t emfs $emfs_dev /mnt/emfs || ktap_exit_fail_msg "mount emfs failed"
 "$here/enospc_fill" append /mnt/emfs/p $PUNCH_BLOCKS >/dev/null ||
 	ktap_exit_fail_msg "writing the file to punch failed"
