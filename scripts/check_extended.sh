@@ -22,22 +22,24 @@ source "$(dirname "$0")/common.sh"
 # the compile-fail proofs, the harness and host tests, VM=0 the guest.
 part() {
 	case $1 in
-	1) echo "functional: static checks, every guest test but the long ones, at extended scale"
-	   echo "STATIC=1 PROGRAMS=emfs:module_load.sh,emfs:extmap_kunit.sh,emfs:extmap_counters.sh,emfs:tools.sh,emfs:read.sh,emfs:write.sh,emfs:writeback.sh,emfs:race.sh,emfs:btrfs_compare.sh,emfs:short_copy.sh,emfs:enospc.sh,emfs:tree.sh,emfs:failslab.sh,emfs:io_errors.sh,btrfs_upstream:sanity.sh" ;;
-	2) echo "stress: race and read stress 300 s each, the shrinker at 10^6 extents"
+	1) echo "functional: static checks, the guest tests that are neither long nor stress, at extended scale"
+	   echo "STATIC=1 PROGRAMS=emfs:module_load.sh,emfs:extmap_kunit.sh,emfs:extmap_counters.sh,emfs:tools.sh,emfs:read.sh,emfs:writeback.sh,emfs:race.sh,emfs:short_copy.sh,emfs:btrfs_race.sh,emfs:failslab.sh,emfs:io_errors.sh,btrfs_upstream:sanity.sh" ;;
+	2) echo "write and compare: write (fsx_lite 3 x 30,000 operations), the btrfs comparison, ENOSPC, the namespace"
+	   echo "STATIC=0 PROGRAMS=emfs:write.sh,emfs:btrfs_compare.sh,emfs:enospc.sh,emfs:tree.sh" ;;
+	3) echo "stress: race and read stress 300 s each, the shrinker at 10^6 extents"
 	   echo "STATIC=0 PROGRAMS=emfs:race_stress.sh,emfs:read_stress.sh,emfs:shrinker.sh" ;;
-	3) echo "crash: the crash boot, the replay over 5 seeds x 600 operations, 20 QEMU kills"
+	4) echo "crash: the crash boot, the replay over 5 seeds x 600 operations, 20 QEMU kills"
 	   echo "STATIC=0 PROGRAMS=emfs:crash_verify.sh,emfs:crash_replay.sh,emfs:crash_kills.sh" ;;
-	4) echo "fuzz: 5 seeds x 1,000 fuzzed images"
+	5) echo "fuzz: 5 seeds x 1,000 fuzzed images"
 	   echo "STATIC=0 PROGRAMS=emfs:fuzz.sh" ;;
-	5) echo "differential: 20 + 500 seeds of 2,000 operations against btrfs's extent_map.c"
+	6) echo "differential: 20 + 500 seeds of 2,000 operations against btrfs's extent_map.c"
 	   echo "STATIC=0 PROGRAMS=emfs:extmap_diff.sh" ;;
-	6) echo "mutants: each built into its own emfs.ko and caught by the test that must catch it"
+	7) echo "mutants: each built into its own emfs.ko and caught by the test that must catch it"
 	   echo "STATIC=0 VM=0 MUTANTS=1" ;;
 	*) return 1 ;;
 	esac
 }
-PARTS=6
+PARTS=7
 
 run_part() {
 	local k=$1 env
