@@ -116,6 +116,11 @@ test_mutant() {
 
 mutant refcount rust/reftree.rs 's/ || node.node().refs.read_acquire() > 2//' \
 	"the 2020 rule: a map another holder can see is merged"
+# The same mutation through the file system: emfs's merge under the reader of
+# race_repro is no longer refused (Documentation/race.rst).
+test_mutant refcount-race rust/reftree.rs 's/ || node.node().refs.read_acquire() > 2//' \
+	"the 2020 rule: a map another holder can see is merged" \
+	emfs:race.sh "race: fsync's merge of B was refused while the reader held it"
 mutant modified-list extmap/rules.rs 's/ \&\& !on_modified_list$/ \&\& (!on_modified_list || true)/' \
 	"a map on the modified list may merge"
 fuzz_mutant extent-count emfs/meta.rs \

@@ -210,6 +210,18 @@ static int verify(const char *dir, int gone)
 	return bad_files || bad_bytes ? 1 : 0;
 }
 
+/* Fsyncs FD and prints N, what was done to it: the exit status of "append" and "punch". */
+static int done(int fd, long n)
+{
+	if (fsync(fd)) {
+		printf("fsync: %s\n", strerror(errno));
+		return 1;
+	}
+	close(fd);
+	printf("%ld\n", n);
+	return 0;
+}
+
 static int append(const char *path, long max)
 {
 	static unsigned char buf[BLK];
@@ -225,13 +237,7 @@ static int append(const char *path, long max)
 		n++;
 	if (n < max && errno != ENOSPC)
 		printf("write: %s\n", strerror(errno));
-	if (fsync(fd)) {
-		printf("fsync: %s\n", strerror(errno));
-		return 1;
-	}
-	close(fd);
-	printf("%ld\n", n);
-	return 0;
+	return done(fd, n);
 }
 
 static int punch(const char *path, long blocks)
@@ -251,13 +257,7 @@ static int punch(const char *path, long blocks)
 		printf("punch %ld: %s\n", n, strerror(errno));
 		return 1;
 	}
-	if (fsync(fd)) {
-		printf("fsync: %s\n", strerror(errno));
-		return 1;
-	}
-	close(fd);
-	printf("%ld\n", n);
-	return 0;
+	return done(fd, n);
 }
 
 static int punched(const char *path, long blocks, long holes)
