@@ -75,6 +75,22 @@ pub(super) fn lookup_or_load(inode: &Inode<Emfs>, pos: u64) -> Result<ExtentMap>
     Ok(em)
 }
 
+/// Undoes what [`AddressSpaceOperations::writeback_alloc`] did for `ctx`'s range, for a batch
+/// that is not written: `release` gives its blocks back under the state lock, and the map
+/// inserted for the range goes.
+fn undo_alloc(inode: &UnheldInode<Emfs>, ctx: &WriteCtx, release: impl FnOnce(&mut State)) {
+    let fs = inode.super_block().data();
+    {
+        let mut st = fs.lock();
+        release(&mut st);
+        fs.write_done(&mut st);
+    }
+    inode
+        .data()
+        .maps
+        .drop_range(ctx.pos, ctx.pos + ctx.len - 1, false);
+}
+
 #[vtable]
 impl AddressSpaceOperations for Emfs {
     fn readahead(inode: &Inode<Self>, ra: &mut Readahead<'_>) -> Result {
@@ -210,17 +226,10 @@ impl AddressSpaceOperations for Emfs {
     }
 
     fn writeback_cancel(inode: &UnheldInode<Self>, ctx: WriteCtx) {
-        let fs = inode.super_block().data();
-        {
-            let mut st = fs.lock();
-            st.cancel_alloc(ctx.blk, ctx.len / BS, ctx.reserved);
-            fs.write_done(&mut st);
-        }
-        // The map `writeback_alloc` inserted for the range goes; the folios stay dirty.
-        inode
-            .data()
-            .maps
-            .drop_range(ctx.pos, ctx.pos + ctx.len - 1, false);
+        // The folios stay dirty: their promises come back with the blocks.
+        undo_alloc(inode, &ctx, |st| {
+            st.cancel_alloc(ctx.blk, ctx.len / BS, ctx.reserved)
+        });
     }
 
     fn writeback_done(inode: &UnheldInode<Self>, ctx: WriteCtx, result: Result) {
@@ -234,16 +243,10 @@ impl AddressSpaceOperations for Emfs {
                 ctx.pos + ctx.len,
                 e
             );
-            {
-                let mut st = fs.lock();
+            undo_alloc(inode, &ctx, |st| {
                 st.free_blocks(ctx.blk, ctx.len / BS);
                 st.written(ino, ctx.reserved);
-                fs.write_done(&mut st);
-            }
-            inode
-                .data()
-                .maps
-                .drop_range(ctx.pos, ctx.pos + ctx.len - 1, false);
+            });
             return;
         }
         // The ordered-extent completion: the file-extent record, then `unpin_extent_cache`.
