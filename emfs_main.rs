@@ -119,11 +119,11 @@ kernel_ext::kunit::kunit_suite!(
     crate::emfs::records_tests,
     [records_split_and_free, records_range_over_several]
 );
-// The version-2 state on a device in memory that keeps only what a power cut would.
+// The mounted state on a device in memory that keeps only what a power cut would.
 kernel_ext::kunit::kunit_suite!(
-    emfs_state_v2_suite,
-    "emfs_state_v2",
-    crate::emfs::state_v2_tests,
+    emfs_state_suite,
+    "emfs_state",
+    crate::emfs::state_tests,
     [
         state_commit_and_load,
         state_commit_cut_anywhere,

@@ -8,7 +8,7 @@
 //! `Documentation/filesystems/emfs.rst` ("Operations").
 
 use super::namespace::{Make, Namespace, Time, RENAME_WHITEOUT};
-use super::state_v2::NsOp;
+use super::state::NsOp;
 use super::*;
 
 #[vtable]

@@ -15,7 +15,7 @@
 //!   eviction drops all of a file's maps; under memory pressure the shrinker ([`shrink`]) drops
 //!   maps nobody needs, those with no folio (`SEEK_DATA`/`SEEK_HOLE`'s) included.
 //!
-//! Metadata lives in memory ([`state_v2::State`]: the namespace, every file's records, the free
+//! Metadata lives in memory ([`state::State`]: the namespace, every file's records, the free
 //! space) and reaches the disk by copy-on-write commits. The format is
 //! `Documentation/filesystems/emfs.rst`.
 
@@ -41,8 +41,8 @@ pub(crate) mod records;
 pub(crate) mod records_tests;
 pub mod shrink;
 pub(crate) mod space;
-pub(crate) mod state_v2;
-pub(crate) mod state_v2_tests;
+pub(crate) mod state;
+pub(crate) mod state_tests;
 pub mod superblock;
 pub mod tree;
 
@@ -67,7 +67,7 @@ use kernel::{
         new_condvar, new_mutex, Arc, CondVar, Mutex,
     },
 };
-use state_v2::{ino32, NsOp, State};
+use state::{ino32, NsOp, State};
 
 /// The locked state. The guard goes before the allocation scope (field order).
 struct Locked<'a> {

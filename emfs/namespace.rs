@@ -61,12 +61,12 @@ pub struct Node {
     /// A regular file's folios that hold a space reservation ([`State::reserve`]) and whose
     /// writes are not recorded yet: each may still add records ([`Node::chain_bound`]).
     ///
-    /// [`State::reserve`]: super::state_v2::State::reserve
+    /// [`State::reserve`]: super::state::State::reserve
     pub dirty_blocks: u64,
     /// Holes being punched in a regular file ([`State::reserve_punch`]): each may split a
     /// record in two.
     ///
-    /// [`State::reserve_punch`]: super::state_v2::State::reserve_punch
+    /// [`State::reserve_punch`]: super::state::State::reserve_punch
     pub punches: u64,
 }
 

@@ -126,10 +126,10 @@ mutant modified-list extmap/rules.rs 's/ \&\& !on_modified_list$/ \&\& (!on_modi
 fuzz_mutant extent-count emfs/meta.rs \
 	's/KVVec::with_capacity(count.min(EXTENTS_PER_BLOCK), GFP_KERNEL)/KVVec::with_capacity(count, GFP_KERNEL)/; s/> chain_max {/> chain_max.saturating_mul(usize::MAX) {/' \
 	"an inode's extent count sizes an allocation before it is checked"
-crash_mutant no-flush "emfs/state_v2.rs rust/helpers.c" \
+crash_mutant no-flush "emfs/state.rs rust/helpers.c" \
 	's/^        dev.flush()?;$//; s/ | (fua ? REQ_PREFLUSH | REQ_FUA : 0)/ | (fua ? REQ_FUA : 0)/' \
 	"no cache flush before the superblock: neither the explicit one nor the FUA write's preflush"
-crash_mutant no-fua emfs/state_v2.rs \
+crash_mutant no-fua emfs/state.rs \
 	's/dev.write(SB_SLOTS\[slot\], buf, true)?;/dev.write(SB_SLOTS[slot], buf, false)?;/' \
 	"the superblock written as a plain write: no FUA, no preflush"
 crash_mutant fsync-no-commit emfs/file.rs \
@@ -143,7 +143,7 @@ test_mutant metadata-bound emfs/namespace.rs \
 	's/ + 2 \* self.dirty_blocks + self.punches;$/ + self.punches;/' \
 	"a dirty block's reservation leaves out the records it may add" \
 	emfs:enospc.sh "enospc: emfs: filled by scattered writes until ENOSPC, every fsync returned 0"
-test_mutant punch-no-room emfs/state_v2.rs \
+test_mutant punch-no-room emfs/state.rs \
 	's/^        if self.space.available(meta) < grown {$/        if self.space.available(meta) < grown \&\& false {/' \
 	"a hole punched inside an extent adds a record without room promised for it" \
 	emfs:enospc.sh "enospc: emfs: holes punched on a full disk until refused, then fsync returned 0"

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! KUnit suite `emfs_state_v2`: the version-2 state ([`super::state_v2::State`]) on a device in
+//! KUnit suite `emfs_state`: the mounted state ([`super::state::State`]) on a device in
 //! memory that keeps what a real one would keep after a power cut (what was flushed, and a FUA
 //! write) and counts every write that breaks the commit's rules: to a block the last commit
 //! owns, a superblock without FUA, a superblock before the writes it points to were flushed.
@@ -15,7 +15,7 @@ use super::format::{
 use super::meta::{committed, BlockIo, BlockRead, Commit, Device};
 use super::namespace::{Make, Namespace, Time};
 use super::namespace_tests::digest;
-use super::state_v2::{NsOp, State};
+use super::state::{NsOp, State};
 use super::superblock::Superblock;
 use crate::kernel_ext::kunit::{kunit_assert, kunit_assert_eq, Test};
 use kernel::prelude::*;
