@@ -19,7 +19,7 @@ use super::format::{
 };
 use super::namespace::Namespace;
 use super::superblock::{
-    bitmap_block, inode_table_block, probe, SlotProbe, Superblock, V1_REFUSED, VERSION,
+    bitmap_block, inode_table_block, probe, DiskSuperblock, SlotProbe, V1_REFUSED, VERSION,
 };
 use crate::kernel_ext::errno::euclean;
 use crate::kernel_ext::vfs::{BlockReader, FileSystem, SuperBlock};
@@ -135,7 +135,7 @@ pub fn read_extent_chain(
 /// The superblock a mount uses, with its block lists.
 pub struct Mounted {
     /// The header of the newest valid slot.
-    pub sb: Superblock,
+    pub sb: DiskSuperblock,
     /// Its inode-table blocks.
     pub table: KVec<u64>,
     /// Its bitmap blocks.
@@ -179,7 +179,7 @@ pub fn read_superblock(io: &mut impl BlockRead) -> Result<Mounted> {
         pr_err!("{}\n", V1_REFUSED);
         return Err(EINVAL);
     }
-    let sb = Superblock::decode(&b).map_err(|e| {
+    let sb = DiskSuperblock::decode(&b).map_err(|e| {
         pr_err!("superblock (generation {}): {}\n", p.generation, e.what());
         euclean()
     })?;

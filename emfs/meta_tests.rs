@@ -13,7 +13,7 @@ use super::meta::{committed, load, read_superblock, BlockIo, BlockRead, Commit};
 use super::namespace::{Make, Namespace, Time};
 use super::namespace_tests::digest;
 use super::ownership::check_blocks;
-use super::superblock::Superblock;
+use super::superblock::DiskSuperblock;
 use crate::kernel_ext::kunit::{kunit_assert, kunit_assert_eq, Test};
 use kernel::prelude::*;
 
@@ -265,7 +265,7 @@ fn put_superblock(
     (version, gen): (u32, u64),
     (incompat, ro_compat): (u64, u64),
 ) -> Result {
-    let sb = Superblock {
+    let sb = DiskSuperblock {
         generation: gen,
         total_blocks: BLOCKS as u64,
         inode_count: 16,

@@ -21,7 +21,7 @@ use super::namespace::{Namespace, Node};
 use super::ownership::check_blocks;
 use super::records::replace_range;
 use super::space::Space;
-use super::superblock::Superblock;
+use super::superblock::DiskSuperblock;
 use crate::kernel_ext::errno::euclean;
 use kernel::prelude::*;
 
@@ -55,7 +55,7 @@ pub(crate) fn ino32(ino: u64) -> Result<u32> {
 /// The metadata of a mounted file system.
 pub(crate) struct State {
     /// The superblock of the last commit.
-    pub(crate) sb: Superblock,
+    pub(crate) sb: DiskSuperblock,
     /// Its inode-table blocks.
     table: KVec<u64>,
     /// Its bitmap blocks.
@@ -589,7 +589,7 @@ impl State {
 
         // Everything above is durable before the superblock that points to it.
         dev.flush()?;
-        let sb = Superblock {
+        let sb = DiskSuperblock {
             generation: gen,
             free_blocks: free_after,
             ..self.sb

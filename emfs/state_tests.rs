@@ -16,7 +16,7 @@ use super::meta::{committed, BlockIo, BlockRead, Commit, Device};
 use super::namespace::{Make, Namespace, Time};
 use super::namespace_tests::digest;
 use super::state::{NsOp, State};
-use super::superblock::Superblock;
+use super::superblock::DiskSuperblock;
 use crate::kernel_ext::kunit::{kunit_assert, kunit_assert_eq, Test};
 use kernel::prelude::*;
 
@@ -186,7 +186,7 @@ fn format(dev: &mut MemDev) -> Result {
     seal_block(&mut b);
     dev.write(bitmap[0], &b, false)?;
     dev.flush()?;
-    let sb = Superblock {
+    let sb = DiskSuperblock {
         generation: 1,
         total_blocks: total,
         inode_count: 64,

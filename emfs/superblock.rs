@@ -3,7 +3,7 @@
 //! The superblock of the emfs format, version 2 (`Documentation/filesystems/emfs.rst`,
 //! "Superblock"). Values in, bytes out, as in [`super::format`].
 //!
-//! [`Superblock`] holds the header fields only. The block lists (up to 384 inode-table and 64
+//! [`DiskSuperblock`] holds the header fields only. The block lists (up to 384 inode-table and 64
 //! bitmap blocks, 3.5 KiB) stay in the block, read with [`inode_table_block`] and
 //! [`bitmap_block`] into storage of the caller's choosing: a value of that size must not live
 //! on a kernel stack, and would if the struct held the lists (a mount holds a candidate from
@@ -59,9 +59,9 @@ pub fn probe(b: &[u8; BLOCK_SIZE]) -> Result<SlotProbe, FormatError> {
     })
 }
 
-/// The header of a superblock of version 2.
+/// The on-disk superblock's header fields (the VFS object is `vfs::SuperBlock`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Superblock {
+pub struct DiskSuperblock {
     /// Transaction id of the commit that wrote it.
     pub generation: u64,
     /// Size of the file system in blocks.
@@ -99,9 +99,9 @@ pub fn bitmap_block(b: &[u8; BLOCK_SIZE], i: usize) -> u64 {
     get_u64(b, BITMAP_LIST + 8 * i)
 }
 
-impl Superblock {
+impl DiskSuperblock {
     /// Encodes with its block lists (`inode_table_blocks` and `bitmap_blocks` entries) into a
-    /// sealed block, after checking its fields as [`Superblock::decode`] would.
+    /// sealed block, after checking its fields as [`DiskSuperblock::decode`] would.
     pub fn encode(
         &self,
         inode_table: &[u64],
@@ -150,7 +150,7 @@ impl Superblock {
         }
         let mut uuid = [0; 16];
         uuid.copy_from_slice(&b[56..72]);
-        let sb = Superblock {
+        let sb = DiskSuperblock {
             generation: get_u64(b, 16),
             total_blocks: get_u64(b, 24),
             inode_count: get_u32(b, 32),

@@ -14,7 +14,7 @@ use emfs_tools::format::{
 };
 use emfs_tools::mkfs::{mkfs, Content, Node, Options, Piece, Tree};
 use emfs_tools::superblock::{
-    bitmap_block, inode_location, inode_table_block, Superblock, MAX_INODE_TABLE_BLOCKS,
+    bitmap_block, inode_location, inode_table_block, DiskSuperblock, MAX_INODE_TABLE_BLOCKS,
 };
 use std::io::Cursor;
 
@@ -216,7 +216,7 @@ pub fn base_image() -> Result<Image, String> {
 }
 
 /// Every structure of the image, found from its superblock in slot 0.
-fn places_of(bytes: &[u8], sb: &Superblock) -> Vec<Place> {
+fn places_of(bytes: &[u8], sb: &DiskSuperblock) -> Vec<Place> {
     let block = |blk: u64| -> [u8; BLOCK_SIZE] {
         let off = blk as usize * BLOCK_SIZE;
         bytes

@@ -6,7 +6,7 @@
 
 use emfs_tools::format::{BLOCK_SIZE, EXTENTS_PER_BLOCK, EXTENT_REGULAR, S_IFDIR, S_IFREG};
 use emfs_tools::mkfs::{mkfs, Content, Fill, Node, Options, Piece};
-use emfs_tools::superblock::{Superblock, MAX_BITMAP_BLOCKS};
+use emfs_tools::superblock::{DiskSuperblock, MAX_BITMAP_BLOCKS};
 use emfs_tools::{write_block, Device};
 
 /// The file's name.
@@ -33,7 +33,7 @@ pub fn holes_block(k: u64) -> [u8; BLOCK_SIZE] {
 /// `extents` one-block data extents at file blocks 0, 2, 4, ..., each followed by a one-block
 /// hole, the data contiguous on disk (so adjacent maps on disk never merge across the holes).
 /// Its size ends with the last hole.
-pub fn holes_image(dev: &mut impl Device, extents: u64) -> Result<Superblock, String> {
+pub fn holes_image(dev: &mut impl Device, extents: u64) -> Result<DiskSuperblock, String> {
     let time = (1_700_000_000, 0);
     let pieces = (0..extents)
         .map(|k| Piece {

@@ -8,7 +8,7 @@
 use emfs_tools::dinode::DiskInode;
 use emfs_tools::format::{seal_block, BLOCK_SIZE, INODE_SIZE, SB_SLOTS};
 use emfs_tools::fsck::{exit as code, fsck};
-use emfs_tools::superblock::{inode_location, inode_table_block, Superblock, V1_REFUSED};
+use emfs_tools::superblock::{inode_location, inode_table_block, DiskSuperblock, V1_REFUSED};
 use emfs_tools::{read_block, write_block};
 use std::io::Cursor;
 
@@ -149,7 +149,7 @@ fn holes_image_is_clean_and_alternates() {
 fn a_root_with_an_extent_chain_is_an_error() {
     let mut dev = Cursor::new(emfs_fuzz::base_image().unwrap().bytes);
     let b = read_block(&mut dev, SB_SLOTS[0]).unwrap();
-    let sb = Superblock::decode(&b).unwrap();
+    let sb = DiskSuperblock::decode(&b).unwrap();
     let table: Vec<u64> = (0..sb.inode_table_blocks as usize)
         .map(|i| inode_table_block(&b, i))
         .collect();
@@ -179,7 +179,7 @@ fn a_root_with_an_extent_chain_is_an_error() {
 fn both_slots_of_the_base_image_are_valid() {
     let mut dev = Cursor::new(emfs_fuzz::base_image().unwrap().bytes);
     let decode = |dev: &mut Cursor<Vec<u8>>, slot| {
-        Superblock::decode(&read_block(dev, SB_SLOTS[slot]).unwrap()).unwrap()
+        DiskSuperblock::decode(&read_block(dev, SB_SLOTS[slot]).unwrap()).unwrap()
     };
     let (newest, older) = (decode(&mut dev, 0), decode(&mut dev, 1));
     assert_eq!(older.generation + 1, newest.generation);

@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 /// What owns a block.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Owner {
-    Superblock,
+    DiskSuperblock,
     InodeTable,
     Bitmap,
     ExtentBlock(u32),

@@ -11,7 +11,7 @@ use crate::dirent::{decode_dir_block, dir_entries, names_unique, ChainWalk};
 use crate::format::{FormatError, INODES_PER_BLOCK, INODE_SIZE, SB_SLOTS, S_IFDIR, S_IFREG};
 pub use crate::report::{exit, Report};
 use crate::superblock::{
-    bitmap_block, inode_table_block, probe, SlotProbe, Superblock, V1_REFUSED, VERSION,
+    bitmap_block, inode_table_block, probe, DiskSuperblock, SlotProbe, V1_REFUSED, VERSION,
 };
 use crate::tree::{check_tree, Link, Node};
 use crate::{device_blocks, read_block, Device};
@@ -52,7 +52,7 @@ pub fn fsck(dev: &mut impl Device) -> io::Result<Report> {
 /// Checks the file system whose newest superblock is in slot `slot`.
 fn check(dev: &mut impl Device, slot: u64, dev_blocks: u64, r: &mut Report) -> io::Result<()> {
     let b = read_block(dev, slot)?;
-    let sb = match Superblock::decode(&b) {
+    let sb = match DiskSuperblock::decode(&b) {
         Ok(sb) => sb,
         Err(e) => {
             r.error(format!("superblock slot {slot}: {}", e.what()));
@@ -110,7 +110,7 @@ fn check(dev: &mut impl Device, slot: u64, dev_blocks: u64, r: &mut Report) -> i
         }
     };
     for slot in SB_SLOTS {
-        claim(r, slot, Owner::Superblock);
+        claim(r, slot, Owner::DiskSuperblock);
     }
     for &blk in &table {
         claim(r, blk, Owner::InodeTable);

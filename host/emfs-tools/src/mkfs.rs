@@ -16,7 +16,7 @@ use crate::format::{
     INODES_PER_BLOCK, INODE_SIZE, ROOT_INO, SB_MAGIC, SB_SLOTS, S_IFDIR, S_IFMT, S_IFREG,
 };
 use crate::superblock::{
-    bitmap_blocks_for, inode_location, Superblock, MAX_BITMAP_BLOCKS, MAX_INODE_TABLE_BLOCKS,
+    bitmap_blocks_for, inode_location, DiskSuperblock, MAX_BITMAP_BLOCKS, MAX_INODE_TABLE_BLOCKS,
 };
 use crate::{write_block, Device};
 use std::collections::HashMap;
@@ -128,7 +128,7 @@ pub fn empty_tree(time: i64) -> Tree {
 /// Writes a file system holding `tree`: both superblock slots (generation 1 in slot 0, slot 1
 /// invalidated), the inode table, directory chains, extent chains and data, target blocks, the
 /// bitmap.
-pub fn mkfs(dev: &mut impl Device, opts: &Options, tree: &Tree) -> Result<Superblock, String> {
+pub fn mkfs(dev: &mut impl Device, opts: &Options, tree: &Tree) -> Result<DiskSuperblock, String> {
     let (links, parents) = shape(tree)?;
     let total = opts.total_blocks;
     let need = (tree.len() as u64 + 1).div_ceil(INODES_PER_BLOCK as u64);
@@ -232,7 +232,7 @@ pub fn mkfs(dev: &mut impl Device, opts: &Options, tree: &Tree) -> Result<Superb
         seal_block(&mut block);
         write_block(dev, blk, &block).map_err(io)?;
     }
-    let sb = Superblock {
+    let sb = DiskSuperblock {
         generation: 1,
         total_blocks: total,
         inode_count: (itb as usize * INODES_PER_BLOCK) as u32,

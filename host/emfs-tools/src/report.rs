@@ -2,7 +2,7 @@
 
 //! What a check of an emfs found ([`crate::fsck`]), and the exit code `fsck.emfs` gives it.
 
-use crate::superblock::Superblock;
+use crate::superblock::DiskSuperblock;
 
 /// e2fsck's exit codes, the ones fsck.emfs uses.
 pub mod exit {
@@ -22,7 +22,7 @@ pub struct Report {
     /// Every broken invariant, one line each.
     pub errors: Vec<String>,
     /// The header of the superblock used, if one was valid.
-    pub superblock: Option<Superblock>,
+    pub superblock: Option<DiskSuperblock>,
     /// Regular files in use.
     pub files: u64,
     /// Directories in use.

@@ -10,10 +10,10 @@ use emfs_tools::superblock::*;
 
 const TOTAL: u64 = 40000;
 
-fn sample() -> (Superblock, Vec<u64>, Vec<u64>) {
+fn sample() -> (DiskSuperblock, Vec<u64>, Vec<u64>) {
     let itb = 20;
     let bmb = bitmap_blocks_for(TOTAL) as usize;
-    let sb = Superblock {
+    let sb = DiskSuperblock {
         generation: 7,
         total_blocks: TOTAL,
         inode_count: 16 * itb,
@@ -38,11 +38,11 @@ fn encoded() -> [u8; BLOCK_SIZE] {
     b
 }
 
-fn damaged(f: impl FnOnce(&mut [u8; BLOCK_SIZE])) -> Result<Superblock, FormatError> {
+fn damaged(f: impl FnOnce(&mut [u8; BLOCK_SIZE])) -> Result<DiskSuperblock, FormatError> {
     let mut b = encoded();
     f(&mut b);
     seal_block(&mut b);
-    Superblock::decode(&b)
+    DiskSuperblock::decode(&b)
 }
 
 fn put32(b: &mut [u8], off: usize, v: u32) {
@@ -57,7 +57,7 @@ fn put64(b: &mut [u8], off: usize, v: u64) {
 fn round_trip_with_the_lists() {
     let (sb, table, bitmap) = sample();
     let b = encoded();
-    assert_eq!(Superblock::decode(&b), Ok(sb));
+    assert_eq!(DiskSuperblock::decode(&b), Ok(sb));
     assert_eq!(
         probe(&b),
         Ok(SlotProbe {
@@ -81,7 +81,7 @@ fn each_rule_refuses_its_damage() {
     let field = |w| Err(FormatError::BadField(w));
     let mut b = encoded();
     b[100] ^= 1;
-    assert_eq!(Superblock::decode(&b), Err(FormatError::BadChecksum));
+    assert_eq!(DiskSuperblock::decode(&b), Err(FormatError::BadChecksum));
     assert_eq!(damaged(|b| b[0] ^= 1), Err(FormatError::BadMagic));
     assert_eq!(
         damaged(|b| put32(b, 12, 8192)),
@@ -113,7 +113,7 @@ fn encode_refuses_what_decode_would() {
     let (sb, table, bitmap) = sample();
     let mut b = [0u8; BLOCK_SIZE];
     assert!(sb.encode(&table[1..], &bitmap, &mut b).is_err());
-    let bad = Superblock {
+    let bad = DiskSuperblock {
         free_blocks: TOTAL + 1,
         ..sb
     };
@@ -134,7 +134,7 @@ fn a_version_1_slot_is_told_apart() {
             generation: 3
         })
     );
-    assert_eq!(Superblock::decode(&b), Err(FormatError::Unsupported));
+    assert_eq!(DiskSuperblock::decode(&b), Err(FormatError::Unsupported));
     b[200] ^= 1;
     assert_eq!(probe(&b), Err(FormatError::BadChecksum));
 }
@@ -143,14 +143,14 @@ fn a_version_1_slot_is_told_apart() {
 fn features_decide_the_mount() {
     let (sb, _, _) = sample();
     assert_eq!(sb.read_only_features(), Ok(false));
-    let compat = Superblock {
+    let compat = DiskSuperblock {
         compat: 1 << 5,
         ..sb
     };
     assert_eq!(compat.read_only_features(), Ok(false));
-    let ro = Superblock { ro_compat: 1, ..sb };
+    let ro = DiskSuperblock { ro_compat: 1, ..sb };
     assert_eq!(ro.read_only_features(), Ok(true));
-    let incompat = Superblock {
+    let incompat = DiskSuperblock {
         incompat: 1 << 63,
         ..sb
     };

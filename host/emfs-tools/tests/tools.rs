@@ -15,7 +15,7 @@ use emfs_tools::format::{
 use emfs_tools::fsck::{exit, fsck, Report};
 use emfs_tools::mkfs::{mkfs, read_tree, version_1_superblock, Content, Node, Options, Tree};
 use emfs_tools::superblock::{
-    bitmap_block, inode_location, inode_table_block, Superblock, V1_REFUSED,
+    bitmap_block, inode_location, inode_table_block, DiskSuperblock, V1_REFUSED,
 };
 use emfs_tools::{crc32c_vectors, read_block, write_block};
 use std::io::Cursor;
@@ -64,12 +64,12 @@ fn sample() -> Tree {
 
 const EXTENTS: usize = 63 * 2;
 
-fn make(tree: &Tree) -> Result<(Dev, Superblock), String> {
+fn make(tree: &Tree) -> Result<(Dev, DiskSuperblock), String> {
     make_with(tree, 1, false)
 }
 
 /// [`make`] with files in extents of `extent_blocks`, a free block between them with `gaps`.
-fn make_with(tree: &Tree, extent_blocks: u64, gaps: bool) -> Result<(Dev, Superblock), String> {
+fn make_with(tree: &Tree, extent_blocks: u64, gaps: bool) -> Result<(Dev, DiskSuperblock), String> {
     let mut dev = Cursor::new(vec![0u8; (BLOCKS as usize) * BLOCK_SIZE]);
     let opts = Options {
         total_blocks: BLOCKS,
@@ -91,9 +91,9 @@ fn has_error(r: &Report, needle: &str) -> bool {
 }
 
 /// The superblock in slot 0, its inode-table list and its bitmap list.
-fn superblock(dev: &mut Dev) -> (Superblock, Vec<u64>, Vec<u64>) {
+fn superblock(dev: &mut Dev) -> (DiskSuperblock, Vec<u64>, Vec<u64>) {
     let b = read_block(dev, SB_SLOTS[0]).unwrap();
-    let sb = Superblock::decode(&b).unwrap();
+    let sb = DiskSuperblock::decode(&b).unwrap();
     let table = (0..sb.inode_table_blocks as usize)
         .map(|i| inode_table_block(&b, i))
         .collect();
@@ -108,7 +108,7 @@ fn table(dev: &mut Dev) -> Vec<u64> {
 }
 
 /// Writes `sb` with the lists of slot 0 into slot `slot`.
-fn write_sb(dev: &mut Dev, slot: usize, sb: &Superblock) {
+fn write_sb(dev: &mut Dev, slot: usize, sb: &DiskSuperblock) {
     let (_, table, bitmap) = superblock(dev);
     let mut b = [0u8; BLOCK_SIZE];
     sb.encode(&table, &bitmap, &mut b).unwrap();
@@ -669,7 +669,7 @@ fn a_damaged_slot_loses_to_the_other() {
     write_sb(
         &mut dev,
         1,
-        &Superblock {
+        &DiskSuperblock {
             generation: 2,
             ..sb
         },
@@ -695,7 +695,7 @@ fn the_newer_slot_wins() {
     write_sb(
         &mut dev,
         1,
-        &Superblock {
+        &DiskSuperblock {
             generation: 5,
             free_blocks: 0,
             ..sb

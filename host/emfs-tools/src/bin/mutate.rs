@@ -8,7 +8,7 @@
 
 use emfs_tools::dinode::DiskInode;
 use emfs_tools::fsck::exit as code;
-use emfs_tools::superblock::{inode_location, inode_table_block, Superblock};
+use emfs_tools::superblock::{inode_location, inode_table_block, DiskSuperblock};
 use emfs_tools::{format::SB_SLOTS, read_block, write_block};
 use std::fs::OpenOptions;
 use std::process::exit;
@@ -40,7 +40,7 @@ fn main() {
         .iter()
         .filter_map(|&slot| read_block(&mut dev, slot).ok())
         .filter_map(|b| {
-            let sb = Superblock::decode(&b).ok()?;
+            let sb = DiskSuperblock::decode(&b).ok()?;
             let table: Vec<u64> = (0..sb.inode_table_blocks as usize)
                 .map(|i| inode_table_block(&b, i))
                 .collect();
