@@ -34,15 +34,29 @@ part() {
 	   echo "STATIC=0 PROGRAMS=emfs:fuzz.sh" ;;
 	6) echo "differential: 20 + 500 seeds of 2,000 operations against btrfs's extent_map.c"
 	   echo "STATIC=0 PROGRAMS=emfs:extmap_diff.sh" ;;
-	7) echo "mutants: each built into its own emfs.ko and caught by the test that must catch it"
-	   echo "STATIC=0 VM=0 MUTANTS=1" ;;
+	7) echo "merge-rule mutants: each built into its own emfs.ko and caught by extmap-diff, race.sh or fuzz.sh"
+	   echo "STATIC=0 VM=0 MUTANTS=1 MUTANTS_ONLY=refcount,refcount-race,modified-list,extent-count" ;;
+	8) echo "data mutants: crash consistency and user data, each caught by the test that must catch it"
+	   echo "STATIC=0 VM=0 MUTANTS=1 MUTANTS_ONLY=no-flush,no-fua,fsync-no-commit,short-copy,metadata-bound,punch-no-room" ;;
 	*) return 1 ;;
 	esac
 }
-PARTS=7
+PARTS=8
+
+# The mutants the parts name, against those scripts/mutants.sh defines: a mutant
+# no part names would never run.
+check_mutant_parts() {
+	local named defined
+	named=$(for k in $(seq 1 $PARTS); do part "$k" | sed -n 's/.*MUTANTS_ONLY=\([^ ]*\).*/\1/p'; done |
+		tr ',' '\n' | sort)
+	defined=$(sed -nE 's/^(fuzz_|crash_|test_)?mutant ([a-z-]+) .*/\2/p' "$SRCTREE/scripts/mutants.sh" | sort)
+	[ "$named" = "$defined" ] ||
+		die "the parts' mutants are not scripts/mutants.sh's: $(diff <(echo "$named") <(echo "$defined") | grep '^[<>]' | tr '\n' ' ')"
+}
 
 run_part() {
 	local k=$1 env
+	check_mutant_parts
 	env=$(part "$k" | sed -n 2p)
 	log "check-extended part $k/$PARTS: $(part "$k" | sed -n 1p)"
 	# The scale of the extended check, for every part (the guest tests read it

@@ -10,7 +10,8 @@
 #
 #   scripts/mutants.sh KSRC OUT
 #
-# MUTANTS_ONLY="NAME ..." runs only those (by hand; check.sh runs them all).
+# MUTANTS_ONLY="NAME ..." (or NAME,NAME,...) runs only those (by hand, or a part
+# of make check-extended).
 #
 # Prints "pass NAME" or "fail NAME" per mutant (for check.sh), details on stderr.
 
@@ -27,7 +28,7 @@ export HOST_STATIC_DIR=$OUT/host-static
 # each must change); false (with "fail LABEL" printed) if it cannot be made.
 build() {
 	local name=$1 files=$2 expr=$3 label=$4 file
-	if [ -n "${MUTANTS_ONLY:-}" ] && [[ " $MUTANTS_ONLY " != *" $name "* ]]; then
+	if [ -n "${MUTANTS_ONLY:-}" ] && [[ " ${MUTANTS_ONLY//,/ } " != *" $name "* ]]; then
 		return 1
 	fi
 	dir=$OUT/mutants/$name
