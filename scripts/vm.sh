@@ -231,7 +231,7 @@ run)
 	log "btrfs with the 2020 fix reverted, in a boot of its own (TCG: about a minute)"
 	btrfs_bug_boot
 	grep -E '^ +\+[0-9]+ ms|kernel BUG at|RIP: 0010' "$OUT/btrfs-bug-console.log" |
-		sed 's/^\[ *[0-9.]*\] /  /' | head -n 9
+		sed 's/^\[ *[0-9.]*\] /  /' | awk '!/RIP/ || !rip++' | head -n 9
 	set +e
 	if [ "${VERBOSE:-0}" = 1 ]; then
 		timeout -k 10 "${RUN_TIMEOUT:-600}" "${QEMU[@]}" -append "$APPEND harness_verbose=1" \
