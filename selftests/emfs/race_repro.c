@@ -2,14 +2,17 @@
 /*
  * The 2020 btrfs extent-map race, played through the file system:
  *
- *  1. extent A = [0, 64K) is written back and its map unpinned;
- *  2. extent B = [64K, 128K), right after A on disk, likewise;
+ *  1. extent A = [0, 64K) is written back, its map unpinned, and committed
+ *     (syncfs): the 2020 report's extent A, persisted by an earlier
+ *     transaction;
+ *  2. extent B = [64K, 128K), right after A on disk, is written back and its
+ *     map unpinned, still on the modified list;
  *  3. B's pages are released (fadvise DONTNEED): B's map stays, it is
  *     modified and fsync needs it;
- *  4. a reader reads B: it looks up B's map, holds it and (through emfs's
+ *  4. a reader reads B: it looks up B's map, holds it and (through the
  *     debugfs hook) stays parked there;
- *  5. fsync logs A and B and then clears their LOGGING flags, which tries to
- *     merge B into A: with the reader holding B, the merge must be refused;
+ *  5. fsync logs B and then clears its LOGGING flag, which tries to merge B
+ *     into A: with the reader holding B, the merge must be refused;
  *  6. the reader is let go and must have read B's data;
  *  7. C = [128K, 192K), right after B on disk, is written and fsynced: now
  *     B may merge (with C);
@@ -268,7 +271,10 @@ int main(int argc, char **argv)
 	if (fsync(fd))
 		die("fsync");
 	write_back(fd, 0);
-	tl("writer", "A [0, 64K) written back; its map inserted pinned, then unpinned");
+	/* A is on disk by a transaction of its own, as in the 2020 report. */
+	if (syncfs(fd))
+		die("syncfs");
+	tl("writer", "A [0, 64K) written back and committed; its map unpinned");
 	write_back(fd, EXT);
 	if (on_btrfs()) {
 		/* The merge needs B right after A on disk. */
@@ -325,7 +331,8 @@ int main(int argc, char **argv)
 		die("fsync");
 	if (mode != NO_HOOK) {
 		refused1 = refused();
-		tl("writer", "fsync: A and B logged (LOGGING set), the commit written");
+		tl("writer", "fsync: B logged (LOGGING set; A, committed before, is not), "
+		   "the commit written");
 		if (refused1 > refused0 && mode == EMFS)
 			tl("writer", "clear_logging(B): merge with A refused, B's refcount %llu "
 			   "(tree, fsync, reader)", read_u64(EXTMAP "last_refused_refs"));
