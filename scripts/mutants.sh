@@ -22,6 +22,11 @@ OUT=$2
 # The mutants' VMs use the host tools check.sh built (vm.sh writes an image with
 # emfs-fuzz); they are not rebuilt per mutant.
 export HOST_STATIC_DIR=$OUT/host-static
+# A mutant's VM runs one test, in minutes even on the debug kernel; a boot that
+# hangs (seen once on the debug kernel under TCG: the console stopped at the
+# virtio disks' probe, 143 s in) is cut off after 20 minutes, not the whole
+# check's VM_TIMEOUT.
+export VM_TIMEOUT=${MUTANT_VM_TIMEOUT:-1200}
 
 # build NAME FILES SED-EXPRESSION LABEL: the mutant's sources and VM image in
 # $OUT/mutants/NAME, the expression applied to each of FILES (space-separated;
