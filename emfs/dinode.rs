@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Inodes of the emfs format, version 2 (`Documentation/filesystems/emfs.rst`, "Inodes"):
-//! a slot of an inode-table block, no longer holding a name (names live in directory entries)
-//! but a parent, a device number, a directory's next cookie and a short symlink target. Values
+//! Inodes of the emfs format (`Documentation/filesystems/emfs.rst`, "Inodes"): a slot of an
+//! inode-table block holding no name (names live in directory entries) but a parent, a device
+//! number, a directory's next cookie and a short symlink target. Values
 //! in, bytes out, as in [`super::format`]; [`DiskInode::decode`] checks every rule that one
 //! slot keeps, so that a slot it accepts is one the rest of the code may trust field by field.
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! KUnit suite `emfs_kernel_ext`: what the abstractions refuse or get right where a safe caller
-//! could otherwise reach undefined behaviour (each case is a hole a review found). A module of
+//! could otherwise reach undefined behaviour, one case for each such path. A module of
 //! `emfs.ko` only (`emfs_main.rs`), not of the sample that also builds `rust/`.
 
 use crate::kernel_ext::kthread::KThread;
