@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! A directory in memory (format version 2): its entries by cookie, which is readdir's order and
+//! A directory in memory: its entries by cookie, which is readdir's order and
 //! the chain's, and by name, which is lookup's. It is loaded from the directory's chain at mount
 //! and written back packed, copy-on-write, by the commit after it changes
 //! (`Documentation/filesystems/emfs.rst`, "Directories").

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Directory blocks of the emfs format, version 2: a directory's entries, packed in a chain of
+//! Directory blocks of the emfs format: a directory's entries, packed in a chain of
 //! blocks sorted by cookie (`Documentation/filesystems/emfs.rst`, "Directories"). Values in,
 //! bytes out, as in [`super::format`]; the rules that one block must keep are checked here, the
 //! rules of a whole chain (cookies rising across blocks, unique names, the count) by its reader.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The version-2 metadata a [`Namespace`] owns on disk: the inode table, extent chains, directory
+//! The metadata a [`Namespace`] owns on disk: the inode table, extent chains, directory
 //! chains and symlink target blocks. [`load`] reads them at mount through the format's checks
 //! (`dinode.rs`, `dirent.rs`); [`Commit`] writes what changed, copy-on-write, for a commit
 //! that then writes the bitmap and the superblock (`Documentation/filesystems/emfs.rst`).

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! KUnit suite `emfs_meta`: a version-2 namespace written by [`super::meta::Commit`] to a disk
+//! KUnit suite `emfs_meta`: a namespace written by [`super::meta::Commit`] to a disk
 //! in memory and read back by [`super::meta::load`], equal to what was written, with no block
 //! of the last commit overwritten and none leaked; and damaged blocks found on the way in.
 
@@ -258,7 +258,7 @@ pub(crate) fn meta_damage_found(t: &mut Test) -> Result {
 }
 
 /// A superblock slot of version `version` and generation `gen` at `slot` of `disk`, whose
-/// other fields make a valid version-2 superblock; `incompat`/`ro_compat` as given.
+/// other fields make a valid superblock; `incompat`/`ro_compat` as given.
 fn put_superblock(
     disk: &mut MemDisk,
     slot: u64,
@@ -327,7 +327,7 @@ pub(crate) fn meta_superblock_choice(t: &mut Test) -> Result {
     Ok(())
 }
 
-/// The block rule over a committed version-2 namespace: every block owned once and the
+/// The block rule over a committed namespace: every block owned once and the
 /// bitmap saying exactly that. Then one problem at a time: a bitmap bit, a record pointing
 /// into a directory's chain, the superblock's free count.
 pub(crate) fn meta_blocks_owned_once(t: &mut Test) -> Result {

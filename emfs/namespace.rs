@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The namespace of an emfs of format version 2, in memory: every inode with, for a directory,
+//! The namespace of an emfs in memory: every inode with, for a directory,
 //! its entries and, for a symlink, its target; and the operations that change them (`mkdir`,
 //! `mknod`, `symlink`, `create`, `link`, `unlink`, `rmdir`, `rename` with its flags).
 //!

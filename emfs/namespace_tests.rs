@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! KUnit suite `emfs_namespace`: the version-2 namespace in memory ([`super::namespace`]).
+//! KUnit suite `emfs_namespace`: the namespace in memory ([`super::namespace`]).
 //! Each operation's effect on link counts, parents and entries, each refusal with the errno
 //! `rename(2)`, `link(2)`, `rmdir(2)` and friends give, and a long random run in which the
 //! tree check `fsck.emfs` runs holds after every operation and a refused one changes nothing.

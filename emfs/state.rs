@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The metadata of a mounted emfs of format version 2 in memory: the committed superblock with
+//! The metadata of a mounted emfs in memory: the committed superblock with
 //! its block lists, the free space ([`Space`]), the namespace with every file's records
 //! ([`Namespace`]); the mount-time checks; and the commit that makes the running state the
 //! committed one.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The namespace rules of the emfs format, version 2, over a whole file system
+//! The namespace rules of the emfs format over a whole file system
 //! (`Documentation/filesystems/emfs.rst`, "Rules"): entries name inodes in use of their
 //! type, every directory but orphans is named once by its parent and reachable from the root,
 //! link counts match the entries. One check that the kernel (at mount) and `fsck.emfs` both
