@@ -2,10 +2,13 @@
 # SPDX-License-Identifier: GPL-2.0
 # Builds (or finds in the cache) the test kernel and prints its tree's path.
 #
-#   scripts/kernel.sh [default|debug]
+#   scripts/kernel.sh [default|debug|bench]
 #
-# The tree is Debian's linux-source-6.12, configured from tinyconfig plus the
-# fragments in configs/, built with LLVM=1 and Debian's rustc. It is cached
+# default and debug are the test kernels (their checks in configs/debug.config,
+# debug adds KASAN and fault injection); bench is built like a distribution
+# kernel for make bench (configs/bench.config). The tree is Debian's
+# linux-source-6.12, configured from tinyconfig plus the flavour's fragments in
+# configs/, built with LLVM=1 and Debian's rustc. It is cached
 # outside the clone under a key made of everything that affects the result:
 # the kernel package version, the fragments, the patches, this script and the
 # toolchain versions. A second run with the same key does nothing.
@@ -20,7 +23,8 @@ FLAVOUR=${1:-default}
 case "$FLAVOUR" in
 default) FRAGMENTS=(base rust btrfs debug) ;;
 debug) FRAGMENTS=(base rust btrfs debug kasan) ;;
-*) die "unknown kernel flavour '$FLAVOUR' (default or debug)" ;;
+bench) FRAGMENTS=(base rust btrfs bench) ;;
+*) die "unknown kernel flavour '$FLAVOUR' (default, debug or bench)" ;;
 esac
 
 kernel_version=$(dpkg-query -W -f='${Version}' "$KERNEL_PKG" 2>/dev/null) ||
