@@ -122,13 +122,14 @@ fn timed(tree: &ExtentMapTree, op: usize, n: u64) -> Result<(u64, u64)> {
             let mut maps = KVVec::with_capacity(n as usize, GFP_KERNEL)?;
             for &i in order.iter() {
                 maps.push(
-                    map(i * step + first, 1, i * disk_step + disk_first, 0)?,
+                    Some(map(i * step + first, 1, i * disk_step + disk_first, 0)?),
                     GFP_KERNEL,
                 )?;
             }
+            // The vector is freed after the timed part, as btrfs's array is.
             t0 = now();
-            for (i, em) in maps.into_iter().enumerate() {
-                add(tree, em)?;
+            for (i, em) in maps.iter_mut().enumerate() {
+                add(tree, em.take().ok_or(EINVAL)?)?;
                 resched(i as u64);
             }
             t1 = now();
@@ -154,7 +155,11 @@ fn timed(tree: &ExtentMapTree, op: usize, n: u64) -> Result<(u64, u64)> {
                 held.push(tree.lookup(block * B, B), GFP_KERNEL)?;
                 resched(i);
             }
-            drop(held);
+            // The references are put here, the vector freed after the timed part (btrfs's
+            // array too).
+            for em in held.iter_mut() {
+                drop(em.take());
+            }
             t1 = now();
         }
         "drop_all" => {

@@ -15,6 +15,7 @@
 #include <linux/list.h>
 #include <linux/rbtree.h>
 #include <linux/gfp.h>
+#include <linux/slab.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
@@ -134,6 +135,12 @@ void emfs_rb_clear_node(struct rb_node *node)
 gfp_t emfs_gfp_nofs(void)
 {
 	return GFP_NOFS;
+}
+
+/* So is SLAB_NO_MERGE. */
+slab_flags_t emfs_slab_no_merge(void)
+{
+	return SLAB_NO_MERGE;
 }
 
 /* Folios and pages */

@@ -53,6 +53,7 @@ void emfs_list_del_init(struct list_head *entry);
 bool emfs_list_empty(const struct list_head *head);
 void emfs_rb_clear_node(struct rb_node *node);
 gfp_t emfs_gfp_nofs(void);
+slab_flags_t emfs_slab_no_merge(void);
 loff_t emfs_folio_pos(struct folio *folio);
 size_t emfs_folio_size(struct folio *folio);
 void emfs_folio_zero_range(struct folio *folio, size_t start, size_t len);

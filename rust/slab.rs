@@ -79,10 +79,16 @@ impl<T> KmemCache<T> {
             // SAFETY: All-zero is a valid `kmem_cache_args`: no usercopy, no constructor.
             ..unsafe { core::mem::zeroed() }
         };
+        // Never merged with another cache of the same size: `live` and `/sys/kernel/slab/NAME`
+        // then count this cache's objects only, and they never share slabs with another
+        // subsystem's (make bench races btrfs's cache of the same size against this one).
+        // SAFETY: `emfs_slab_no_merge` only returns a constant.
+        let flags = unsafe { super::ffi::emfs_slab_no_merge() };
         // SAFETY: `name` is `'static` and NUL-terminated (slab keeps the pointer); `args` is
         // valid for the call.
-        let cache =
-            unsafe { bindings::__kmem_cache_create_args(name.as_char_ptr(), size, &mut args, 0) };
+        let cache = unsafe {
+            bindings::__kmem_cache_create_args(name.as_char_ptr(), size, &mut args, flags)
+        };
         if cache.is_null() {
             return Err(ENOMEM);
         }

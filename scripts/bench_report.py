@@ -2,11 +2,15 @@
 # SPDX-License-Identifier: GPL-2.0
 """Turn make bench's raw measurements into the report.
 
-Usage: bench_report.py RAW_CSV OUT_DIR
+Usage: bench_report.py RAW_CSV OUT_DIR [KERNEL]
+
+KERNEL names the kernel the numbers come from (flavour, optimisation level, checks); every
+report names it.
 
 RAW_CSV is what selftests/bench.sh printed in the guest:
     run,SIZE,OP,REP,SIDE,NS,OPS      one timed run (NS for OPS operations)
     slab,CACHE,OBJECT_SIZE,SLAB_SIZE the slab caches' sizes
+    slabcache,CACHE,ALIASES,SHARED   whether the cache is its own ("own") or merged
     io,WORKLOAD,TARGET,REP,VALUE,UNIT  one I/O measurement (target emfs, btrfs or raw)
     bios,BLOCKS,COUNT                emfs's readahead bios of BLOCKS to 2*BLOCKS-1 blocks
     shrink,PHASE,REP,MAPS,WALK_MS,MIB_S,PEAK_MAPS  one walk of the shrinker's file
@@ -26,7 +30,7 @@ Writes into OUT_DIR:
                  pressure over those without)
     io.md        both as Markdown, with emfs/raw and emfs/btrfs ratios, the bio sizes, each
                  walk and where its time went (the shrinker's calls among it)
-Exits 1 if a measurement is missing.
+Exits 1 if a measurement of a part that ran is missing.
 """
 
 import csv
@@ -37,8 +41,10 @@ from collections import defaultdict
 
 def main():
     raw, out = sys.argv[1], sys.argv[2]
+    kernel = sys.argv[3] if len(sys.argv) > 3 else 'kernel not named'
     runs = defaultdict(list)  # (op, size, side) -> [ns per op]
     slab = {}
+    slabcache = {}
     order = []
     io = defaultdict(list)  # (workload, target) -> values
     units = {}
@@ -69,9 +75,13 @@ def main():
                 runs[(op, int(size), side)].append(int(ns) / max(int(ops), 1))
             elif len(row) == 4 and row[0] == 'slab':
                 slab[row[1]] = int(row[3])
-    if not order:
+            elif len(row) == 4 and row[0] == 'slabcache':
+                slabcache[row[1]] = (int(row[2]), row[3])
+    if not order and not io:
         print('bench_report: no measurements', file=sys.stderr)
         return 1
+    if not order:
+        return 1 if write_io(out, io, units, bios, walks, calls, walkstat, kernel) else 0
 
     missing = 0
     rows = []
@@ -93,6 +103,7 @@ def main():
             f.write(f'bytes_per_map,0,{b},{e},{e / b:.3f}\n')
 
     with open(f'{out}/extmap.md', 'w') as f:
+        f.write(f'On the {kernel}.\n\n')
         f.write('| operation | maps | btrfs ns/op (min-max) | extmap ns/op (min-max) | extmap/btrfs |\n')
         f.write('|---|---:|---:|---:|---:|\n')
         for op, size, mb, me, r, sb, se, n in rows:
@@ -102,9 +113,13 @@ def main():
             f.write('\n| slab cache | bytes per map |\n|---|---:|\n')
             for c, v in sorted(slab.items()):
                 f.write(f'| {c} | {v} |\n')
+        for c, (aliases, shared) in sorted(slabcache.items()):
+            f.write(f'\n{c}: {shared} cache, {aliases} other caches merged into it.')
+        if slabcache:
+            f.write('\n')
         f.write(f'\nMedians of {rows[0][7]} interleaved runs per side, ns per operation.\n')
 
-    missing += write_io(out, io, units, bios, walks, calls, walkstat)
+    missing += write_io(out, io, units, bios, walks, calls, walkstat, kernel)
 
     ops = list(dict.fromkeys(op for op, *_ in rows))
     with open(f'{out}/extmap.gp', 'w') as f:
@@ -112,7 +127,7 @@ def main():
         f.write(f'set output "{out}/extmap.svg"\n')
         f.write('set logscale xy\nset format x "10^{%L}"\nset key top left\n')
         f.write('set multiplot layout 2,5 title "extmap vs btrfs extent_map.c: ns per operation '
-                'against maps in the tree (medians, log scales)"\n')
+                f'against maps in the tree (medians, log scales), {kernel}"\n')
         for op in ops:
             pts = [(s, mb, me) for o, s, mb, me, *_ in rows if o == op]
             f.write(f'set title "{op}"\n')
@@ -126,7 +141,7 @@ def main():
     return 1 if missing else 0
 
 
-def write_io(out, io, units, bios, walks, by_rep, walkstat):
+def write_io(out, io, units, bios, walks, by_rep, walkstat, kernel):
     """io.csv, shrinker.csv and io.md; returns the number of missing measurements."""
     missing = 0
     workloads = list(dict.fromkeys(w for w, _ in io))
@@ -151,12 +166,13 @@ def write_io(out, io, units, bios, walks, by_rep, walkstat):
         with open(f'{out}/shrinker.csv', 'w') as f:
             f.write('maps,max_call_ms,p99_call_ms,throughput_ratio\n')
             f.write(f'{shrink[0]},{shrink[1]:.3f},{shrink[2]:.3f},{shrink[3]:.3f}\n')
-    elif io:
+    elif free or pressure:
         print('bench_report: the shrinker walks are missing', file=sys.stderr)
         missing += 1
     if not io:
         return missing
     with open(f'{out}/io.md', 'w') as f:
+        f.write(f'On the {kernel}.\n\n')
         f.write('| workload | emfs | btrfs | raw | emfs/raw | emfs/btrfs |\n')
         f.write('|---|---:|---:|---:|---:|---:|\n')
         for w in workloads:

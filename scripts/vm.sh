@@ -94,6 +94,7 @@ APPEND+=" harness_shrink_extents=$SHRINK_EXTENTS"
 # make bench: which tree sizes, how many repetitions.
 [ -n "${BENCH_SIZES:-}" ] && APPEND+=" harness_bench_sizes=${BENCH_SIZES// /,}"
 [ -n "${BENCH_REPS:-}" ] && APPEND+=" harness_bench_reps=$BENCH_REPS"
+[ -n "${BENCH_PARTS:-}" ] && APPEND+=" harness_bench_parts=${BENCH_PARTS// /,}"
 [ -n "${SHRINK_REPS:-}" ] && APPEND+=" harness_shrink_reps=$SHRINK_REPS"
 # A mutant build (scripts/mutants.sh): the differential must find a difference.
 [ -n "${HARNESS_MUTANT:-}" ] && APPEND+=" harness_mutant=$HARNESS_MUTANT"
