@@ -14,8 +14,9 @@
 # toolchain versions. A second run with the same key does nothing.
 #
 # The patches in patches/ (test-only code under CONFIG_BTRFS_FS_RUN_SANITY_TESTS,
-# such as btrfs's extent-map script interpreter) are applied in name order
-# after the source is extracted; one that does not apply stops the build.
+# such as btrfs's extent-map script interpreter, and objtool's list of the
+# noreturn functions of the rustc in use) are applied in name order after the
+# source is extracted; one that does not apply stops the build.
 
 source "$(dirname "$0")/common.sh"
 
