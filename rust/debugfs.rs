@@ -4,7 +4,7 @@
 //!
 //! C header: [`include/linux/debugfs.h`](srctree/include/linux/debugfs.h)
 
-use super::{ffi, slab::KmemCache};
+use super::{ffi, percpu::Event, slab::KmemCache};
 use core::{
     marker::PhantomData,
     sync::atomic::{AtomicU64, AtomicUsize},
@@ -93,6 +93,16 @@ impl Dir {
         // atomic ones.
         unsafe {
             ffi::emfs_debugfs_create_atomic_size(name.as_char_ptr(), self.dentry, value.as_ptr())
+        };
+    }
+
+    /// Adds a read-only file `name` showing the sum of a per-CPU event counter.
+    pub fn add_event(&self, name: &'static CStr, event: &'static Event) {
+        // SAFETY: `name` is `'static` and NUL-terminated; `self.dentry` is this directory's
+        // (or an error pointer, which debugfs ignores); the file's data is the counter's index,
+        // which `emfs_event_sum` checks.
+        unsafe {
+            ffi::emfs_debugfs_create_event(name.as_char_ptr(), self.dentry, event.index())
         };
     }
 

@@ -11,9 +11,7 @@
 #include <linux/kernel.h>
 #include <linux/spinlock.h>
 #include <linux/rwlock.h>
-#include <linux/refcount.h>
 #include <linux/list.h>
-#include <linux/rbtree.h>
 #include <linux/gfp.h>
 #include <linux/slab.h>
 #include <linux/fs.h>
@@ -26,6 +24,7 @@
 #include <linux/writeback.h>
 #include <linux/migrate.h>
 #include <linux/cred.h>
+#include <linux/sched.h>
 #include <linux/sched/mm.h>
 #include <linux/blkdev.h>
 #include <linux/module.h>
@@ -64,6 +63,17 @@ void emfs_write_unlock(rwlock_t *lock)
 	write_unlock(lock);
 }
 
+/* cond_resched_rwlock_write() is a macro (with a might-sleep check). */
+int emfs_cond_resched_rwlock_write(rwlock_t *lock)
+{
+	return cond_resched_rwlock_write(lock);
+}
+
+bool emfs_rwlock_should_yield(rwlock_t *lock)
+{
+	return need_resched() || rwlock_needbreak(lock);
+}
+
 bool emfs_write_trylock(rwlock_t *lock)
 {
 	return write_trylock(lock);
@@ -79,37 +89,7 @@ void emfs_lockdep_assert_write_held(rwlock_t *lock)
 	lockdep_assert_held_write(lock);
 }
 
-/* refcount_t: the kernel crate has inc and dec_and_test, not read or set. */
-/*
- * refcount_read() with acquire ordering: a holder's last accesses, before the
- * decrement (release) that dropped its reference, happen before the reader's.
- */
-unsigned int emfs_refcount_read_acquire(const refcount_t *r)
-{
-	return atomic_read_acquire(&r->refs);
-}
-
-unsigned int emfs_refcount_read(const refcount_t *r)
-{
-	return refcount_read(r);
-}
-
-void emfs_refcount_inc(refcount_t *r)
-{
-	refcount_inc(r);
-}
-
-bool emfs_refcount_dec_and_test(refcount_t *r)
-{
-	return refcount_dec_and_test(r);
-}
-
-/* list_head */
-void emfs_init_list_head(struct list_head *list)
-{
-	INIT_LIST_HEAD(list);
-}
-
+/* list_head, for CONFIG_DEBUG_LIST's checks (rust/links.rs inlines them otherwise). */
 void emfs_list_add_tail(struct list_head *entry, struct list_head *head)
 {
 	list_add_tail(entry, head);
@@ -118,17 +98,6 @@ void emfs_list_add_tail(struct list_head *entry, struct list_head *head)
 void emfs_list_del_init(struct list_head *entry)
 {
 	list_del_init(entry);
-}
-
-bool emfs_list_empty(const struct list_head *head)
-{
-	return list_empty(head);
-}
-
-/* rb_node */
-void emfs_rb_clear_node(struct rb_node *node)
-{
-	RB_CLEAR_NODE(node);
 }
 
 /* GFP_NOFS is built with __force casts bindgen cannot evaluate. */

@@ -8,10 +8,8 @@
 
 #include <linux/types.h>
 #include <linux/spinlock_types.h>
-#include <linux/refcount.h>
 
 struct list_head;
-struct rb_node;
 struct kunit;
 struct lock_class_key;
 struct folio;
@@ -40,18 +38,13 @@ void emfs_read_lock(rwlock_t *lock);
 void emfs_read_unlock(rwlock_t *lock);
 void emfs_write_lock(rwlock_t *lock);
 void emfs_write_unlock(rwlock_t *lock);
+int emfs_cond_resched_rwlock_write(rwlock_t *lock);
+bool emfs_rwlock_should_yield(rwlock_t *lock);
 bool emfs_write_trylock(rwlock_t *lock);
 bool emfs_read_trylock(rwlock_t *lock);
 void emfs_lockdep_assert_write_held(rwlock_t *lock);
-unsigned int emfs_refcount_read(const refcount_t *r);
-unsigned int emfs_refcount_read_acquire(const refcount_t *r);
-void emfs_refcount_inc(refcount_t *r);
-bool emfs_refcount_dec_and_test(refcount_t *r);
-void emfs_init_list_head(struct list_head *list);
 void emfs_list_add_tail(struct list_head *entry, struct list_head *head);
 void emfs_list_del_init(struct list_head *entry);
-bool emfs_list_empty(const struct list_head *head);
-void emfs_rb_clear_node(struct rb_node *node);
 gfp_t emfs_gfp_nofs(void);
 slab_flags_t emfs_slab_no_merge(void);
 loff_t emfs_folio_pos(struct folio *folio);
@@ -135,6 +128,12 @@ struct dentry *emfs_debugfs_create_cmdfile(const char *name,
 					   emfs_cmdfile_fn fn);
 
 /* rust/debugfs_atomic.c: debugfs files over values Rust accesses atomically. */
+/* rust/percpu.c; rust/percpu.rs's EVENTS is the same number. */
+#define EMFS_EVENTS 16
+void emfs_event_add(unsigned int event, u64 n);
+u64 emfs_event_sum(unsigned int event);
+void emfs_debugfs_create_event(const char *name, struct dentry *parent,
+			       unsigned int event);
 void emfs_debugfs_create_atomic_u64(const char *name, bool writable,
 				    struct dentry *parent, u64 *value);
 void emfs_debugfs_create_atomic_size(const char *name, struct dentry *parent,

@@ -2,9 +2,11 @@
 
 //! A reader-writer spinlock, the kernel's `rwlock_t`.
 //!
-//! The 6.12 `kernel` crate has no reader-writer lock, and with `CONFIG_INLINE_READ_UNLOCK`
-//! the `_raw_*` functions bindgen declares may not exist as symbols, so locking goes through
-//! the module's C helpers.
+//! The 6.12 `kernel` crate has no reader-writer lock. Locking and unlocking call the kernel's
+//! out-of-line `_raw_*` functions directly, as C's `read_lock` and the others do; where the
+//! configuration inlines one of them in C (`CONFIG_INLINE_READ_UNLOCK` and the like: no
+//! symbol exists then) or replaces the lock (`CONFIG_PREEMPT_RT`), the module's C helper does
+//! the C inline instead.
 //!
 //! C header: [`include/linux/rwlock.h`](srctree/include/linux/rwlock.h)
 
@@ -103,7 +105,7 @@ impl<T> RwLock<T> {
     /// Takes the lock for reading, spinning while a writer holds it.
     pub fn read(&self) -> ReadGuard<'_, T> {
         // SAFETY: By the type invariant `lock` is initialised.
-        unsafe { ffi::emfs_read_lock(self.lock.get()) };
+        unsafe { raw::read_lock(self.lock.get()) };
         // INVARIANT: The lock is now held for reading.
         ReadGuard {
             lock: self,
@@ -141,7 +143,7 @@ impl<T> RwLock<T> {
     /// Takes the lock for writing, spinning while anyone else holds it.
     pub fn write(&self) -> WriteGuard<'_, T> {
         // SAFETY: By the type invariant `lock` is initialised.
-        unsafe { ffi::emfs_write_lock(self.lock.get()) };
+        unsafe { raw::write_lock(self.lock.get()) };
         // INVARIANT: The lock is now held for writing.
         WriteGuard {
             lock: self,
@@ -173,7 +175,7 @@ impl<T> Deref for ReadGuard<'_, T> {
 impl<T> Drop for ReadGuard<'_, T> {
     fn drop(&mut self) {
         // SAFETY: By the type invariant this guard holds the read lock.
-        unsafe { ffi::emfs_read_unlock(self.lock.lock.get()) };
+        unsafe { raw::read_unlock(self.lock.lock.get()) };
     }
 }
 
@@ -192,6 +194,16 @@ impl<T> WriteGuard<'_, T> {
     pub fn assert_held(&self) {
         // SAFETY: By the type invariant of `RwLock`, `lock` is initialised.
         unsafe { ffi::emfs_lockdep_assert_write_held(self.lock.lock.get()) };
+    }
+
+    /// Lets waiters in (`cond_resched_rwlock_write`): if this task should reschedule or
+    /// another task waits for the lock, drops the lock, reschedules and takes it again. Returns
+    /// whether it did: whatever the caller learnt of the data under the lock may be stale then.
+    pub fn cond_resched(&mut self) -> bool {
+        // SAFETY: By the type invariant this guard holds the write lock, and `&mut self` keeps
+        // every borrow of the data out while the lock may be dropped and retaken; the lock is
+        // held again when the call returns.
+        unsafe { ffi::emfs_cond_resched_rwlock_write(self.lock.lock.get()) != 0 }
     }
 }
 
@@ -229,6 +241,101 @@ impl<T: Unpin> DerefMut for WriteGuard<'_, T> {
 impl<T> Drop for WriteGuard<'_, T> {
     fn drop(&mut self) {
         // SAFETY: By the type invariant this guard holds the write lock.
-        unsafe { ffi::emfs_write_unlock(self.lock.lock.get()) };
+        unsafe { raw::write_unlock(self.lock.lock.get()) };
+    }
+}
+
+impl<T> RwLock<T> {
+    /// Whether a holder of the lock should let others in ([`WriteGuard::cond_resched`]): this
+    /// task should reschedule, or another task waits for the lock. Callable while the data is
+    /// borrowed through a guard, so that a walk checks it without ending its borrow.
+    pub fn should_yield(&self) -> bool {
+        // SAFETY: By the type invariant `lock` is initialised; the check only reads it and the
+        // current task's flags.
+        unsafe { ffi::emfs_rwlock_should_yield(self.lock.get()) }
+    }
+}
+
+/// The lock's entry points: the kernel's out-of-line functions, which C's `read_lock` and the
+/// others call too, or the C inline (through a helper) where the configuration inlines one.
+mod raw {
+    use super::ffi;
+    use kernel::bindings::rwlock_t;
+
+    /// `read_lock`.
+    ///
+    /// # Safety
+    ///
+    /// `lock` must be an initialised `rwlock_t`.
+    #[inline]
+    pub(super) unsafe fn read_lock(lock: *mut rwlock_t) {
+        #[cfg(any(CONFIG_INLINE_READ_LOCK, CONFIG_PREEMPT_RT))]
+        // SAFETY: The caller's guarantee is `read_lock`'s.
+        unsafe {
+            ffi::emfs_read_lock(lock)
+        };
+        #[cfg(not(any(CONFIG_INLINE_READ_LOCK, CONFIG_PREEMPT_RT)))]
+        // SAFETY: The caller's guarantee is `_raw_read_lock`'s, what `read_lock` calls here.
+        unsafe {
+            ffi::_raw_read_lock(lock)
+        };
+    }
+
+    /// `read_unlock`.
+    ///
+    /// # Safety
+    ///
+    /// `lock` must be an initialised `rwlock_t` this task holds for reading.
+    #[inline]
+    pub(super) unsafe fn read_unlock(lock: *mut rwlock_t) {
+        #[cfg(any(CONFIG_INLINE_READ_UNLOCK, CONFIG_PREEMPT_RT))]
+        // SAFETY: The caller's guarantee is `read_unlock`'s.
+        unsafe {
+            ffi::emfs_read_unlock(lock)
+        };
+        #[cfg(not(any(CONFIG_INLINE_READ_UNLOCK, CONFIG_PREEMPT_RT)))]
+        // SAFETY: The caller's guarantee is `_raw_read_unlock`'s, what `read_unlock` calls here.
+        unsafe {
+            ffi::_raw_read_unlock(lock)
+        };
+    }
+
+    /// `write_lock`.
+    ///
+    /// # Safety
+    ///
+    /// `lock` must be an initialised `rwlock_t`.
+    #[inline]
+    pub(super) unsafe fn write_lock(lock: *mut rwlock_t) {
+        #[cfg(any(CONFIG_INLINE_WRITE_LOCK, CONFIG_PREEMPT_RT))]
+        // SAFETY: The caller's guarantee is `write_lock`'s.
+        unsafe {
+            ffi::emfs_write_lock(lock)
+        };
+        #[cfg(not(any(CONFIG_INLINE_WRITE_LOCK, CONFIG_PREEMPT_RT)))]
+        // SAFETY: The caller's guarantee is `_raw_write_lock`'s, what `write_lock` calls here.
+        unsafe {
+            ffi::_raw_write_lock(lock)
+        };
+    }
+
+    /// `write_unlock`.
+    ///
+    /// # Safety
+    ///
+    /// `lock` must be an initialised `rwlock_t` this task holds for writing.
+    #[inline]
+    pub(super) unsafe fn write_unlock(lock: *mut rwlock_t) {
+        #[cfg(any(CONFIG_INLINE_WRITE_UNLOCK, CONFIG_PREEMPT_RT))]
+        // SAFETY: The caller's guarantee is `write_unlock`'s.
+        unsafe {
+            ffi::emfs_write_unlock(lock)
+        };
+        #[cfg(not(any(CONFIG_INLINE_WRITE_UNLOCK, CONFIG_PREEMPT_RT)))]
+        // SAFETY: The caller's guarantee is `_raw_write_unlock`'s, what `write_unlock` calls
+        // here.
+        unsafe {
+            ffi::_raw_write_unlock(lock)
+        };
     }
 }

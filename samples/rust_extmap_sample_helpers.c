@@ -3,3 +3,4 @@
 #include "../rust/helpers.c"
 #include "../rust/cmdfile.c"
 #include "../rust/debugfs_atomic.c"
+#include "../rust/percpu.c"
