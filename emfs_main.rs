@@ -138,7 +138,11 @@ kernel_ext::kunit::kunit_suite!(
     kernel_ext_suite,
     "emfs_kernel_ext",
     crate::kernel_ext_tests,
-    [kthread_name_is_not_a_format, slab_refuses_empty_objects]
+    [
+        kthread_name_is_not_a_format,
+        slab_refuses_empty_objects,
+        replace_keeps_the_tree_ordered,
+    ]
 );
 use kernel_ext::{refcount::Refcount, rwlock::RwLock};
 

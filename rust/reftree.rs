@@ -14,7 +14,7 @@
 //!
 //! C header: [`include/linux/rbtree.h`](srctree/include/linux/rbtree.h)
 
-use super::{ffi, refcount::Refcount, slab::KmemCache};
+use super::{links, refcount::Refcount, slab::KmemCache};
 use core::{
     cell::UnsafeCell,
     marker::PhantomData,
@@ -104,13 +104,20 @@ impl<K: NodeKind> Node<K> {
         self.generation.store(generation, Ordering::Release)
     }
 
+    // A load and a store, not a read-modify-write (btrfs writes its flags plainly under the
+    // lock): the views that call these exclude every other writer of the flags (the tree's
+    // write borrow, or the only reference), except the claim of `Tree::insert` and
+    // `NodeMut::replace` by another task holding a reference, which on a node that is linked
+    // (all but `Unshared`'s) sets `LINKED` where it is already set: it stores the value that
+    // is there, and no update is lost.
     fn set_flags(&self, bits: u32) {
-        self.flags.fetch_or(bits & OWNER_FLAGS, Ordering::AcqRel);
+        let f = self.flags.load(Ordering::Relaxed);
+        self.flags.store(f | (bits & OWNER_FLAGS), Ordering::Release);
     }
 
     fn clear_flags(&self, bits: u32) {
-        self.flags
-            .fetch_and(!(bits & OWNER_FLAGS), Ordering::AcqRel);
+        let f = self.flags.load(Ordering::Relaxed);
+        self.flags.store(f & !(bits & OWNER_FLAGS), Ordering::Release);
     }
 
     /// # Safety
@@ -187,8 +194,8 @@ impl<K: NodeKind> NodeRef<K> {
         // SAFETY: The node is initialised and at its final address, so the self-pointers that
         // `RB_CLEAR_NODE` and `INIT_LIST_HEAD` store stay valid.
         unsafe {
-            ffi::emfs_rb_clear_node((*ptr.as_ptr()).rb.get());
-            ffi::emfs_init_list_head((*ptr.as_ptr()).list.get());
+            links::rb_clear_node((*ptr.as_ptr()).rb.get());
+            links::init_list_head((*ptr.as_ptr()).list.get());
         }
         // INVARIANT: One reference, not linked, from `K::CACHE`.
         Ok(Self { ptr })
@@ -467,7 +474,7 @@ impl<K: NodeKind> Tree<K> {
                 rb_node: ptr::null_mut(),
             },
             // SAFETY: `slot` is valid for writes and pinned, so the list may point to itself.
-            list <- Opaque::ffi_init(|slot| unsafe { ffi::emfs_init_list_head(slot) }),
+            list <- Opaque::ffi_init(|slot| unsafe { links::init_list_head(slot) }),
             count: 0,
             _p: PhantomData,
         })
@@ -673,14 +680,14 @@ impl<K: NodeKind> Tree<K> {
         // SAFETY: `rb` is the unlinked node's `rb_node`; `parent`/`link` are the insertion
         // point found above, unchanged since; the tree is exclusively ours.
         unsafe {
-            bindings::rb_link_node(rb, parent, link);
+            links::rb_link_node(rb, parent, link);
             bindings::rb_insert_color(rb, &mut this.root);
         }
         this.count += 1;
         if on_list {
             // SAFETY: The node was just linked here and was off every list (an unlinked node is
             // never on a list); the list head is initialised and pinned.
-            unsafe { ffi::emfs_list_add_tail(node.node().list.get(), this.list.get()) };
+            unsafe { links::list_add_tail(node.node().list.get(), this.list.get()) };
             node.node().flags.fetch_or(ON_LIST, Ordering::AcqRel);
         }
         let linked: *const Node<K> = node.node();
@@ -711,10 +718,10 @@ impl<K: NodeKind> Tree<K> {
         // ours; a node is on the list only while linked, and then on this tree's list.
         unsafe {
             if n.state() & ON_LIST != 0 {
-                ffi::emfs_list_del_init(n.list.get());
+                links::list_del_init(n.list.get());
             }
             bindings::rb_erase(n.rb.get(), &mut self.root);
-            ffi::emfs_rb_clear_node(n.rb.get());
+            links::rb_clear_node(n.rb.get());
         }
         n.flags.fetch_and(!(LINKED | ON_LIST), Ordering::AcqRel);
         self.count -= 1;
@@ -744,7 +751,7 @@ impl<K: NodeKind> Tree<K> {
     pub fn list_pop(self: Pin<&mut Self>) -> Option<NodeMut<'_, K>> {
         let head = self.list.get();
         // SAFETY: The list head is initialised and pinned.
-        if unsafe { ffi::emfs_list_empty(head) } {
+        if unsafe { links::list_empty(head) } {
             return None;
         }
         // SAFETY: The list is not empty, so `next` is an entry, and by the type invariant every
@@ -752,7 +759,7 @@ impl<K: NodeKind> Tree<K> {
         let node = unsafe { Node::<K>::from_list((*head).next) };
         // SAFETY: The node is on this tree's list, which is exclusively ours (`self` is a
         // mutable borrow).
-        unsafe { ffi::emfs_list_del_init(node.list.get()) };
+        unsafe { links::list_del_init(node.list.get()) };
         node.flags.fetch_and(!ON_LIST, Ordering::AcqRel);
         // INVARIANT: `node` is linked in this tree, mutably borrowed for the result's life.
         Some(NodeMut { tree: self, node })
@@ -761,7 +768,7 @@ impl<K: NodeKind> Tree<K> {
     /// Whether the list is empty.
     pub fn list_is_empty(&self) -> bool {
         // SAFETY: The list head is initialised and pinned.
-        unsafe { ffi::emfs_list_empty(self.list.get()) }
+        unsafe { links::list_empty(self.list.get()) }
     }
 }
 
@@ -841,11 +848,99 @@ impl<'a, K: NodeKind> NodeMut<'a, K> {
         unsafe { self.tree.inner().unlink(self.node) }
     }
 
-    /// [`NodeMut::remove`], also returning (with a reference) the node that followed: a walk
-    /// that removes nodes as it goes needs no second descent to carry on.
-    pub fn remove_and_next(self) -> (NodeRef<K>, Option<NodeRef<K>>) {
-        let next = self.view().next().map(|v| v.to_ref());
-        (self.remove(), next)
+    /// The node that follows, in the same mutably borrowed tree: a walk carries on with no
+    /// descent and no reference taken.
+    pub fn into_next(self) -> Option<NodeMut<'a, K>> {
+        let next: *const Node<K> = self.view().next()?.node;
+        // SAFETY: `next` is the in-order successor of a node linked in `tree` (the type
+        // invariant), so it is linked there too, and alive: the tree holds a reference.
+        let next = unsafe { &*next };
+        // INVARIANT: `next` is linked in `tree`, still mutably borrowed for `'a`.
+        Some(NodeMut {
+            tree: self.tree,
+            node: next,
+        })
+    }
+
+    /// [`NodeMut::remove`], also returning the node that followed, in the same mutably
+    /// borrowed tree: a walk that removes nodes as it goes carries on with no descent and no
+    /// reference taken.
+    pub fn remove_and_next(mut self) -> (NodeRef<K>, Option<NodeMut<'a, K>>) {
+        let next: Option<*const Node<K>> = self.view().next().map(|v| ptr::from_ref(v.node));
+        // SAFETY: By the type invariant the node is linked in this tree; `unlink` only rewrites
+        // the tree in place (as `inner` requires).
+        let old = unsafe { self.tree.as_mut().inner().unlink(self.node) };
+        let next = next.map(|n| {
+            // SAFETY: `n` followed the removed node in `tree`; unlinking another node leaves it
+            // linked, and alive: the tree holds a reference.
+            let node = unsafe { &*n };
+            // INVARIANT: `node` is linked in `tree`, still mutably borrowed for `'a`.
+            NodeMut {
+                tree: self.tree,
+                node,
+            }
+        });
+        (old, next)
+    }
+
+    /// Puts `new` in this node's place (`rb_replace_node`, as btrfs's `replace_extent_mapping`
+    /// does): no descent. The tree takes over `new`'s reference and hands back its reference
+    /// to the node replaced, which leaves the list; `new` goes on the list (at the tail) if
+    /// `on_list`. Gives `new` back, and changes nothing, if `new` is in a tree, empty, or does
+    /// not fit between this node's neighbours.
+    pub fn replace(
+        mut self,
+        new: NodeRef<K>,
+        on_list: bool,
+    ) -> core::result::Result<(NodeRef<K>, NodeMut<'a, K>), (Self, NodeRef<K>)> {
+        let f = new.fields();
+        let (start, end) = (f.start(), f.end());
+        let fits = {
+            let v = self.view();
+            end > start
+                && v.prev().map_or(true, |p| p.fields().end() <= start)
+                && v.next().map_or(true, |n| end <= n.fields().start())
+        };
+        // Claimed atomically, as by `Tree::insert`: another tree may race to link it.
+        if !fits || new.node().flags.fetch_or(LINKED, Ordering::AcqRel) & LINKED != 0 {
+            return Err((self, new));
+        }
+        let old = self.node;
+        // SAFETY: Only the links of `old`, `new` and the list, and `root`, are rewritten in
+        // place; the tree does not move.
+        let this = unsafe { self.tree.as_mut().inner() };
+        // SAFETY: `old` is linked in this tree (the type invariant), which is exclusively ours,
+        // and on its list iff `ON_LIST`; `new` is unlinked (it was not `LINKED`) and fits
+        // between `old`'s neighbours, so the tree stays ordered.
+        unsafe {
+            if old.state() & ON_LIST != 0 {
+                links::list_del_init(old.list.get());
+            }
+            bindings::rb_replace_node(old.rb.get(), new.node().rb.get(), &mut this.root);
+            links::rb_clear_node(old.rb.get());
+        }
+        old.flags.fetch_and(!(LINKED | ON_LIST), Ordering::AcqRel);
+        if on_list {
+            // SAFETY: `new` was just linked here and was off every list (an unlinked node is
+            // never on a list); the list head is initialised and pinned.
+            unsafe { links::list_add_tail(new.node().list.get(), this.list.get()) };
+            new.node().flags.fetch_or(ON_LIST, Ordering::AcqRel);
+        }
+        let linked: *const Node<K> = new.node();
+        // INVARIANT: `new` is linked (`LINKED` claimed above) and its reference is the tree's.
+        core::mem::forget(new);
+        // SAFETY: The tree owned one counted reference to `old`, handed over here.
+        let old = unsafe { NodeRef::from_counted(old) };
+        // SAFETY: `linked` was just linked in this tree, whose reference keeps it alive.
+        let node = unsafe { &*linked };
+        // INVARIANT: `node` is linked in `tree`, mutably borrowed for `'a`.
+        Ok((
+            old,
+            NodeMut {
+                tree: self.tree,
+                node,
+            },
+        ))
     }
 
     /// Write access to the range fields, only if `node` refers to this node and nobody but the
