@@ -129,9 +129,11 @@ pub struct ExtentMap(NodeRef<ExtentMapKind>);
 impl ExtentMap {
     /// Allocates a map with `generation` 0 (`alloc_extent_map`), not in any tree.
     pub fn alloc(fields: MapFields, flags: u32) -> Result<ExtentMap> {
-        if FAIL_ALLOCS
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
-            .is_ok()
+        // A plain load first: no atomic read-modify-write unless a test asked for failures.
+        if FAIL_ALLOCS.load(Ordering::Relaxed) != 0
+            && FAIL_ALLOCS
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+                .is_ok()
         {
             return Err(ENOMEM);
         }
@@ -360,7 +362,7 @@ impl ExtentMapTree {
     /// Drops the maps overlapping `[start, end]` (`end` inclusive), splitting those that extend
     /// outside it (`btrfs_drop_extent_map_range`). With `skip_pinned`, pinned maps stay.
     pub fn drop_range(&self, start: u64, end: u64, skip_pinned: bool) {
-        let (mut start, len, end) = if end == u64::MAX {
+        let (start, len, end) = if end == u64::MAX {
             if start == 0 && !skip_pinned {
                 self.drop_all();
                 return;
@@ -373,60 +375,79 @@ impl ExtentMapTree {
         };
 
         // At most two splits are ever needed (a map sticking out at each end), so allocate them
-        // before taking the spinning lock. Failing is fine: see the end of the loop.
+        // before taking the spinning lock. Failing is fine: see below.
         let mut spare = [Self::spare_map(), Self::spare_map()];
         let mut maps = self.write();
-        let mut cur = maps.lookup(start, len);
-        while let Some(em) = cur {
-            let f = em.fields();
+        // One descent; the walk then steps from map to map.
+        let mut cur = maps.tree().find_mut(|t| lookup_view(t, start, len, true));
+        while let Some(mut m) = cur {
+            let f = m.fields();
             let em_end = f.end();
-            // A next map can be in the range only if this one ends before `end`; it is
-            // fetched only then.
+            // A next map can be in the range only if this one ends before `end`.
             let more = em_end < end;
-            let in_range = |n: Option<ExtentMap>| n.filter(|n| n.start() < end);
-
-            if skip_pinned && em.flags() & PINNED != 0 {
-                start = em_end;
-                cur = if more {
-                    in_range(maps.next_of(&em))
-                } else {
-                    None
-                };
-                continue;
-            }
-            // The map came from a lookup under this same lock hold, so it is in the tree.
-            let Some(mut m) = maps.tree().node_mut(em.node()) else {
-                break;
-            };
-            // Splits keep PINNED but never LOGGING: only the map being logged is logged.
-            let split_flags = m.flags() & !LOGGING;
-            m.clear_flags(PINNED);
-            let modified = m.on_list();
-            let generation = m.generation();
-            STATS.drops.fetch_add(1, Ordering::Relaxed);
-
-            let mut whole = f.start >= start && em_end <= end;
-            // The next map comes with the removal: one walk finds both.
-            let (old, next) = if more {
-                m.remove_and_next()
+            if skip_pinned && m.flags() & PINNED != 0 {
+                cur = if more { below(m.into_next(), end) } else { None };
             } else {
-                (m.remove(), None)
-            };
-            cur = in_range(next.map(ExtentMap));
-            // The part in front of the range, then the part behind it; if a split cannot be
-            // made (no memory), the rest of the map is dropped whole, as upstream.
-            let front = (f.start < start).then(|| split_front(&f, start));
-            let back = (em_end > end).then(|| split_back(&f, end));
-            for split in [front, back].into_iter().flatten() {
-                if whole {
-                    break;
+                // Splits keep PINNED but never LOGGING: only the map being logged is logged.
+                let split_flags = m.flags() & !LOGGING;
+                m.clear_flags(PINNED);
+                let modified = m.on_list();
+                let generation = m.generation();
+                STATS.drops.inc();
+                let front = (f.start < start).then(|| split_front(&f, start));
+                let back = (em_end > end).then(|| split_back(&f, end));
+                if front.is_none() && back.is_none() {
+                    let (old, next) = if more {
+                        m.remove_and_next()
+                    } else {
+                        (m.remove(), None)
+                    };
+                    drop(old);
+                    cur = below(next, end);
+                } else {
+                    // As btrfs: the first piece takes the map's place in the tree, the second
+                    // (a map sticking out at both ends) is inserted. If a piece cannot be made
+                    // (no memory), the rest of the map is dropped whole, as upstream.
+                    let mut pieces = [front, back].into_iter().flatten();
+                    let first = pieces
+                        .next()
+                        .and_then(|p| fill_spare(&mut spare, p, split_flags, generation));
+                    let (old, mut whole) = match first {
+                        Some(mut piece) => match m.replace(piece.0.clone(), modified) {
+                            Ok((old, pm)) => {
+                                STATS.splits.inc();
+                                merge(pm, &mut piece);
+                                (old, false)
+                            }
+                            // Not reached: the piece lies inside the map it replaces.
+                            Err((m, _)) => (m.remove(), true),
+                        },
+                        None => (m.remove(), true),
+                    };
+                    if let Some(p) = pieces.next() {
+                        whole = whole
+                            || !maps.insert_split(&mut spare, p, split_flags, generation, modified);
+                    }
+                    if whole && modified {
+                        self.full_sync.store(true, Ordering::Release);
+                    }
+                    drop(old);
+                    // Only a map sticking out in front can have a next one in the range; the
+                    // walk goes on from its end (its successor moved with the replacement).
+                    cur = if more {
+                        maps.tree().find_mut(|t| overlapping(t, em_end, end))
+                    } else {
+                        None
+                    };
                 }
-                whole = !maps.insert_split(&mut spare, split, split_flags, generation, modified);
             }
-            if whole && (f.start < start || em_end > end) && modified {
-                self.full_sync.store(true, Ordering::Release);
+            // Let waiters in between maps (btrfs does for a drop of the whole tree): a long drop
+            // never holds the lock across an unbounded number of maps.
+            if let Some(next) = cur.as_ref().filter(|_| self.lock.should_yield()) {
+                let pos = next.fields().start;
+                maps.cond_resched();
+                cur = maps.tree().find_mut(|t| overlapping(t, pos, end));
             }
-            drop(old);
         }
     }
 
@@ -496,7 +517,7 @@ impl ExtentMapTree {
         // The range is free now, so both inserts succeed; both stay on the modified list.
         maps.insert(&mut pre_map, true)?;
         maps.insert(&mut mid_map, true)?;
-        STATS.splits.fetch_add(2, Ordering::Relaxed);
+        STATS.splits.add(2);
         Ok(())
     }
 
@@ -525,7 +546,7 @@ impl ExtentMapTree {
             if !keep {
                 drop(m.remove());
                 dropped += 1;
-                STATS.drops.fetch_add(1, Ordering::Relaxed);
+                STATS.drops.inc();
             }
             pos = f.end();
         }
@@ -536,10 +557,18 @@ impl ExtentMapTree {
     /// inode is going away.
     pub fn drop_all(&self) {
         let mut maps = self.write();
-        while let Some(mut m) = maps.tree().find_mut(|t| t.first()) {
+        let mut cur = maps.tree().find_mut(|t| t.first());
+        while let Some(mut m) = cur {
             m.clear_flags(PINNED | LOGGING);
-            STATS.drops.fetch_add(1, Ordering::Relaxed);
-            drop(m.remove());
+            STATS.drops.inc();
+            let (old, next) = m.remove_and_next();
+            drop(old);
+            cur = next;
+            // Let waiters in between maps (`cond_resched_rwlock_write`, as btrfs).
+            if cur.is_some() && self.lock.should_yield() {
+                maps.cond_resched();
+                cur = maps.tree().find_mut(|t| t.first());
+            }
         }
     }
 
@@ -631,6 +660,11 @@ impl MapsWrite<'_> {
         self.tree.as_mut()
     }
 
+    /// Lets waiters in ([`WriteGuard::cond_resched`]); `true` if the lock was dropped meanwhile.
+    fn cond_resched(&mut self) -> bool {
+        self.tree.cond_resched()
+    }
+
     /// Inserts `em` (`add_extent_mapping`): `EEXIST` if it overlaps a map of the tree, `EINVAL`
     /// if it is already in a tree, empty, or inconsistent. The tree takes its own reference. A
     /// `modified` map goes on the modified list; any other is merged with its neighbours when
@@ -653,7 +687,7 @@ impl MapsWrite<'_> {
             .tree()
             .insert(em.0.clone(), modified)
             .map_err(|_| EEXIST)?;
-        STATS.inserts.fetch_add(1, Ordering::Relaxed);
+        STATS.inserts.inc();
         if !modified {
             // From the insertion's own node: no descent to find it again.
             merge(m, em);
@@ -669,19 +703,13 @@ impl MapsWrite<'_> {
         generation: u64,
         modified: bool,
     ) -> bool {
-        let Some(mut split) = spare.iter_mut().find_map(|s| s.take()) else {
+        let Some(mut split) = fill_spare(spare, fields, flags, generation) else {
             return false;
         };
-        let Some(mut u) = split.0.get_mut() else {
-            return false;
-        };
-        *u.fields_mut() = fields;
-        u.set_flags(flags);
-        u.set_generation(generation);
         let Ok(m) = self.tree().insert(split.0.clone(), modified) else {
             return false;
         };
-        STATS.splits.fetch_add(1, Ordering::Relaxed);
+        STATS.splits.inc();
         // As any insertion (btrfs's `setup_extent_mapping`): a split of an unmodified map may
         // merge with the neighbour on its far side (a modified split is on the list: no merge).
         merge(m, &mut split);
@@ -702,7 +730,7 @@ impl MapsWrite<'_> {
         // Someone inserted an overlapping map first: there must be a map near the range.
         let existing = self.search(start, len).ok_or(EEXIST)?;
         if existing.fields().contains(start) {
-            STATS.eexist_resolved.fetch_add(1, Ordering::Relaxed);
+            STATS.eexist_resolved.inc();
             return Ok(existing);
         }
         let (prev, next) = if existing.start() > start {
@@ -720,7 +748,7 @@ impl MapsWrite<'_> {
         .ok_or(EEXIST)?;
         *em.0.get_mut().ok_or(EBUSY)?.fields_mut() = trimmed;
         self.insert(&mut em, false)?;
-        STATS.eexist_resolved.fetch_add(1, Ordering::Relaxed);
+        STATS.eexist_resolved.inc();
         Ok(em)
     }
 
@@ -774,6 +802,40 @@ impl MapsWrite<'_> {
     }
 }
 
+/// The first map overlapping `[pos, end)`, for a walk that goes on from `pos` (not counted as
+/// a lookup).
+fn overlapping(
+    tree: &Tree<ExtentMapKind>,
+    pos: u64,
+    end: u64,
+) -> Option<NodeView<'_, ExtentMapKind>> {
+    tree.search(pos)
+        .filter(|v| v.fields().overlaps(pos, end - pos))
+}
+
+/// `next`, if it starts before `end`.
+fn below(
+    next: Option<NodeMut<'_, ExtentMapKind>>,
+    end: u64,
+) -> Option<NodeMut<'_, ExtentMapKind>> {
+    next.filter(|n| n.fields().start < end)
+}
+
+/// A spare map from `spare`, filled in as a piece of a split map; `None` if none is left.
+fn fill_spare(
+    spare: &mut [Option<ExtentMap>; 2],
+    fields: MapFields,
+    flags: u32,
+    generation: u64,
+) -> Option<ExtentMap> {
+    let mut split = spare.iter_mut().find_map(|s| s.take())?;
+    let mut u = split.0.get_mut()?;
+    *u.fields_mut() = fields;
+    u.set_flags(flags);
+    u.set_generation(generation);
+    Some(split)
+}
+
 /// The map overlapping `[start, start+len)` (`strict`), or failing that a nearby one.
 fn lookup_view(
     tree: &Tree<ExtentMapKind>,
@@ -781,12 +843,12 @@ fn lookup_view(
     len: u64,
     strict: bool,
 ) -> Option<NodeView<'_, ExtentMapKind>> {
-    STATS.lookups.fetch_add(1, Ordering::Relaxed);
+    STATS.lookups.inc();
     let v = tree.search(start)?;
     if strict && !v.fields().overlaps(start, len) {
         return None;
     }
-    STATS.lookup_hits.fetch_add(1, Ordering::Relaxed);
+    STATS.lookup_hits.inc();
     Some(v)
 }
 
@@ -801,7 +863,7 @@ fn merge<'a>(m: NodeMut<'a, ExtentMapKind>, em: &'a mut ExtentMap) {
     }
     let refs = em.refcount();
     let Some(mut x) = m.exclusive(em.node_mut()) else {
-        STATS.merges_refused.fetch_add(1, Ordering::Relaxed);
+        STATS.merges_refused.inc();
         STATS
             .last_refused_refs
             .store(u64::from(refs), Ordering::Relaxed);
@@ -828,7 +890,7 @@ fn merge<'a>(m: NodeMut<'a, ExtentMapKind>, em: &'a mut ExtentMap) {
         *x.fields_mut() = new;
         x.set_generation(generation);
         x.set_flags(MERGED);
-        STATS.merges.fetch_add(1, Ordering::Relaxed);
+        STATS.merges.inc();
         drop(tree_ref);
     }
 }

@@ -2,43 +2,44 @@
 
 //! Counters of what extmap did, shown in `/sys/kernel/debug/extmap/`.
 
-use crate::kernel_ext::debugfs::Dir;
-use core::sync::atomic::{AtomicU64, Ordering};
+use crate::kernel_ext::{debugfs::Dir, percpu::Event};
+use core::sync::atomic::AtomicU64;
 use kernel::c_str;
 
-/// Event counters, global to the module. Relaxed atomics: they are statistics.
+/// Event counters, global to the module: per-CPU, so that counting on the hot paths costs no
+/// shared atomic read-modify-write.
 pub struct Stats {
     /// `lookup` and `search` calls.
-    pub lookups: AtomicU64,
+    pub lookups: Event,
     /// Lookups and searches that returned a map.
-    pub lookup_hits: AtomicU64,
+    pub lookup_hits: Event,
     /// Maps linked into a tree (by `insert`, `add`, `replace_range`).
-    pub inserts: AtomicU64,
+    pub inserts: Event,
     /// `add` calls that hit `EEXIST` and resolved it (existing map returned or new one trimmed).
-    pub eexist_resolved: AtomicU64,
+    pub eexist_resolved: Event,
     /// Neighbours absorbed by merges.
-    pub merges: AtomicU64,
+    pub merges: Event,
     /// Merges refused because someone besides the tree and the merging task held the map.
-    pub merges_refused: AtomicU64,
+    pub merges_refused: Event,
     /// The map's reference count just before the last refused merge (`make run` shows it).
     pub last_refused_refs: AtomicU64,
     /// Split maps created by `drop_range`.
-    pub splits: AtomicU64,
+    pub splits: Event,
     /// Maps dropped by `drop_range` and `drop_all`.
-    pub drops: AtomicU64,
+    pub drops: Event,
 }
 
 /// The module's counters.
 pub static STATS: Stats = Stats {
-    lookups: AtomicU64::new(0),
-    lookup_hits: AtomicU64::new(0),
-    inserts: AtomicU64::new(0),
-    eexist_resolved: AtomicU64::new(0),
-    merges: AtomicU64::new(0),
-    merges_refused: AtomicU64::new(0),
+    lookups: Event::new(0),
+    lookup_hits: Event::new(1),
+    inserts: Event::new(2),
+    eexist_resolved: Event::new(3),
+    merges: Event::new(4),
+    merges_refused: Event::new(5),
     last_refused_refs: AtomicU64::new(0),
-    splits: AtomicU64::new(0),
-    drops: AtomicU64::new(0),
+    splits: Event::new(6),
+    drops: Event::new(7),
 };
 
 /// A snapshot of the counters, to compare before and after.
@@ -65,7 +66,7 @@ pub struct Snapshot {
 impl Stats {
     /// The current values.
     pub fn snapshot(&self) -> Snapshot {
-        let l = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let l = |c: &Event| c.sum();
         Snapshot {
             lookups: l(&self.lookups),
             lookup_hits: l(&self.lookup_hits),
@@ -83,15 +84,15 @@ impl Stats {
 /// files ([`super::shrink`]) and `script` (the script interpreter, [`super::script`]).
 pub fn register_debugfs() -> Dir {
     let dir = Dir::new(c_str!("extmap"));
-    dir.add_u64(c_str!("lookups"), &STATS.lookups);
-    dir.add_u64(c_str!("lookup_hits"), &STATS.lookup_hits);
-    dir.add_u64(c_str!("inserts"), &STATS.inserts);
-    dir.add_u64(c_str!("eexist_resolved"), &STATS.eexist_resolved);
-    dir.add_u64(c_str!("merges"), &STATS.merges);
-    dir.add_u64(c_str!("merges_refused"), &STATS.merges_refused);
+    dir.add_event(c_str!("lookups"), &STATS.lookups);
+    dir.add_event(c_str!("lookup_hits"), &STATS.lookup_hits);
+    dir.add_event(c_str!("inserts"), &STATS.inserts);
+    dir.add_event(c_str!("eexist_resolved"), &STATS.eexist_resolved);
+    dir.add_event(c_str!("merges"), &STATS.merges);
+    dir.add_event(c_str!("merges_refused"), &STATS.merges_refused);
     dir.add_u64(c_str!("last_refused_refs"), &STATS.last_refused_refs);
-    dir.add_u64(c_str!("splits"), &STATS.splits);
-    dir.add_u64(c_str!("drops"), &STATS.drops);
+    dir.add_event(c_str!("splits"), &STATS.splits);
+    dir.add_event(c_str!("drops"), &STATS.drops);
     dir.add_live_objects(c_str!("maps_alive"), &super::EXTENT_MAP_CACHE);
     super::shrink::register_debugfs(&dir);
     dir.add_cmdfile::<super::script::Script>(c_str!("script"));

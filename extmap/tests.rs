@@ -10,6 +10,7 @@ use crate::kernel_ext::{
     errno::euclean,
     kthread::KThread,
     kunit::{kunit_assert, kunit_assert_eq, Test},
+    time::cond_resched,
 };
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use kernel::{c_str, prelude::*, sync::Arc};
@@ -612,6 +613,9 @@ pub(crate) fn concurrent_readers_and_merges(t: &mut Test) -> Result {
         let reader = KThread::spawn(c_str!("extmap_reader"), move || {
             let (mut rng, mut held) = (seed, 0i32);
             while !stop.load(Ordering::Acquire) {
+                // Without it a reader never leaves its CPU on a kernel without involuntary
+                // preemption, and the writer sharing that CPU waits for the stall detector.
+                cond_resched();
                 let pos = (xorshift(&mut rng) % BLOCKS) * SZ_4K;
                 let Some(em) = tree.lookup(pos, SZ_4K) else {
                     continue;
