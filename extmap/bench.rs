@@ -5,13 +5,18 @@
 //! project's patch) runs the same workloads with the same maps, the same order (the same
 //! xorshift sequence) and the same locking per operation, so that `make bench` compares the
 //! two implementations and nothing else. Setting the tree up and tearing it down are not timed.
+//!
+//! `drop_all_wait` measures latency, not throughput: a reader thread takes the tree's read lock
+//! over and over (a lookup each time) while the whole tree is dropped; it answers the reader's
+//! longest wait for the lock (`ns`) and how many times it got it (`ops`).
 
 use super::{rules::*, ExtentMap, ExtentMapTree};
-use crate::kernel_ext::time::cond_resched;
-use kernel::{prelude::*, time::Ktime};
+use crate::kernel_ext::{kthread::KThread, time::cond_resched};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use kernel::{c_str, prelude::*, sync::Arc, time::Ktime};
 
 /// The workloads, in the order of their numbers in scripts.
-pub const OPS: [&str; 10] = [
+pub const OPS: [&str; 11] = [
     "add_asc",
     "add_rand",
     "add_merge",
@@ -22,6 +27,7 @@ pub const OPS: [&str; 10] = [
     "drop_split",
     "unpin",
     "clearlog_merge",
+    "drop_all_wait",
 ];
 
 const B: u64 = 4096;
@@ -187,6 +193,7 @@ fn timed(tree: &ExtentMapTree, op: usize, n: u64) -> Result<(u64, u64)> {
             }
             t1 = now();
         }
+        "drop_all_wait" => return drop_all_wait(n),
         "clearlog_merge" => {
             // Pairs: a clean map and, disk-contiguous after it, one being logged.
             ops = n / 2;
@@ -207,4 +214,64 @@ fn timed(tree: &ExtentMapTree, op: usize, n: u64) -> Result<(u64, u64)> {
         _ => return Err(EINVAL),
     }
     Ok(((t1 - t0).max(0) as u64, ops))
+}
+
+/// What the reader of `drop_all_wait` and the thread dropping the tree share.
+#[pin_data]
+struct Contended {
+    #[pin]
+    tree: ExtentMapTree,
+    /// The reader got the lock once: the drop may start.
+    started: AtomicBool,
+    /// The drop is over: the reader stops.
+    done: AtomicBool,
+    /// The reader's longest wait for the read lock, in ns.
+    longest: AtomicU64,
+    /// How many times the reader got the read lock.
+    reads: AtomicU64,
+}
+
+/// `drop_all_wait`: `n` maps dropped with [`ExtentMapTree::drop_all`] (the tree of an inode
+/// being evicted) while a reader looks maps up in a loop. Its own tree: the reader thread needs
+/// a reference to it.
+fn drop_all_wait(n: u64) -> Result<(u64, u64)> {
+    let c = Arc::pin_init(
+        pin_init!(Contended {
+            tree <- ExtentMapTree::new(),
+            started: AtomicBool::new(false),
+            done: AtomicBool::new(false),
+            longest: AtomicU64::new(0),
+            reads: AtomicU64::new(0),
+        }),
+        GFP_KERNEL,
+    )?;
+    fill(&c.tree, n, 2, 1, 3, 0)?;
+    let r = c.clone();
+    let reader = KThread::spawn(c_str!("extmap_bench_reader"), move || {
+        let (mut rng, mut longest, mut reads) = (Rng(1), 0, 0u64);
+        while !r.done.load(Ordering::Acquire) {
+            let t0 = now();
+            let maps = r.tree.read();
+            longest = longest.max(now() - t0);
+            let em = maps.lookup(rng.below(n) * 2 * B, B);
+            drop(maps);
+            drop(em);
+            reads += 1;
+            r.started.store(true, Ordering::Release);
+            resched(reads);
+        }
+        r.longest.store(longest.max(0) as u64, Ordering::Relaxed);
+        r.reads.store(reads, Ordering::Relaxed);
+        0
+    })?;
+    while !c.started.load(Ordering::Acquire) {
+        cond_resched();
+    }
+    c.tree.drop_all();
+    c.done.store(true, Ordering::Release);
+    reader.join();
+    Ok((
+        c.longest.load(Ordering::Relaxed),
+        c.reads.load(Ordering::Relaxed),
+    ))
 }

@@ -14,6 +14,7 @@
 #   BENCH_REPS=5                        repetitions (medians)
 #   BENCH_PARTS="extmap io shrink"      what to run: the extent-map race, the I/O,
 #                                       the shrinker
+#   BENCH_OPS="lookup_hit drop_split"   only these workloads of the race (default all)
 #   SHRINK_EXTENTS=500000 SHRINK_REPS=3 the shrinker's file and its walks
 
 source "$(dirname "$0")/common.sh"

@@ -8,7 +8,9 @@ KERNEL names the kernel the numbers come from (flavour, optimisation level, chec
 report names it.
 
 RAW_CSV is what selftests/bench.sh printed in the guest:
-    run,SIZE,OP,REP,SIDE,NS,OPS      one timed run (NS for OPS operations)
+    run,SIZE,OP,REP,SIDE,NS,OPS      one timed run (NS for OPS operations); for
+                                     drop_all_wait, NS is a reader's longest wait for
+                                     the lock during the drop and OPS its reads
     slab,CACHE,OBJECT_SIZE,SLAB_SIZE the slab caches' sizes
     slabcache,CACHE,ALIASES,SHARED   whether the cache is its own ("own") or merged
     io,WORKLOAD,TARGET,REP,VALUE,UNIT  one I/O measurement (target emfs, btrfs or raw)
@@ -19,7 +21,8 @@ RAW_CSV is what selftests/bench.sh printed in the guest:
                                      kswapd's, reclaim counters of /proc/vmstat)
     shrinkcall,REP,NS                one shrinker call during a walk under pressure
 Writes into OUT_DIR:
-    extmap.csv   operation,maps,btrfs_ns,extmap_ns,ratio (medians of ns per operation;
+    extmap.csv   operation,maps,btrfs_ns,extmap_ns,ratio (medians of ns per operation, of
+                 the longest wait for drop_all_wait;
                  ratio = extmap_ns / btrfs_ns), then bytes_per_map,0,<btrfs>,<extmap>,<ratio>
     extmap.md    the same as a Markdown table, with the spread (min-max) of each side
     extmap.gp    a gnuplot script: ns/op against tree size, both sides, log scales
@@ -37,6 +40,10 @@ import csv
 import statistics
 import sys
 from collections import defaultdict
+
+
+# Workloads whose NS is a latency (the longest wait), not a total to divide by OPS.
+LATENCY = ('drop_all_wait',)
 
 
 def main():
@@ -72,7 +79,8 @@ def main():
                 key = (op, int(size))
                 if key not in order:
                     order.append(key)
-                runs[(op, int(size), side)].append(int(ns) / max(int(ops), 1))
+                per_op = int(ns) if op in LATENCY else int(ns) / max(int(ops), 1)
+                runs[(op, int(size), side)].append(per_op)
             elif len(row) == 4 and row[0] == 'slab':
                 slab[row[1]] = int(row[3])
             elif len(row) == 4 and row[0] == 'slabcache':
@@ -117,7 +125,9 @@ def main():
             f.write(f'\n{c}: {shared} cache, {aliases} other caches merged into it.')
         if slabcache:
             f.write('\n')
-        f.write(f'\nMedians of {rows[0][7]} interleaved runs per side, ns per operation.\n')
+        f.write(f'\nMedians of {rows[0][7]} interleaved runs per side, ns per operation '
+                '(drop_all_wait: a reader\'s longest wait for the lock while the tree is '
+                'dropped).\n')
 
     missing += write_io(out, io, units, bios, walks, calls, walkstat, kernel)
 
@@ -126,7 +136,7 @@ def main():
         f.write('set terminal svg size 1400,620 font "sans,10"\n')
         f.write(f'set output "{out}/extmap.svg"\n')
         f.write('set logscale xy\nset format x "10^{%L}"\nset key top left\n')
-        f.write('set multiplot layout 2,5 title "extmap vs btrfs extent_map.c: ns per operation '
+        f.write('set multiplot layout 3,4 title "extmap vs btrfs extent_map.c: ns per operation '
                 f'against maps in the tree (medians, log scales), {kernel}"\n')
         for op in ops:
             pts = [(s, mb, me) for o, s, mb, me, *_ in rows if o == op]

@@ -92,9 +92,12 @@ CRASH_KILLS=${CRASH_KILLS:-2}
 APPEND+=" harness_crash_kills=$CRASH_KILLS"
 APPEND+=" harness_shrink_extents=$SHRINK_EXTENTS"
 # make bench: which tree sizes, how many repetitions.
+# The benchmark does not run the module's KUnit suites at every modprobe.
+[ "$MODE" = bench ] && APPEND+=" kunit.enable=0"
 [ -n "${BENCH_SIZES:-}" ] && APPEND+=" harness_bench_sizes=${BENCH_SIZES// /,}"
 [ -n "${BENCH_REPS:-}" ] && APPEND+=" harness_bench_reps=$BENCH_REPS"
 [ -n "${BENCH_PARTS:-}" ] && APPEND+=" harness_bench_parts=${BENCH_PARTS// /,}"
+[ -n "${BENCH_OPS:-}" ] && APPEND+=" harness_bench_ops=${BENCH_OPS// /,}"
 [ -n "${SHRINK_REPS:-}" ] && APPEND+=" harness_shrink_reps=$SHRINK_REPS"
 # A mutant build (scripts/mutants.sh): the differential must find a difference.
 [ -n "${HARNESS_MUTANT:-}" ] && APPEND+=" harness_mutant=$HARNESS_MUTANT"

@@ -11,7 +11,8 @@
 # progress lines.
 #
 #   harness_bench_sizes=1000,100000 harness_bench_reps=5
-#   harness_bench_parts=extmap,io,shrink        on the kernel command line.
+#   harness_bench_parts=extmap,io,shrink harness_bench_ops=lookup_hit,...
+#                                               on the kernel command line.
 
 sizes=$(sed -n 's/.*harness_bench_sizes=\([0-9,]*\).*/\1/p' /proc/cmdline | tr ',' ' ')
 reps=$(sed -n 's/.*harness_bench_reps=\([0-9]*\).*/\1/p' /proc/cmdline)
@@ -20,7 +21,11 @@ sizes=${sizes:-1000 100000 1000000}
 reps=${reps:-5}
 parts=${parts:-extmap io shrink}
 part() { case " $parts " in *" $1 "*) return 0 ;; esac; return 1; }
-ops="add_asc add_rand add_merge lookup_hit lookup_miss lookup_hold_put drop_all drop_split unpin clearlog_merge"
+# drop_all_wait answers a reader's longest wait for the lock while the tree is
+# dropped (ns) and how often it got the lock (ops), not a time per operation.
+ops="add_asc add_rand add_merge lookup_hit lookup_miss lookup_hold_put drop_all drop_split unpin clearlog_merge drop_all_wait"
+only=$(sed -n 's/.*harness_bench_ops=\([a-z_,]*\).*/\1/p' /proc/cmdline | tr ',' ' ')
+ops=${only:-$ops}
 
 modprobe btrfs || { echo "# error: modprobe btrfs"; exit 1; }
 modprobe emfs || { echo "# error: modprobe emfs"; exit 1; }
