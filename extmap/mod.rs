@@ -386,7 +386,11 @@ impl ExtentMapTree {
             // A next map can be in the range only if this one ends before `end`.
             let more = em_end < end;
             if skip_pinned && m.flags() & PINNED != 0 {
-                cur = if more { below(m.into_next(), end) } else { None };
+                cur = if more {
+                    below(m.into_next(), end)
+                } else {
+                    None
+                };
             } else {
                 // Splits keep PINNED but never LOGGING: only the map being logged is logged.
                 let split_flags = m.flags() & !LOGGING;
@@ -814,10 +818,7 @@ fn overlapping(
 }
 
 /// `next`, if it starts before `end`.
-fn below(
-    next: Option<NodeMut<'_, ExtentMapKind>>,
-    end: u64,
-) -> Option<NodeMut<'_, ExtentMapKind>> {
+fn below(next: Option<NodeMut<'_, ExtentMapKind>>, end: u64) -> Option<NodeMut<'_, ExtentMapKind>> {
     next.filter(|n| n.fields().start < end)
 }
 

@@ -101,9 +101,7 @@ impl Dir {
         // SAFETY: `name` is `'static` and NUL-terminated; `self.dentry` is this directory's
         // (or an error pointer, which debugfs ignores); the file's data is the counter's index,
         // which `emfs_event_sum` checks.
-        unsafe {
-            ffi::emfs_debugfs_create_event(name.as_char_ptr(), self.dentry, event.index())
-        };
+        unsafe { ffi::emfs_debugfs_create_event(name.as_char_ptr(), self.dentry, event.index()) };
     }
 
     /// Adds a read-only file showing how many objects allocated from `cache` are alive.

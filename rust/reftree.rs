@@ -112,12 +112,14 @@ impl<K: NodeKind> Node<K> {
     // is there, and no update is lost.
     fn set_flags(&self, bits: u32) {
         let f = self.flags.load(Ordering::Relaxed);
-        self.flags.store(f | (bits & OWNER_FLAGS), Ordering::Release);
+        self.flags
+            .store(f | (bits & OWNER_FLAGS), Ordering::Release);
     }
 
     fn clear_flags(&self, bits: u32) {
         let f = self.flags.load(Ordering::Relaxed);
-        self.flags.store(f & !(bits & OWNER_FLAGS), Ordering::Release);
+        self.flags
+            .store(f & !(bits & OWNER_FLAGS), Ordering::Release);
     }
 
     /// # Safety

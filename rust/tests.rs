@@ -81,23 +81,20 @@ fn replace_cases(t: &mut Test) -> Result {
         .insert(linked.clone(), false)
         .map_err(|_| EEXIST)?;
     for (bad, what) in [
-        (NodeRef::new(Span(5, 25), 0, 0)?, "overlaps the previous node"),
+        (
+            NodeRef::new(Span(5, 25), 0, 0)?,
+            "overlaps the previous node",
+        ),
         (NodeRef::new(Span(25, 45), 0, 0)?, "overlaps the next node"),
         (NodeRef::new(Span(25, 25), 0, 0)?, "is empty"),
         (linked.clone(), "is linked"),
     ] {
-        let m = tree
-            .as_mut()
-            .find_mut(|tr| tr.search(25))
-            .ok_or(ENOENT)?;
+        let m = tree.as_mut().find_mut(|tr| tr.search(25)).ok_or(ENOENT)?;
         let refused = m.replace(bad, false).is_err();
         kunit_assert!(t, refused, "a replacement that {} was taken", what);
         kunit_assert_eq!(t, starts(&tree), [0, 20, 40, 60]);
     }
-    let m = tree
-        .as_mut()
-        .find_mut(|tr| tr.search(25))
-        .ok_or(ENOENT)?;
+    let m = tree.as_mut().find_mut(|tr| tr.search(25)).ok_or(ENOENT)?;
     let new = NodeRef::new(Span(12, 38), 0, 0)?;
     let (old, _) = m.replace(new.clone(), true).map_err(|_| EINVAL)?;
     kunit_assert!(t, !old.in_tree() && new.in_tree() && new.on_list());
