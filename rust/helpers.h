@@ -128,7 +128,7 @@ struct dentry *emfs_debugfs_create_cmdfile(const char *name,
 					   emfs_cmdfile_fn fn);
 
 /* rust/debugfs_atomic.c: debugfs files over values Rust accesses atomically. */
-/* rust/percpu.c; rust/percpu.rs's EVENTS is the same number. */
+/* rust/percpu.c; bindgen gives the number to rust/percpu.rs. */
 #define EMFS_EVENTS 16
 void emfs_event_add(unsigned int event, u64 n);
 u64 emfs_event_sum(unsigned int event);

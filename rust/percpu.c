@@ -10,7 +10,8 @@
 #include <linux/percpu.h>
 #include "helpers.h"
 
-static DEFINE_PER_CPU(u64, emfs_events[EMFS_EVENTS]);
+/* Global for rust/percpu.rs, whose x86-64 increment addresses it directly. */
+DEFINE_PER_CPU(u64, emfs_events[EMFS_EVENTS]);
 
 void emfs_event_add(unsigned int event, u64 n)
 {
