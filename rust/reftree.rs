@@ -122,6 +122,22 @@ impl<K: NodeKind> Node<K> {
             .store(f & !(bits & OWNER_FLAGS), Ordering::Release);
     }
 
+    /// Sets `ON_LIST` of a node linked in a tree the caller has mutably borrowed. A load and a
+    /// store, for the reason `set_flags` gives.
+    fn mark_listed(&self) {
+        let f = self.flags.load(Ordering::Relaxed);
+        self.flags.store(f | ON_LIST, Ordering::Release);
+    }
+
+    /// Clears `clear` (of `LINKED` and `ON_LIST`) of a node linked in a tree the caller has
+    /// mutably borrowed, as it leaves the list or the tree. A load and a store: the node is
+    /// linked until the store, and meanwhile the only other writer is a claim, which stores the
+    /// `LINKED` already there (`update_flags_unlinked` writes nothing to a linked node).
+    fn unmark(&self, clear: u32) {
+        let f = self.flags.load(Ordering::Relaxed);
+        self.flags.store(f & !clear, Ordering::Release);
+    }
+
     /// # Safety
     ///
     /// `rb` must be the `rb_node` of a `Node<K>`.
@@ -690,7 +706,7 @@ impl<K: NodeKind> Tree<K> {
             // SAFETY: The node was just linked here and was off every list (an unlinked node is
             // never on a list); the list head is initialised and pinned.
             unsafe { links::list_add_tail(node.node().list.get(), this.list.get()) };
-            node.node().flags.fetch_or(ON_LIST, Ordering::AcqRel);
+            node.node().mark_listed();
         }
         let linked: *const Node<K> = node.node();
         // INVARIANT: The node is linked (and `LINKED` was claimed above), on the list with
@@ -725,7 +741,7 @@ impl<K: NodeKind> Tree<K> {
             bindings::rb_erase(n.rb.get(), &mut self.root);
             links::rb_clear_node(n.rb.get());
         }
-        n.flags.fetch_and(!(LINKED | ON_LIST), Ordering::AcqRel);
+        n.unmark(LINKED | ON_LIST);
         self.count -= 1;
         // INVARIANT: The node left the tree; its tree reference goes to the caller.
         // SAFETY: The tree owned one counted reference to the node, handed over here.
@@ -762,7 +778,7 @@ impl<K: NodeKind> Tree<K> {
         // SAFETY: The node is on this tree's list, which is exclusively ours (`self` is a
         // mutable borrow).
         unsafe { links::list_del_init(node.list.get()) };
-        node.flags.fetch_and(!ON_LIST, Ordering::AcqRel);
+        node.unmark(ON_LIST);
         // INVARIANT: `node` is linked in this tree, mutably borrowed for the result's life.
         Some(NodeMut { tree: self, node })
     }
@@ -921,12 +937,12 @@ impl<'a, K: NodeKind> NodeMut<'a, K> {
             bindings::rb_replace_node(old.rb.get(), new.node().rb.get(), &mut this.root);
             links::rb_clear_node(old.rb.get());
         }
-        old.flags.fetch_and(!(LINKED | ON_LIST), Ordering::AcqRel);
+        old.unmark(LINKED | ON_LIST);
         if on_list {
             // SAFETY: `new` was just linked here and was off every list (an unlinked node is
             // never on a list); the list head is initialised and pinned.
             unsafe { links::list_add_tail(new.node().list.get(), this.list.get()) };
-            new.node().flags.fetch_or(ON_LIST, Ordering::AcqRel);
+            new.node().mark_listed();
         }
         let linked: *const Node<K> = new.node();
         // INVARIANT: `new` is linked (`LINKED` claimed above) and its reference is the tree's.
