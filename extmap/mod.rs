@@ -449,7 +449,9 @@ impl ExtentMapTree {
             // never holds the lock across an unbounded number of maps.
             if let Some(next) = cur.as_ref().filter(|_| self.lock.should_yield()) {
                 let pos = next.fields().start;
-                maps.cond_resched();
+                if maps.cond_resched() {
+                    STATS.drop_yields.inc();
+                }
                 cur = maps.tree().find_mut(|t| overlapping(t, pos, end));
             }
         }
@@ -570,7 +572,9 @@ impl ExtentMapTree {
             cur = next;
             // Let waiters in between maps (`cond_resched_rwlock_write`, as btrfs).
             if cur.is_some() && self.lock.should_yield() {
-                maps.cond_resched();
+                if maps.cond_resched() {
+                    STATS.drop_yields.inc();
+                }
                 cur = maps.tree().find_mut(|t| t.first());
             }
         }

@@ -27,6 +27,8 @@ pub struct Stats {
     pub splits: Event,
     /// Maps dropped by `drop_range` and `drop_all`.
     pub drops: Event,
+    /// Times `drop_range` and `drop_all` let waiters in (the write lock dropped and retaken).
+    pub drop_yields: Event,
 }
 
 /// The module's counters.
@@ -40,6 +42,7 @@ pub static STATS: Stats = Stats {
     last_refused_refs: AtomicU64::new(0),
     splits: Event::new(6),
     drops: Event::new(7),
+    drop_yields: Event::new(8),
 };
 
 /// A snapshot of the counters, to compare before and after.
@@ -93,6 +96,7 @@ pub fn register_debugfs() -> Dir {
     dir.add_u64(c_str!("last_refused_refs"), &STATS.last_refused_refs);
     dir.add_event(c_str!("splits"), &STATS.splits);
     dir.add_event(c_str!("drops"), &STATS.drops);
+    dir.add_event(c_str!("drop_yields"), &STATS.drop_yields);
     dir.add_live_objects(c_str!("maps_alive"), &super::EXTENT_MAP_CACHE);
     super::shrink::register_debugfs(&dir);
     dir.add_cmdfile::<super::script::Script>(c_str!("script"));

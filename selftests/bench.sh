@@ -46,6 +46,9 @@ part extmap && for size in $sizes; do
 					continue
 				fi
 				echo "run,$size,$op,$rep,$side,$ns"
+				# Whether extmap's drop let the reader in at all.
+				[ "$op/$side" = drop_all_wait/extmap ] &&
+					echo "# bench: extmap drop_yields so far: $(cat /sys/kernel/debug/extmap/drop_yields)"
 			done
 		done
 	done
