@@ -906,11 +906,7 @@ impl<'a, K: NodeKind> NodeMut<'a, K> {
     /// to the node replaced, which leaves the list; `new` goes on the list (at the tail) if
     /// `on_list`. Gives `new` back, and changes nothing, if `new` is in a tree, empty, or does
     /// not fit between this node's neighbours.
-    pub fn replace(
-        mut self,
-        new: NodeRef<K>,
-        on_list: bool,
-    ) -> core::result::Result<(NodeRef<K>, NodeMut<'a, K>), (Self, NodeRef<K>)> {
+    pub fn replace(mut self, new: NodeRef<K>, on_list: bool) -> Replaced<'a, K> {
         let f = new.fields();
         let (start, end) = (f.start(), f.end());
         let fits = {
@@ -978,6 +974,11 @@ impl<'a, K: NodeKind> NodeMut<'a, K> {
         })
     }
 }
+
+/// What [`NodeMut::replace`] answers: the tree's reference to the node replaced and the new node
+/// in its place; or, refused, the view of the node and the new node, both given back.
+pub type Replaced<'a, K> =
+    core::result::Result<(NodeRef<K>, NodeMut<'a, K>), (NodeMut<'a, K>, NodeRef<K>)>;
 
 /// Write access to the range fields of a node in a tree.
 ///
