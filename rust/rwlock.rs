@@ -262,80 +262,62 @@ mod raw {
     use super::ffi;
     use kernel::bindings::rwlock_t;
 
-    /// `read_lock`.
-    ///
-    /// # Safety
-    ///
-    /// `lock` must be an initialised `rwlock_t`.
-    #[inline]
-    pub(super) unsafe fn read_lock(lock: *mut rwlock_t) {
-        #[cfg(any(CONFIG_INLINE_READ_LOCK, CONFIG_PREEMPT_RT))]
-        // SAFETY: The caller's guarantee is `read_lock`'s.
-        unsafe {
-            ffi::emfs_read_lock(lock)
-        };
-        #[cfg(not(any(CONFIG_INLINE_READ_LOCK, CONFIG_PREEMPT_RT)))]
-        // SAFETY: The caller's guarantee is `_raw_read_lock`'s, what `read_lock` calls here.
-        unsafe {
-            ffi::_raw_read_lock(lock)
-        };
-    }
-
-    /// `read_unlock`.
-    ///
-    /// # Safety
-    ///
-    /// `lock` must be an initialised `rwlock_t` this task holds for reading.
-    #[inline]
-    pub(super) unsafe fn read_unlock(lock: *mut rwlock_t) {
-        #[cfg(any(CONFIG_INLINE_READ_UNLOCK, CONFIG_PREEMPT_RT))]
-        // SAFETY: The caller's guarantee is `read_unlock`'s.
-        unsafe {
-            ffi::emfs_read_unlock(lock)
-        };
-        #[cfg(not(any(CONFIG_INLINE_READ_UNLOCK, CONFIG_PREEMPT_RT)))]
-        // SAFETY: The caller's guarantee is `_raw_read_unlock`'s, what `read_unlock` calls here.
-        unsafe {
-            ffi::_raw_read_unlock(lock)
+    /// One entry point: `$c` (C's name, for the documentation), the configuration under which
+    /// C inlines it, the module's helper that does the C inline, and the kernel's function.
+    macro_rules! entry {
+        ($c:literal, $inlined:ident, $helper:ident, $raw:ident, $name:ident, $held:literal) => {
+            #[doc = concat!("`", $c, "`.")]
+            ///
+            /// # Safety
+            ///
+            #[doc = concat!("`lock` must be an initialised `rwlock_t`", $held, ".")]
+            #[inline]
+            pub(super) unsafe fn $name(lock: *mut rwlock_t) {
+                #[cfg(any($inlined, CONFIG_PREEMPT_RT))]
+                // SAFETY: The caller's guarantee is the C function's, which the helper calls.
+                unsafe {
+                    ffi::$helper(lock)
+                };
+                #[cfg(not(any($inlined, CONFIG_PREEMPT_RT)))]
+                // SAFETY: The caller's guarantee is the C function's, and this is what it
+                // calls in this configuration.
+                unsafe {
+                    ffi::$raw(lock)
+                };
+            }
         };
     }
 
-    /// `write_lock`.
-    ///
-    /// # Safety
-    ///
-    /// `lock` must be an initialised `rwlock_t`.
-    #[inline]
-    pub(super) unsafe fn write_lock(lock: *mut rwlock_t) {
-        #[cfg(any(CONFIG_INLINE_WRITE_LOCK, CONFIG_PREEMPT_RT))]
-        // SAFETY: The caller's guarantee is `write_lock`'s.
-        unsafe {
-            ffi::emfs_write_lock(lock)
-        };
-        #[cfg(not(any(CONFIG_INLINE_WRITE_LOCK, CONFIG_PREEMPT_RT)))]
-        // SAFETY: The caller's guarantee is `_raw_write_lock`'s, what `write_lock` calls here.
-        unsafe {
-            ffi::_raw_write_lock(lock)
-        };
-    }
-
-    /// `write_unlock`.
-    ///
-    /// # Safety
-    ///
-    /// `lock` must be an initialised `rwlock_t` this task holds for writing.
-    #[inline]
-    pub(super) unsafe fn write_unlock(lock: *mut rwlock_t) {
-        #[cfg(any(CONFIG_INLINE_WRITE_UNLOCK, CONFIG_PREEMPT_RT))]
-        // SAFETY: The caller's guarantee is `write_unlock`'s.
-        unsafe {
-            ffi::emfs_write_unlock(lock)
-        };
-        #[cfg(not(any(CONFIG_INLINE_WRITE_UNLOCK, CONFIG_PREEMPT_RT)))]
-        // SAFETY: The caller's guarantee is `_raw_write_unlock`'s, what `write_unlock` calls
-        // here.
-        unsafe {
-            ffi::_raw_write_unlock(lock)
-        };
-    }
+    entry!(
+        "read_lock",
+        CONFIG_INLINE_READ_LOCK,
+        emfs_read_lock,
+        _raw_read_lock,
+        read_lock,
+        ""
+    );
+    entry!(
+        "read_unlock",
+        CONFIG_INLINE_READ_UNLOCK,
+        emfs_read_unlock,
+        _raw_read_unlock,
+        read_unlock,
+        " this task holds for reading"
+    );
+    entry!(
+        "write_lock",
+        CONFIG_INLINE_WRITE_LOCK,
+        emfs_write_lock,
+        _raw_write_lock,
+        write_lock,
+        ""
+    );
+    entry!(
+        "write_unlock",
+        CONFIG_INLINE_WRITE_UNLOCK,
+        emfs_write_unlock,
+        _raw_write_unlock,
+        write_unlock,
+        " this task holds for writing"
+    );
 }
