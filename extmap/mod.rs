@@ -691,10 +691,12 @@ impl MapsWrite<'_> {
             }
             return Err(EINVAL);
         }
-        let m = self
-            .tree()
-            .insert(em.0.clone(), modified)
-            .map_err(|_| EEXIST)?;
+        // A new map (the usual case) is claimed without an atomic read-modify-write.
+        let m = match em.0.get_mut() {
+            Some(alone) => self.tree().insert_unshared(alone, modified),
+            None => self.tree().insert(em.0.clone(), modified).map_err(drop),
+        }
+        .map_err(|()| EEXIST)?;
         STATS.inserts.inc();
         if !modified {
             // From the insertion's own node: no descent to find it again.
@@ -714,7 +716,10 @@ impl MapsWrite<'_> {
         let Some(mut split) = fill_spare(spare, fields, flags, generation) else {
             return false;
         };
-        let Ok(m) = self.tree().insert(split.0.clone(), modified) else {
+        let Some(alone) = split.0.get_mut() else {
+            return false;
+        };
+        let Ok(m) = self.tree().insert_unshared(alone, modified) else {
             return false;
         };
         STATS.splits.inc();

@@ -58,7 +58,8 @@ pub const OWNER_FLAGS: u32 = !(LINKED | ON_LIST);
 /// - `refs` is the number of [`NodeRef`]s to the node, plus one while `LINKED` is set in `flags`
 ///   (the tree's reference).
 /// - `LINKED` is set while `rb` is linked into a [`Tree`], and from the moment a tree claims the
-///   node in [`Tree::insert`] (with an atomic test-and-set, so that only one tree can) until it
+///   node in [`Tree::insert`] (with an atomic test-and-set, so that only one tree can; with a
+///   plain store in [`Tree::insert_unshared`], whose caller holds the only reference) until it
 ///   links it or gives it back. `ON_LIST` is set iff `list` is on that tree's list (so `ON_LIST`
 ///   implies `LINKED`). `rb`, `list` and both bits change only through a mutable borrow of that
 ///   tree, and `rb`/`list` are read only through a borrow of it.
@@ -643,20 +644,47 @@ impl<K: NodeKind> Tree<K> {
         node: NodeRef<K>,
         on_list: bool,
     ) -> core::result::Result<NodeMut<'_, K>, NodeRef<K>> {
-        let f = node.fields();
-        let (start, end) = (f.start(), f.end());
-        if end <= start {
-            return Err(node);
-        }
         // Claim the node atomically: two trees may race to insert the same node (each caller
         // holding a reference), and only one may link it.
         if node.node().flags.fetch_or(LINKED, Ordering::AcqRel) & LINKED != 0 {
             return Err(node);
         }
+        self.link_claimed(node, on_list)
+    }
+
+    /// [`Tree::insert`] of a node nobody else can see: the tree takes a reference of its own
+    /// (the caller keeps `node`'s), and since no other task holds the node, no tree can race to
+    /// claim it and the claim is a plain store. Fails (the node stays unlinked) if it is empty
+    /// or overlaps a node of the tree.
+    pub fn insert_unshared(
+        self: Pin<&mut Self>,
+        node: Unshared<'_, K>,
+        on_list: bool,
+    ) -> core::result::Result<NodeMut<'_, K>, ()> {
+        let n = node.node.node();
+        // By `Unshared`'s invariant this is the only reference and the node is unlinked: no
+        // other task can reach its flags until the tree links it.
+        n.flags.store(n.state() | LINKED, Ordering::Release);
+        let tree_ref = node.node.clone();
+        self.link_claimed(tree_ref, on_list).map_err(drop)
+    }
+
+    /// Links `node`, claimed (`LINKED` set) by the caller for this tree, taking over its
+    /// reference as the tree's; gives it back unclaimed if it is empty or overlaps a node.
+    fn link_claimed(
+        self: Pin<&mut Self>,
+        node: NodeRef<K>,
+        on_list: bool,
+    ) -> core::result::Result<NodeMut<'_, K>, NodeRef<K>> {
+        let f = node.fields();
+        let (start, end) = (f.start(), f.end());
         let unclaim = |node: NodeRef<K>| {
             node.node().flags.fetch_and(!LINKED, Ordering::AcqRel);
             Err(node)
         };
+        if end <= start {
+            return unclaim(node);
+        }
         // SAFETY: Below, only `root`, `count`, the new node's links and the list are written in
         // place; the tree does not move.
         let this = unsafe { self.inner() };
