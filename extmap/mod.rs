@@ -352,10 +352,10 @@ impl ExtentMapTree {
         }
         m.set_generation(generation);
         m.clear_flags(PINNED);
-        // The reference upstream's lookup takes; the merge counts it as the caller's. One
-        // descent in all, as upstream: the merge starts from the lookup's own node.
-        let mut em = ExtentMap(m.to_ref());
-        merge(m, &mut em);
+        // One descent in all, as upstream: the merge starts from the lookup's own node. Upstream
+        // merges holding the lookup's reference (refused above two); with none taken, the same
+        // rule is "no reference but the tree's".
+        merge(m, None);
         Ok(())
     }
 
@@ -420,7 +420,7 @@ impl ExtentMapTree {
                         Some(mut piece) => match m.replace(piece.0.clone(), modified) {
                             Ok((old, pm)) => {
                                 STATS.splits.inc();
-                                merge(pm, &mut piece);
+                                merge(pm, Some(&mut piece));
                                 (old, false)
                             }
                             // Not reached: the piece lies inside the map it replaces.
@@ -700,7 +700,7 @@ impl MapsWrite<'_> {
         STATS.inserts.inc();
         if !modified {
             // From the insertion's own node: no descent to find it again.
-            merge(m, em);
+            merge(m, Some(em));
         }
         Ok(())
     }
@@ -725,7 +725,7 @@ impl MapsWrite<'_> {
         STATS.splits.inc();
         // As any insertion (btrfs's `setup_extent_mapping`): a split of an unmodified map may
         // merge with the neighbour on its far side (a modified split is on the list: no merge).
-        merge(m, &mut split);
+        merge(m, Some(&mut split));
         true
     }
 
@@ -806,7 +806,7 @@ impl MapsWrite<'_> {
         match self.tree().node_mut(em.node()) {
             Some(mut m) => {
                 m.clear_flags(LOGGING);
-                merge(m, em);
+                merge(m, Some(em));
             }
             None => {
                 em.set_logging_unlinked(false);
@@ -863,16 +863,20 @@ fn lookup_view(
 }
 
 /// Merges the map `m` shows with mergeable neighbours (`try_merge_map`); `em` is the caller's
-/// reference to it. Refused, and counted, when someone besides the tree and the caller holds
-/// the map: they may be reading its range.
-fn merge<'a>(m: NodeMut<'a, ExtentMapKind>, em: &'a mut ExtentMap) {
+/// reference to it, if it holds one. Refused, and counted, when someone besides the tree and
+/// the caller holds the map: they may be reading its range.
+fn merge<'a>(m: NodeMut<'a, ExtentMapKind>, em: Option<&'a mut ExtentMap>) {
     let (prev, next) = joinable(&m.view());
     // Only count a refusal when there is something to merge with.
     if prev.is_none() && next.is_none() {
         return;
     }
-    let refs = em.refcount();
-    let Some(mut x) = m.exclusive(em.node_mut()) else {
+    let refs = m.view().refcount();
+    let x = match em {
+        Some(em) => m.exclusive(em.node_mut()),
+        None => m.exclusive_unheld(),
+    };
+    let Some(mut x) = x else {
         STATS.merges_refused.inc();
         STATS
             .last_refused_refs

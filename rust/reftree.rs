@@ -998,7 +998,25 @@ impl<'a, K: NodeKind> NodeMut<'a, K> {
         // reference and `node`; both are mutably borrowed for `'a`.
         Some(Exclusive {
             tree: self.tree,
-            node,
+            node: node.node(),
+            _holder: PhantomData,
+        })
+    }
+
+    /// [`NodeMut::exclusive`] for a caller that holds no reference of its own: only if the
+    /// tree's reference is the only one (btrfs's unpin takes a reference to merge, and refuses
+    /// at more than two; this is the same rule without the reference's two atomics).
+    pub fn exclusive_unheld(self) -> Option<Exclusive<'a, K>> {
+        // Acquire: as in `exclusive`.
+        if self.node.refs.read_acquire() > 1 {
+            return None;
+        }
+        // INVARIANT: The node is linked in `tree` and its only reference is the tree's, which
+        // is mutably borrowed for `'a`.
+        Some(Exclusive {
+            tree: self.tree,
+            node: self.node,
+            _holder: PhantomData,
         })
     }
 }
@@ -1012,12 +1030,14 @@ pub type Replaced<'a, K> =
 ///
 /// # Invariants
 ///
-/// `node` is linked in `tree`, and its count is at most two: the tree's reference and `node`
-/// itself. Both are mutably borrowed for `'a`, so no other reference exists and none can be
-/// taken: new references come from a tree borrow or from cloning an existing reference.
+/// `node` is linked in `tree`, and its count is the tree's reference and at most one more, the
+/// caller's, which is mutably borrowed for `'a` (`_holder`) as the tree is: no other reference
+/// exists and none can be taken, since new references come from a tree borrow or from cloning
+/// an existing reference.
 pub struct Exclusive<'a, K: NodeKind> {
     tree: Pin<&'a mut Tree<K>>,
-    node: &'a mut NodeRef<K>,
+    node: &'a Node<K>,
+    _holder: PhantomData<&'a mut NodeRef<K>>,
 }
 
 impl<K: NodeKind> Exclusive<'_, K> {
@@ -1030,7 +1050,7 @@ impl<K: NodeKind> Exclusive<'_, K> {
     pub fn fields_mut(&mut self) -> &mut K::Fields {
         // SAFETY: By the type invariant nobody else can reach the node's fields; the borrow is
         // tied to `&mut self`, so it is unique.
-        unsafe { &mut *self.node.node().fields.get() }
+        unsafe { &mut *self.node.fields.get() }
     }
 
     /// The generation.
@@ -1040,19 +1060,19 @@ impl<K: NodeKind> Exclusive<'_, K> {
 
     /// Sets the generation.
     pub fn set_generation(&mut self, generation: u64) {
-        self.node.node().set_generation(generation)
+        self.node.set_generation(generation)
     }
 
     /// Sets owner flag bits.
     pub fn set_flags(&mut self, bits: u32) {
-        self.node.node().set_flags(bits)
+        self.node.set_flags(bits)
     }
 
     fn own_view(&self) -> NodeView<'_, K> {
         // INVARIANT: By the type invariant the node is linked in `tree`.
         NodeView {
             tree: &self.tree,
-            node: self.node.node(),
+            node: self.node,
         }
     }
 
