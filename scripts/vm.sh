@@ -101,6 +101,8 @@ APPEND+=" harness_shrink_extents=$SHRINK_EXTENTS"
 [ -n "${SHRINK_REPS:-}" ] && APPEND+=" harness_shrink_reps=$SHRINK_REPS"
 # A mutant build (scripts/mutants.sh): the differential must find a difference.
 [ -n "${HARNESS_MUTANT:-}" ] && APPEND+=" harness_mutant=$HARNESS_MUTANT"
+# Anything else for the kernel's command line (e.g. VM_APPEND=preempt=full).
+[ -n "${VM_APPEND:-}" ] && APPEND+=" $VM_APPEND"
 
 QEMU=(qemu-system-x86_64 "${ACCEL[@]}" -smp 2 -m "$VM_MEM" -nodefaults -no-user-config
 	-bios /usr/share/qemu/qboot.rom -display none -no-reboot
