@@ -449,9 +449,7 @@ impl ExtentMapTree {
             // never holds the lock across an unbounded number of maps.
             if let Some(next) = cur.as_ref().filter(|_| self.lock.should_yield()) {
                 let pos = next.fields().start;
-                if maps.cond_resched() {
-                    STATS.drop_yields.inc();
-                }
+                maps.let_waiters_in();
                 cur = maps.tree().find_mut(|t| overlapping(t, pos, end));
             }
         }
@@ -572,9 +570,7 @@ impl ExtentMapTree {
             cur = next;
             // Let waiters in between maps (`cond_resched_rwlock_write`, as btrfs).
             if cur.is_some() && self.lock.should_yield() {
-                if maps.cond_resched() {
-                    STATS.drop_yields.inc();
-                }
+                maps.let_waiters_in();
                 cur = maps.tree().find_mut(|t| t.first());
             }
         }
@@ -668,9 +664,12 @@ impl MapsWrite<'_> {
         self.tree.as_mut()
     }
 
-    /// Lets waiters in ([`WriteGuard::cond_resched`]); `true` if the lock was dropped meanwhile.
-    fn cond_resched(&mut self) -> bool {
-        self.tree.cond_resched()
+    /// Lets waiters in ([`WriteGuard::cond_resched`]), counting the times the lock was dropped
+    /// (`drop_yields`): whatever the caller found under the lock may be stale afterwards.
+    fn let_waiters_in(&mut self) {
+        if self.tree.cond_resched() {
+            STATS.drop_yields.inc();
+        }
     }
 
     /// Inserts `em` (`add_extent_mapping`): `EEXIST` if it overlaps a map of the tree, `EINVAL`
