@@ -142,6 +142,7 @@ kernel_ext::kunit::kunit_suite!(
         kthread_name_is_not_a_format,
         slab_refuses_empty_objects,
         replace_keeps_the_tree_ordered,
+        trees_know_their_own_nodes,
     ]
 );
 use kernel_ext::{refcount::Refcount, rwlock::RwLock};

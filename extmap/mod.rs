@@ -417,14 +417,18 @@ impl ExtentMapTree {
                         .next()
                         .and_then(|p| fill_spare(&mut spare, p, split_flags, generation));
                     let (old, mut whole) = match first {
-                        Some(mut piece) => match m.replace(piece.0.clone(), modified) {
-                            Ok((old, pm)) => {
-                                STATS.splits.inc();
-                                merge(pm, Some(&mut piece));
-                                (old, false)
-                            }
-                            // Not reached: the piece lies inside the map it replaces.
-                            Err((m, _)) => (m.remove(), true),
+                        Some(mut piece) => match piece.0.get_mut() {
+                            Some(alone) => match m.replace(alone, modified) {
+                                Ok((old, pm)) => {
+                                    STATS.splits.inc();
+                                    merge(pm, Some(&mut piece));
+                                    (old, false)
+                                }
+                                // Not reached: the piece lies inside the map it replaces.
+                                Err(m) => (m.remove(), true),
+                            },
+                            // Not reached: `fill_spare` gives a map nobody else holds.
+                            None => (m.remove(), true),
                         },
                         None => (m.remove(), true),
                     };
@@ -865,41 +869,44 @@ fn lookup_view(
 /// reference to it, if it holds one. Refused, and counted, when someone besides the tree and
 /// the caller holds the map: they may be reading its range.
 fn merge<'a>(m: NodeMut<'a, ExtentMapKind>, em: Option<&'a mut ExtentMap>) {
-    let (prev, next) = joinable(&m.view());
-    // Only count a refusal when there is something to merge with.
-    if prev.is_none() && next.is_none() {
+    let flags = m.flags();
+    if !can_merge(flags, m.on_list()) {
         return;
     }
+    // The count decides before `m` is given up for the view, so that a refusal can look at the
+    // neighbours: it is counted only when there was something to merge with.
     let refs = m.view().refcount();
+    if refs > 1 + u32::from(em.is_some()) {
+        if can_join(&m.view(), flags) {
+            STATS.merges_refused.inc();
+            STATS
+                .last_refused_refs
+                .store(u64::from(refs), Ordering::Relaxed);
+        }
+        return;
+    }
     let x = match em {
         Some(em) => m.exclusive(em.node_mut()),
         None => m.exclusive_unheld(),
     };
     let Some(mut x) = x else {
-        STATS.merges_refused.inc();
-        STATS
-            .last_refused_refs
-            .store(u64::from(refs), Ordering::Relaxed);
         return;
     };
-    for (neighbour, prev_side) in [(prev, true), (next, false)] {
-        let Some((nf, n_generation)) = neighbour else {
-            continue;
-        };
+    for prev_side in [true, false] {
         let cur = x.fields();
-        let new = if prev_side {
-            merged(&nf, &cur, true)
-        } else {
-            merged(&cur, &nf, false)
+        if prev_side && cur.start == 0 {
+            continue;
+        }
+        // The neighbour is unlinked and released, never written: a stale holder sees it out of
+        // the tree with its old range intact. It is looked at and unlinked in one step.
+        let Some((tree_ref, (new, n_generation))) = x.take_neighbour(prev_side, |n| {
+            let nf = n.fields();
+            joins(&cur, flags, &nf, n.flags(), n.on_list(), prev_side)
+                .then(|| (merged_with(&cur, &nf, prev_side), n.generation()))
+        }) else {
+            continue;
         };
         let generation = x.generation().max(n_generation);
-        // The neighbour is unlinked and released, never written: a stale holder sees it out of
-        // the tree with its old range intact. It is still the node's neighbour on that side
-        // (the write guard has been held since `joinable` found it, and merging on one side
-        // does not change the other), so it is unlinked with no descent.
-        let Some(tree_ref) = x.remove_neighbour(prev_side) else {
-            continue;
-        };
         *x.fields_mut() = new;
         x.set_generation(generation);
         x.set_flags(MERGED);
@@ -908,31 +915,40 @@ fn merge<'a>(m: NodeMut<'a, ExtentMapKind>, em: Option<&'a mut ExtentMap>) {
     }
 }
 
-/// A neighbour to merge with: its range fields and generation.
-type Joinable = Option<(MapFields, u64)>;
-
-/// The neighbours of the map `v` shows that it can merge with (`try_merge_map`'s checks):
-/// btrfs's `rb_prev`/`rb_next` of the node, no walk from the root.
-fn joinable(v: &NodeView<'_, ExtentMapKind>) -> (Joinable, Joinable) {
-    let (f, flags) = (v.fields(), v.flags());
-    if !can_merge(flags, v.on_list()) {
-        return (None, None);
-    }
-    let join = |n: &NodeView<'_, ExtentMapKind>, prev_side: bool| {
-        let nf = n.fields();
-        can_merge(n.flags(), n.on_list())
-            && if prev_side {
-                mergeable(&nf, n.flags(), &f, flags)
-            } else {
-                mergeable(&f, flags, &nf, n.flags())
-            }
-    };
-    let copy = |n: NodeView<'_, ExtentMapKind>| (n.fields(), n.generation());
-    let prev = if f.start != 0 {
-        v.prev().filter(|p| join(p, true)).map(copy)
+/// `cur` merged with its neighbour `nf` on the `prev_side` (or the next side): `cur`'s map
+/// survives.
+fn merged_with(cur: &MapFields, nf: &MapFields, prev_side: bool) -> MapFields {
+    if prev_side {
+        merged(nf, cur, true)
     } else {
-        None
+        merged(cur, nf, false)
+    }
+}
+
+/// Whether the map `cur` (with `flags`) and its neighbour on the `prev_side` (or the next
+/// side) can merge (`try_merge_map`'s checks of the neighbour).
+fn joins(
+    cur: &MapFields,
+    flags: u32,
+    nf: &MapFields,
+    n_flags: u32,
+    n_on_list: bool,
+    prev_side: bool,
+) -> bool {
+    can_merge(n_flags, n_on_list)
+        && if prev_side {
+            mergeable(nf, n_flags, cur, flags)
+        } else {
+            mergeable(cur, flags, nf, n_flags)
+        }
+}
+
+/// Whether the map `v` shows (with `flags`, which allow merging) has a neighbour it can merge
+/// with.
+fn can_join(v: &NodeView<'_, ExtentMapKind>, flags: u32) -> bool {
+    let cur = v.fields();
+    let side = |n: Option<NodeView<'_, ExtentMapKind>>, prev_side: bool| {
+        n.is_some_and(|n| joins(&cur, flags, &n.fields(), n.flags(), n.on_list(), prev_side))
     };
-    let next = v.next().filter(|n| join(n, false)).map(copy);
-    (prev, next)
+    (cur.start != 0 && side(v.prev(), true)) || side(v.next(), false)
 }

@@ -127,13 +127,17 @@ struct dentry *emfs_debugfs_create_cmdfile(const char *name,
 					   struct dentry *parent,
 					   emfs_cmdfile_fn fn);
 
-/* rust/debugfs_atomic.c: debugfs files over values Rust accesses atomically. */
 /* rust/percpu.c; bindgen gives the number to rust/percpu.rs. */
 #define EMFS_EVENTS 16
 void emfs_event_add(unsigned int event, u64 n);
 u64 emfs_event_sum(unsigned int event);
 void emfs_debugfs_create_event(const char *name, struct dentry *parent,
 			       unsigned int event);
+/* rust/tree_id.c: a tree's number fits the 22 bits reftree.rs keeps for it. */
+#define EMFS_TREE_ID_MAX ((1U << 22) - 1)
+unsigned int emfs_tree_id_alloc(void);
+void emfs_tree_id_free(unsigned int id);
+/* rust/debugfs_atomic.c: debugfs files over values Rust accesses atomically. */
 void emfs_debugfs_create_atomic_u64(const char *name, bool writable,
 				    struct dentry *parent, u64 *value);
 void emfs_debugfs_create_atomic_size(const char *name, struct dentry *parent,

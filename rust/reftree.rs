@@ -48,8 +48,19 @@ pub trait NodeKind: Sized + 'static {
 /// Node state bits the tree maintains (the top two bits of the flags word).
 const LINKED: u32 = 1 << 31;
 const ON_LIST: u32 = 1 << 30;
+/// Where the number of the tree a node is linked in sits in its flags word (see [`Tree`]).
+const TREE_SHIFT: u32 = 8;
+const TREE_BITS: u32 = super::ffi::EMFS_TREE_ID_MAX << TREE_SHIFT;
 /// The bits of the flags word that belong to the node's owner.
-pub const OWNER_FLAGS: u32 = !(LINKED | ON_LIST);
+pub const OWNER_FLAGS: u32 = (1 << TREE_SHIFT) - 1;
+
+// The three parts of the flags word do not overlap, and the tree numbers rust/tree_id.c hands
+// out fit theirs.
+const _: () = assert!(
+    OWNER_FLAGS & TREE_BITS == 0
+        && (OWNER_FLAGS | TREE_BITS) & (LINKED | ON_LIST) == 0
+        && TREE_BITS >> TREE_SHIFT == super::ffi::EMFS_TREE_ID_MAX
+);
 
 /// A node: the tree linkage, the range fields, a generation, a flags word and the count.
 ///
@@ -63,6 +74,9 @@ pub const OWNER_FLAGS: u32 = !(LINKED | ON_LIST);
 ///   links it or gives it back. `ON_LIST` is set iff `list` is on that tree's list (so `ON_LIST`
 ///   implies `LINKED`). `rb`, `list` and both bits change only through a mutable borrow of that
 ///   tree, and `rb`/`list` are read only through a borrow of it.
+/// - The `TREE_BITS` of `flags` hold the number of the tree `rb` is linked into (0 if that tree
+///   has none) and are 0 while the node is not linked (claimed or not); they change only
+///   through a mutable borrow of that tree, as it links or unlinks the node.
 /// - `fields` is written only through an [`Unshared`] view (one reference, not linked) or an
 ///   [`Exclusive`] view (the tree mutably borrowed, at most the tree's and the caller's
 ///   references).
@@ -123,17 +137,28 @@ impl<K: NodeKind> Node<K> {
             .store(f & !(bits & OWNER_FLAGS), Ordering::Release);
     }
 
-    /// Sets `ON_LIST` of a node linked in a tree the caller has mutably borrowed. A load and a
-    /// store, for the reason `set_flags` gives.
-    fn mark_listed(&self) {
+    /// Records, as a tree the caller has mutably borrowed links the node, that tree's number
+    /// `tree` and, with `on_list`, `ON_LIST`. A load and a store, for the reason `set_flags`
+    /// gives: the node is claimed (`LINKED`), so only another claim can write meanwhile, and
+    /// it stores the `LINKED` already there.
+    fn mark_linked(&self, tree: u32, on_list: bool) {
         let f = self.flags.load(Ordering::Relaxed);
-        self.flags.store(f | ON_LIST, Ordering::Release);
+        let listed = if on_list { ON_LIST } else { 0 };
+        self.flags
+            .store(f | (tree << TREE_SHIFT) | listed, Ordering::Release);
     }
 
-    /// Clears `clear` (of `LINKED` and `ON_LIST`) of a node linked in a tree the caller has
-    /// mutably borrowed, as it leaves the list or the tree. A load and a store: the node is
-    /// linked until the store, and meanwhile the only other writer is a claim, which stores the
-    /// `LINKED` already there (`update_flags_unlinked` writes nothing to a linked node).
+    /// The number of the tree the node is linked in, if it is (0: a tree with no number).
+    fn tree_number(&self) -> Option<u32> {
+        let f = self.state();
+        (f & LINKED != 0).then_some((f & TREE_BITS) >> TREE_SHIFT)
+    }
+
+    /// Clears `clear` (of `LINKED`, `ON_LIST` and `TREE_BITS`) of a node linked in a tree the
+    /// caller has mutably borrowed, as it leaves the list or the tree. A load and a store: the
+    /// node is linked until the store, and meanwhile the only other writer is a claim, which
+    /// stores the `LINKED` already there (`update_flags_unlinked` writes nothing to a linked
+    /// node).
     fn unmark(&self, clear: u32) {
         let f = self.flags.load(Ordering::Relaxed);
         self.flags.store(f & !clear, Ordering::Release);
@@ -454,6 +479,11 @@ impl<'a, K: NodeKind> NodeView<'a, K> {
 /// count includes one reference owned by this tree; every entry of `list` is the `list` of such
 /// a node with `ON_LIST` set. `count` is the number of linked nodes.
 ///
+/// `id` is 0 or a number no other live tree has (rust/tree_id.c's IDA), held until the tree is
+/// dropped, after its last node left it. So a node whose flags say it is linked in tree `id`
+/// is this tree's: telling its own nodes from others' (`view_of`, `node_mut`) is one load, not
+/// a descent. A tree without a number (the IDA could not give one) descends.
+///
 /// # Examples
 ///
 /// ```ignore
@@ -475,6 +505,7 @@ pub struct Tree<K: NodeKind> {
     #[pin]
     list: Opaque<bindings::list_head>,
     count: usize,
+    id: u32,
     _p: PhantomData<NodeRef<K>>,
 }
 
@@ -485,9 +516,20 @@ unsafe impl<K: NodeKind> Send for Tree<K> {}
 unsafe impl<K: NodeKind> Sync for Tree<K> {}
 
 impl<K: NodeKind> Tree<K> {
-    /// An empty tree.
+    /// An empty tree, with a number of its own if one is left.
     pub fn new() -> impl PinInit<Self> {
-        // INVARIANT: Empty root, empty list, no nodes.
+        Self::init(true)
+    }
+
+    /// An empty tree without a number, which tells its own nodes by descending, as a tree does
+    /// when no number was left for it (tests use it to reach that path).
+    pub fn new_unnumbered() -> impl PinInit<Self> {
+        Self::init(false)
+    }
+
+    fn init(numbered: bool) -> impl PinInit<Self> {
+        // INVARIANT: Empty root, empty list, no nodes; the number is fresh from the IDA (or 0),
+        // given back in `drop`.
         pin_init!(Self {
             root: bindings::rb_root {
                 rb_node: ptr::null_mut(),
@@ -495,6 +537,8 @@ impl<K: NodeKind> Tree<K> {
             // SAFETY: `slot` is valid for writes and pinned, so the list may point to itself.
             list <- Opaque::ffi_init(|slot| unsafe { links::init_list_head(slot) }),
             count: 0,
+            // SAFETY: `emfs_tree_id_alloc` takes no arguments and never sleeps.
+            id: if numbered { unsafe { super::ffi::emfs_tree_id_alloc() } } else { 0 },
             _p: PhantomData,
         })
     }
@@ -582,11 +626,23 @@ impl<K: NodeKind> Tree<K> {
         self.view_of(node).is_some()
     }
 
-    /// `node` seen through this tree, if this tree links it: one descent, after which its
-    /// neighbours are one step away ([`NodeView::prev`], [`NodeView::next`]).
+    /// `node` seen through this tree, if this tree links it, after which its neighbours are one
+    /// step away ([`NodeView::prev`], [`NodeView::next`]): the tree number in its flags says
+    /// whose it is, or, in a tree without a number, one descent.
     pub fn view_of(&self, node: &NodeRef<K>) -> Option<NodeView<'_, K>> {
-        if !node.in_tree() {
-            return None;
+        let number = node.node().tree_number()?;
+        if self.id != 0 {
+            if number != self.id {
+                return None;
+            }
+            let n: *const Node<K> = node.node();
+            // SAFETY: The node is linked in the tree numbered `id`, which is this one: numbers
+            // are unique among live trees and a node carries one only while linked in its tree
+            // (`Node`'s invariant). This tree is borrowed, so the node stays linked, and alive
+            // (the tree holds a reference), for the view's life.
+            let node = unsafe { &*n };
+            // INVARIANT: `node` is linked in this tree, borrowed for the view's life.
+            return Some(NodeView { tree: self, node });
         }
         let key = node.fields().start();
         let mut n = self.root.rb_node;
@@ -630,7 +686,8 @@ impl<K: NodeKind> Tree<K> {
         Some(NodeMut { tree: self, node })
     }
 
-    /// [`Tree::find_mut`] of the node `node` refers to (one descent).
+    /// [`Tree::find_mut`] of the node `node` refers to ([`Tree::view_of`]: no descent in a
+    /// numbered tree).
     pub fn node_mut(self: Pin<&mut Self>, node: &NodeRef<K>) -> Option<NodeMut<'_, K>> {
         self.find_mut(|t| t.view_of(node))
     }
@@ -734,11 +791,12 @@ impl<K: NodeKind> Tree<K> {
             // SAFETY: The node was just linked here and was off every list (an unlinked node is
             // never on a list); the list head is initialised and pinned.
             unsafe { links::list_add_tail(node.node().list.get(), this.list.get()) };
-            node.node().mark_listed();
         }
+        node.node().mark_linked(this.id, on_list);
         let linked: *const Node<K> = node.node();
-        // INVARIANT: The node is linked (and `LINKED` was claimed above), on the list with
-        // `ON_LIST` set if asked, and its reference now belongs to the tree.
+        // INVARIANT: The node is linked (and `LINKED` was claimed above), carries this tree's
+        // number, is on the list with `ON_LIST` set if asked, and its reference now belongs to
+        // the tree.
         core::mem::forget(node);
         // SAFETY: The node was just linked in this tree, whose reference keeps it alive.
         let node = unsafe { &*linked };
@@ -769,7 +827,7 @@ impl<K: NodeKind> Tree<K> {
             bindings::rb_erase(n.rb.get(), &mut self.root);
             links::rb_clear_node(n.rb.get());
         }
-        n.unmark(LINKED | ON_LIST);
+        n.unmark(LINKED | ON_LIST | TREE_BITS);
         self.count -= 1;
         // INVARIANT: The node left the tree; its tree reference goes to the caller.
         // SAFETY: The tree owned one counted reference to the node, handed over here.
@@ -777,9 +835,12 @@ impl<K: NodeKind> Tree<K> {
     }
 
     /// Unlinks every node, dropping the tree's references.
-    pub fn clear(mut self: Pin<&mut Self>) {
-        while let Some(first) = self.as_mut().find_mut(|t| t.first()) {
-            drop(first.remove());
+    pub fn clear(self: Pin<&mut Self>) {
+        let mut cur = self.find_mut(|t| t.first());
+        while let Some(m) = cur {
+            let (old, next) = m.remove_and_next();
+            drop(old);
+            cur = next;
         }
     }
 
@@ -820,8 +881,11 @@ impl<K: NodeKind> Tree<K> {
 
 #[pinned_drop]
 impl<K: NodeKind> PinnedDrop for Tree<K> {
-    fn drop(self: Pin<&mut Self>) {
-        self.clear();
+    fn drop(mut self: Pin<&mut Self>) {
+        self.as_mut().clear();
+        // SAFETY: The number came from `emfs_tree_id_alloc` (or is 0, which is ignored) and is
+        // given back once; no node carries it any more, the tree being empty.
+        unsafe { super::ffi::emfs_tree_id_free(self.id) };
     }
 }
 
@@ -929,13 +993,13 @@ impl<'a, K: NodeKind> NodeMut<'a, K> {
         (old, next)
     }
 
-    /// Puts `new` in this node's place (`rb_replace_node`, as btrfs's `replace_extent_mapping`
-    /// does): no descent. The tree takes over `new`'s reference and hands back its reference
-    /// to the node replaced, which leaves the list; `new` goes on the list (at the tail) if
-    /// `on_list`. Gives `new` back, and changes nothing, if `new` is in a tree, empty, or does
-    /// not fit between this node's neighbours.
-    pub fn replace(mut self, new: NodeRef<K>, on_list: bool) -> Replaced<'a, K> {
-        let f = new.fields();
+    /// Puts `new`, a node nobody else can see, in this node's place (`rb_replace_node`, as
+    /// btrfs's `replace_extent_mapping` does): no descent. The tree takes a reference of its
+    /// own to `new` (the caller keeps its one) and hands back its reference to the node
+    /// replaced, which leaves the list; `new` goes on the list (at the tail) if `on_list`.
+    /// Changes nothing if `new` is empty or does not fit between this node's neighbours.
+    pub fn replace(mut self, new: Unshared<'_, K>, on_list: bool) -> Replaced<'a, K> {
+        let f = new.node.fields();
         let (start, end) = (f.start(), f.end());
         let fits = {
             let v = self.view();
@@ -943,10 +1007,14 @@ impl<'a, K: NodeKind> NodeMut<'a, K> {
                 && v.prev().map_or(true, |p| p.fields().end() <= start)
                 && v.next().map_or(true, |n| end <= n.fields().start())
         };
-        // Claimed atomically, as by `Tree::insert`: another tree may race to link it.
-        if !fits || new.node().flags.fetch_or(LINKED, Ordering::AcqRel) & LINKED != 0 {
-            return Err((self, new));
+        if !fits {
+            return Err(self);
         }
+        // By `Unshared`'s invariant this is the only reference and the node is unlinked: no
+        // other task can reach its flags until the tree links it, so the claim is a store.
+        let n = new.node.node();
+        n.flags.store(n.state() | LINKED, Ordering::Release);
+        let new = new.node.clone();
         let old = self.node;
         // SAFETY: Only the links of `old`, `new` and the list, and `root`, are rewritten in
         // place; the tree does not move.
@@ -961,15 +1029,16 @@ impl<'a, K: NodeKind> NodeMut<'a, K> {
             bindings::rb_replace_node(old.rb.get(), new.node().rb.get(), &mut this.root);
             links::rb_clear_node(old.rb.get());
         }
-        old.unmark(LINKED | ON_LIST);
+        old.unmark(LINKED | ON_LIST | TREE_BITS);
         if on_list {
             // SAFETY: `new` was just linked here and was off every list (an unlinked node is
             // never on a list); the list head is initialised and pinned.
             unsafe { links::list_add_tail(new.node().list.get(), this.list.get()) };
-            new.node().mark_listed();
         }
+        new.node().mark_linked(this.id, on_list);
         let linked: *const Node<K> = new.node();
-        // INVARIANT: `new` is linked (`LINKED` claimed above) and its reference is the tree's.
+        // INVARIANT: `new` is linked (`LINKED` claimed above), carries this tree's number, and
+        // its reference is the tree's; `old` left the tree and carries none.
         core::mem::forget(new);
         // SAFETY: The tree owned one counted reference to `old`, handed over here.
         let old = unsafe { NodeRef::from_counted(old) };
@@ -1022,9 +1091,8 @@ impl<'a, K: NodeKind> NodeMut<'a, K> {
 }
 
 /// What [`NodeMut::replace`] answers: the tree's reference to the node replaced and the new node
-/// in its place; or, refused, the view of the node and the new node, both given back.
-pub type Replaced<'a, K> =
-    core::result::Result<(NodeRef<K>, NodeMut<'a, K>), (NodeMut<'a, K>, NodeRef<K>)>;
+/// in its place; or, refused, the view of the node, given back.
+pub type Replaced<'a, K> = core::result::Result<(NodeRef<K>, NodeMut<'a, K>), NodeMut<'a, K>>;
 
 /// Write access to the range fields of a node in a tree.
 ///
@@ -1088,15 +1156,27 @@ impl<K: NodeKind> Exclusive<'_, K> {
         self.own_view().next().map(|view| Neighbour { view })
     }
 
-    /// Unlinks the node just before (`prev`) or after the viewed one and returns the tree's
-    /// reference to it: a merge's neighbour, one step away, with no descent.
-    pub fn remove_neighbour(&mut self, prev: bool) -> Option<NodeRef<K>> {
-        let own = self.own_view();
-        let n: *const Node<K> = if prev { own.prev() } else { own.next() }?.node;
+    /// Shows `pick` the node just before (`prev`) or after the viewed one and, if it answers
+    /// `Some`, unlinks that node and returns the tree's reference to it with the answer: a
+    /// merge's neighbour, looked at and taken with one step and no descent.
+    pub fn take_neighbour<T>(
+        &mut self,
+        prev: bool,
+        pick: impl FnOnce(&Neighbour<'_, K>) -> Option<T>,
+    ) -> Option<(NodeRef<K>, T)> {
+        let (n, picked): (*const Node<K>, T) = {
+            let own = self.own_view();
+            let view = if prev { own.prev() } else { own.next() }?;
+            // INVARIANT: The in-order neighbour of a node is another node of the same tree.
+            let picked = pick(&Neighbour { view })?;
+            (view.node, picked)
+        };
         // SAFETY: `n` is the in-order neighbour of a node linked in `self.tree` (the type
-        // invariant), so it is linked there too, and alive: the tree holds a reference.
-        // `unlink` only rewrites the tree in place (as `inner` requires).
-        Some(unsafe { self.tree.as_mut().inner().unlink(&*n) })
+        // invariant), found under the mutable borrow still held, so it is linked there too, and
+        // alive: the tree holds a reference. `unlink` only rewrites the tree in place (as
+        // `inner` requires).
+        let old = unsafe { self.tree.as_mut().inner().unlink(&*n) };
+        Some((old, picked))
     }
 }
 

@@ -49,9 +49,9 @@ impl NodeKind for SpanKind {
     const CACHE: &'static KmemCache<Node<Self>> = &SPANS;
 }
 
-/// `NodeMut::replace` keeps the tree ordered whatever it is given: a node that overlaps a
-/// neighbour, an empty one or one already linked is given back and nothing changes; one that
-/// fits takes the old node's place, and the old one comes back unlinked.
+/// `NodeMut::replace` keeps the tree ordered whatever it is given: for a node that overlaps a
+/// neighbour or an empty one nothing changes (a linked one cannot be given); one that fits
+/// takes the old node's place, and the old one comes back unlinked.
 pub(crate) fn replace_keeps_the_tree_ordered(t: &mut Test) -> Result {
     SPANS.create(c_str!("emfs_test_spans"))?;
     let r = replace_cases(t);
@@ -80,25 +80,102 @@ fn replace_cases(t: &mut Test) -> Result {
     tree.as_mut()
         .insert(linked.clone(), false)
         .map_err(|_| EEXIST)?;
-    for (bad, what) in [
+    // A linked node is never a replacement: it has no view for one.
+    let mut other = linked.clone();
+    kunit_assert!(t, other.get_mut().is_none(), "a linked node offered a view");
+    for (mut bad, what) in [
         (
             NodeRef::new(Span(5, 25), 0, 0)?,
             "overlaps the previous node",
         ),
         (NodeRef::new(Span(25, 45), 0, 0)?, "overlaps the next node"),
         (NodeRef::new(Span(25, 25), 0, 0)?, "is empty"),
-        (linked.clone(), "is linked"),
     ] {
         let m = tree.as_mut().find_mut(|tr| tr.search(25)).ok_or(ENOENT)?;
-        let refused = m.replace(bad, false).is_err();
+        let refused = m.replace(bad.get_mut().ok_or(EBUSY)?, false).is_err();
         kunit_assert!(t, refused, "a replacement that {} was taken", what);
+        kunit_assert!(
+            t,
+            !bad.in_tree(),
+            "a refused replacement that {} stayed claimed",
+            what
+        );
         kunit_assert_eq!(t, starts(&tree), [0, 20, 40, 60]);
     }
     let m = tree.as_mut().find_mut(|tr| tr.search(25)).ok_or(ENOENT)?;
-    let new = NodeRef::new(Span(12, 38), 0, 0)?;
-    let (old, _) = m.replace(new.clone(), true).map_err(|_| EINVAL)?;
+    let mut new = NodeRef::new(Span(12, 38), 0, 0)?;
+    let (old, _) = m
+        .replace(new.get_mut().ok_or(EBUSY)?, true)
+        .map_err(|_| EINVAL)?;
     kunit_assert!(t, !old.in_tree() && new.in_tree() && new.on_list());
     kunit_assert_eq!(t, (old.refcount(), new.refcount()), (1, 2));
     kunit_assert_eq!(t, (tree.len(), starts(&tree)), (4, [0, 12, 40, 60]));
+    Ok(())
+}
+
+/// A tree tells its own nodes from another tree's, with a number of its own and without one
+/// (the descent), through a node's moves between trees and after a tree's number is reused:
+/// `view_of` is what lets a caller write a node through a `NodeMut`, so a wrong "yes" would let
+/// it rewrite another tree's links.
+pub(crate) fn trees_know_their_own_nodes(t: &mut Test) -> Result {
+    SPANS.create(c_str!("emfs_test_spans"))?;
+    let r = membership_cases(t);
+    kunit_assert_eq!(t, SPANS.destroy(), Ok(()));
+    r
+}
+
+fn membership_cases(t: &mut Test) -> Result {
+    let mut a = KBox::pin_init(Tree::<SpanKind>::new(), GFP_KERNEL)?;
+    let mut b = KBox::pin_init(Tree::<SpanKind>::new(), GFP_KERNEL)?;
+    let mut c = KBox::pin_init(Tree::<SpanKind>::new_unnumbered(), GFP_KERNEL)?;
+    // The same range in all three, so that a descent by key would find a node at that place.
+    let mut nodes = KVec::new();
+    for tree in [a.as_mut(), b.as_mut(), c.as_mut()] {
+        let n = NodeRef::new(Span(10, 20), 0, 0)?;
+        tree.insert(n.clone(), false).map_err(|_| EEXIST)?;
+        nodes.push(n, GFP_KERNEL)?;
+    }
+    let owners =
+        |a: &Tree<SpanKind>, b: &Tree<SpanKind>, c: &Tree<SpanKind>, n: &NodeRef<SpanKind>| {
+            [
+                a.view_of(n).is_some(),
+                b.view_of(n).is_some(),
+                c.view_of(n).is_some(),
+            ]
+        };
+    for (i, n) in nodes.iter().enumerate() {
+        let mut want = [false; 3];
+        want[i] = true;
+        kunit_assert_eq!(t, owners(&a, &b, &c, n), want);
+    }
+    // Node 0 leaves `a`; another node moves from `c`, the tree without a number, to `b`.
+    let n0 = nodes[0].clone();
+    kunit_assert!(t, a.as_mut().remove(&n0).is_some());
+    kunit_assert_eq!(t, owners(&a, &b, &c, &n0), [false; 3]);
+    kunit_assert!(t, a.as_mut().node_mut(&n0).is_none());
+    let mut moved = NodeRef::new(Span(30, 40), 0, 0)?;
+    c.as_mut()
+        .insert_unshared(moved.get_mut().ok_or(EBUSY)?, false)
+        .map_err(|()| EEXIST)?;
+    kunit_assert_eq!(t, owners(&a, &b, &c, &moved), [false, false, true]);
+    drop(c.as_mut().remove(&moved));
+    b.as_mut()
+        .insert(moved.clone(), false)
+        .map_err(|_| EEXIST)?;
+    kunit_assert_eq!(t, owners(&a, &b, &c, &moved), [false, true, false]);
+    // A new tree may get `a`'s number once `a` is gone: it still has none of `b`'s nodes.
+    drop(a);
+    let d = KBox::pin_init(Tree::<SpanKind>::new(), GFP_KERNEL)?;
+    kunit_assert!(
+        t,
+        d.view_of(&moved).is_none() && d.view_of(&nodes[1]).is_none()
+    );
+    kunit_assert!(
+        t,
+        b.view_of(&moved).is_some() && b.as_mut().node_mut(&moved).is_some()
+    );
+    drop(n0);
+    drop(nodes);
+    drop(moved);
     Ok(())
 }
