@@ -332,20 +332,12 @@ impl State {
     /// writing them back and committing may need: the blocks themselves, and room in the
     /// metadata bound for the records they may add. Writeback then never runs out of space.
     pub(crate) fn reserve(&mut self, ino: u64, n: u64) -> Result {
-        if self.failed {
-            return Err(EIO);
-        }
-        let meta = self.metadata_reserve();
-        let node = self.ns.node_mut(ino32(ino)?)?;
-        let before = node.chain_bound();
-        node.dirty_blocks += n;
-        let grown = node.chain_bound() - before;
-        if let Err(e) = self.space.reserve(n, meta + grown) {
-            node.dirty_blocks -= n;
-            return Err(e);
-        }
-        self.meta_bound = Some(meta + grown);
-        Ok(())
+        self.take_records(
+            ino,
+            |node| &mut node.dirty_blocks,
+            n,
+            |space, meta, grown| space.reserve(n, meta + grown),
+        )
     }
 
     /// Takes back the promise of `n` blocks to dirty folios of `ino` that will not be written.
@@ -389,25 +381,50 @@ impl State {
     /// have. The punch is refused before it drops any cached data, and the next commit finds
     /// the blocks it needs. [`State::punched`] takes the promise back.
     pub(crate) fn reserve_punch(&mut self, ino: u64) -> Result {
+        self.take_records(
+            ino,
+            |node| &mut node.punches,
+            1,
+            |space, meta, grown| {
+                if space.available(meta) < grown {
+                    return Err(ENOSPC);
+                }
+                Ok(())
+            },
+        )
+    }
+
+    /// The hole [`State::reserve_punch`] promised room for is punched, or will not be.
+    pub(crate) fn punched(&mut self, ino: u64) {
+        self.release_records(ino, |node| node.punches = node.punches.saturating_sub(1));
+    }
+
+    /// Raises by `n` what `ino`'s chain bound counts (the count `count` picks) and the cached
+    /// metadata bound with it, if `promise` gets the room that needs from the free space (given
+    /// the bound before and what it grows by); otherwise changes nothing. [`State::reserve`]
+    /// and [`State::reserve_punch`] take room this way, [`State::release_records`] gives it
+    /// back.
+    fn take_records(
+        &mut self,
+        ino: u64,
+        count: fn(&mut Node) -> &mut u64,
+        n: u64,
+        promise: impl FnOnce(&mut Space, u64, u64) -> Result,
+    ) -> Result {
         if self.failed {
             return Err(EIO);
         }
         let meta = self.metadata_reserve();
         let node = self.ns.node_mut(ino32(ino)?)?;
         let before = node.chain_bound();
-        node.punches += 1;
+        *count(node) += n;
         let grown = node.chain_bound() - before;
-        if self.space.available(meta) < grown {
-            node.punches -= 1;
-            return Err(ENOSPC);
+        if let Err(e) = promise(&mut self.space, meta, grown) {
+            *count(node) -= n;
+            return Err(e);
         }
         self.meta_bound = Some(meta + grown);
         Ok(())
-    }
-
-    /// The hole [`State::reserve_punch`] promised room for is punched, or will not be.
-    pub(crate) fn punched(&mut self, ino: u64) {
-        self.release_records(ino, |node| node.punches = node.punches.saturating_sub(1));
     }
 
     /// Lowers what `ino`'s chain bound counts with `release`, and the cached metadata bound
