@@ -4,6 +4,7 @@
 //! `read_folio`, `readahead`, `release_folio` and `llseek` (`SEEK_DATA`, `SEEK_HOLE`)
 //! trampolines.
 
+use super::bio::alloc_read_bio;
 use super::*;
 use core::sync::atomic::{AtomicU64, Ordering};
 
