@@ -21,6 +21,7 @@ source "$(dirname "$0")/common.sh"
 
 KERNEL=${KERNEL:-bench}
 OUT=$SRCTREE/build
+mkdir -p "$OUT"
 export BENCH_SIZES=${BENCH_SIZES:-1000 100000 1000000}
 export BENCH_REPS=${BENCH_REPS:-5}
 export BENCH_PARTS=${BENCH_PARTS:-extmap io shrink}
