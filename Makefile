@@ -29,7 +29,7 @@ help:
 	@echo "make check-extended  the same on the debug kernel, stress tests 5 minutes each,"
 	@echo "                  10^6 differential operations against btrfs, and the mutants,"
 	@echo "                  in parts (PART=k runs one; make check-extended-parts lists them)"
-	@echo "make bench        extmap vs btrfs's extent_map.c timed in one boot (build/bench/)"
+	@echo "make bench        extmap vs btrfs's extent_map.c timed in one boot, on the bench kernel (build/bench/)"
 	@echo "make run          the demo: the 2020 race through emfs, narrated (V=1: the whole console)"
 	@echo "make shell        boot the same VM with an interactive shell"
 	@echo "make kernel       build (or find in the cache) the test kernel"
@@ -66,9 +66,10 @@ check-extended-parts:
 	@$(SCRIPTS)/check_extended.sh list
 
 # A benchmark, not a test: extmap's operations next to btrfs's, interleaved in one
-# boot (BENCH_SIZES, BENCH_REPS); the report lands in build/bench/.
+# boot (BENCH_SIZES, BENCH_REPS); the report lands in build/bench/. It boots the
+# bench kernel unless KERNEL was given (on the command line or in the environment).
 bench:
-	@$(SCRIPTS)/bench.sh
+	@KERNEL=$(if $(filter file,$(origin KERNEL)),bench,$(KERNEL)) $(SCRIPTS)/bench.sh
 
 setup:
 	@$(SCRIPTS)/setup-host.sh
