@@ -44,7 +44,7 @@ KSRC=$("$SRCTREE/scripts/kernel.sh" "$KERNEL")
 opt=-Os
 grep -q '^CONFIG_CC_OPTIMIZE_FOR_PERFORMANCE=y' "$KSRC/.config" && opt=-O2
 checks=$(for c in PROVE_LOCKING DEBUG_LIST KFENCE KASAN RUST_DEBUG_ASSERTIONS RUST_OVERFLOW_CHECKS BTRFS_DEBUG BTRFS_ASSERT; do
-	grep -q "^CONFIG_$c=y" "$KSRC/.config" && echo "$c"
+	if grep -q "^CONFIG_$c=y" "$KSRC/.config"; then echo "$c"; fi
 done | paste -sd, -)
 kernel="$KERNEL kernel, $(make -s -C "$KSRC" kernelversion 2>/dev/null), $opt (Rust opt-level=${opt#-O}), checks: ${checks:-none}"
 log "kernel: $kernel"
