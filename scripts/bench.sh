@@ -55,5 +55,7 @@ log "benchmark: $BENCH_PARTS; sizes $BENCH_SIZES, $BENCH_REPS repetitions, btrfs
 "$SRCTREE/scripts/vm.sh" bench "$KSRC" "$OUT"
 "$SRCTREE/scripts/bench_report.py" "$OUT/bench/raw.csv" "$OUT/bench" "$kernel"
 [ -f "$OUT/bench/extmap.gp" ] && gnuplot "$OUT/bench/extmap.gp"
-cat "$OUT/bench/extmap.md" "$OUT/bench/io.md" 2>/dev/null
+for f in extmap.md io.md; do
+	if [ -f "$OUT/bench/$f" ]; then cat "$OUT/bench/$f"; fi
+done
 log "report: $OUT/bench/extmap.{csv,md,svg}, io.{csv,md}, shrinker.csv"
