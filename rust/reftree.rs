@@ -121,10 +121,10 @@ impl<K: NodeKind> Node<K> {
 
     // A load and a store, not a read-modify-write (btrfs writes its flags plainly under the
     // lock): the views that call these exclude every other writer of the flags (the tree's
-    // write borrow, or the only reference), except the claim of `Tree::insert` and
-    // `NodeMut::replace` by another task holding a reference, which on a node that is linked
-    // (all but `Unshared`'s) sets `LINKED` where it is already set: it stores the value that
-    // is there, and no update is lost.
+    // write borrow, or the only reference), except the claim of `Tree::insert` by another
+    // task holding a reference, which on a node that is linked (all but `Unshared`'s) sets
+    // `LINKED` where it is already set: it stores the value that is there, and no update is
+    // lost.
     fn set_flags(&self, bits: u32) {
         let f = self.flags.load(Ordering::Relaxed);
         self.flags
@@ -1020,7 +1020,7 @@ impl<'a, K: NodeKind> NodeMut<'a, K> {
         // place; the tree does not move.
         let this = unsafe { self.tree.as_mut().inner() };
         // SAFETY: `old` is linked in this tree (the type invariant), which is exclusively ours,
-        // and on its list iff `ON_LIST`; `new` is unlinked (it was not `LINKED`) and fits
+        // and on its list iff `ON_LIST`; `new` was unlinked (`Unshared`'s invariant) and fits
         // between `old`'s neighbours, so the tree stays ordered.
         unsafe {
             if old.state() & ON_LIST != 0 {
