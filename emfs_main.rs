@@ -143,6 +143,7 @@ kernel_ext::kunit::kunit_suite!(
         slab_refuses_empty_objects,
         replace_keeps_the_tree_ordered,
         trees_know_their_own_nodes,
+        sort_orders_slices,
     ]
 );
 use kernel_ext::{refcount::Refcount, rwlock::RwLock};

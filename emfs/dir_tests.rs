@@ -158,9 +158,9 @@ pub(crate) fn dir_chain_round_trip(t: &mut Test) -> Result {
     let mut numbers = KVec::new();
     for i in 0..nblocks {
         numbers.push(1000 + i as u64, GFP_KERNEL)?;
-        disk.push(KBox::new([0u8; BLOCK_SIZE], GFP_KERNEL)?, GFP_KERNEL)?;
+        disk.push(KBox::init(kernel::init::zeroed(), GFP_KERNEL)?, GFP_KERNEL)?;
     }
-    let mut buf = KBox::new([0u8; BLOCK_SIZE], GFP_KERNEL)?;
+    let mut buf = KBox::init(kernel::init::zeroed(), GFP_KERNEL)?;
     let mut writes = 0;
     d.write_chain(77, 9, &numbers, &mut buf, |blk, b| {
         let slot = disk.get_mut((blk - 1000) as usize).ok_or(EINVAL)?;
@@ -217,7 +217,7 @@ pub(crate) fn dir_chain_round_trip(t: &mut Test) -> Result {
 /// A chain naming one name twice, or a cookie at or past the inode's next cookie, does not
 /// load: the directory is damaged, not half read.
 pub(crate) fn dir_bad_chain(t: &mut Test) -> Result {
-    let mut b = KBox::new([0u8; BLOCK_SIZE], GFP_KERNEL)?;
+    let mut b = KBox::init(kernel::init::zeroed(), GFP_KERNEL)?;
     let mut w = DirBlockWriter::new(&mut b, 5, 0, 1);
     for (cookie, ino) in [(2, 6), (3, 7)] {
         w.push(&DirEntry {

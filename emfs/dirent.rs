@@ -378,9 +378,3 @@ impl ChainWalk {
         Ok(size == self.name_bytes)
     }
 }
-
-/// Whether `names` (one directory's, reordered here) holds no name twice.
-pub fn names_unique(names: &mut [&[u8]]) -> bool {
-    names.sort_unstable();
-    names.windows(2).all(|w| w[0] != w[1])
-}

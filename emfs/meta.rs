@@ -359,7 +359,7 @@ impl Commit {
         }
         Ok(Commit {
             chains,
-            buf: KBox::new([0u8; BLOCK_SIZE], GFP_KERNEL)?,
+            buf: KBox::init(kernel::init::zeroed(), GFP_KERNEL)?,
         })
     }
 

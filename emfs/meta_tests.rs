@@ -39,7 +39,7 @@ impl MemDisk {
         };
         for _ in 0..BLOCKS {
             d.blocks
-                .push(KBox::new([0; BLOCK_SIZE], GFP_KERNEL)?, GFP_KERNEL)?;
+                .push(KBox::init(kernel::init::zeroed(), GFP_KERNEL)?, GFP_KERNEL)?;
         }
         // The superblock slots.
         for b in 0..2 {
@@ -62,7 +62,10 @@ impl MemDisk {
 impl BlockRead for MemDisk {
     fn read(&mut self, blk: u64) -> Result<KBox<[u8; BLOCK_SIZE]>> {
         let b = self.blocks.get(blk as usize).ok_or(EIO)?;
-        Ok(KBox::new(**b, GFP_KERNEL)?)
+        // Made in place and filled: `KBox::new(**b)` would build the 4 KiB copy on the stack.
+        let mut copy: KBox<[u8; BLOCK_SIZE]> = KBox::init(kernel::init::zeroed(), GFP_KERNEL)?;
+        copy.copy_from_slice(&b[..]);
+        Ok(copy)
     }
 }
 

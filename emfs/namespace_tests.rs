@@ -95,7 +95,8 @@ pub(crate) fn ns_make_link_remove(t: &mut Test) -> Result {
         t,
         ns.make(a, &[b'n'; 256], &reg(), NOW) == Err(enametoolong())
     );
-    let too_long = [b'x'; 4096];
+    // On the heap: 4 KiB on the stack is a quarter of a kernel stack.
+    let too_long = KVec::from_elem(b'x', 4096, GFP_KERNEL)?;
     let bad = Make {
         target: &too_long,
         ..file(S_IFLNK | 0o777)

@@ -6,6 +6,7 @@
 //! and the superblock's free count is the bitmap's.
 
 use super::format::{bitmap_set, bitmap_test, ExtentRecord, BLOCK_SIZE};
+use crate::kernel_ext::sort::sort_unstable;
 use kernel::prelude::*;
 
 const BS: u64 = BLOCK_SIZE as u64;
@@ -50,7 +51,7 @@ pub fn check_blocks<'a>(
         for r in records {
             extents.push((r.disk_bytenr / BS, r.disk_num_bytes / BS), GFP_KERNEL)?;
         }
-        extents.sort_unstable();
+        sort_unstable(&mut extents);
         for (n, &(start, len)) in extents.iter().enumerate() {
             if n > 0 && extents[n - 1] == (start, len) {
                 continue;

@@ -5,6 +5,7 @@
 //! records of two files never do.
 
 use super::format::ExtentRecord;
+use crate::kernel_ext::sort::sort_unstable;
 use kernel::prelude::*;
 
 /// Replaces `[start, end)` of `records` with `new` (`None`: a hole), keeping the parts of the
@@ -77,7 +78,7 @@ pub(crate) fn replace_range(
     }
     // An extent is gone when no kept record points into it: one pass over the kept records
     // against the sorted, deduplicated candidates, not one pass per candidate.
-    candidates.sort_unstable();
+    sort_unstable(&mut candidates);
     let mut uniq: KVec<(u64, u64)> = KVec::with_capacity(candidates.len(), GFP_KERNEL)?;
     for c in candidates {
         if uniq.last().map_or(true, |l| l.0 != c.0) {

@@ -23,6 +23,7 @@ use super::records::replace_range;
 use super::space::Space;
 use super::superblock::DiskSuperblock;
 use crate::kernel_ext::errno::euclean;
+use crate::kernel_ext::sort::sort_unstable_by_key;
 use kernel::prelude::*;
 
 const BS: u64 = BLOCK_SIZE as u64;
@@ -519,7 +520,7 @@ impl State {
         // Every extent goes; several records may point into one, which is freed once. Sorted in
         // place, with no allocation: eviction runs in reclaim too.
         let mut records = core::mem::replace(&mut n.records, KVVec::new());
-        records.sort_unstable_by_key(|r| r.disk_bytenr);
+        sort_unstable_by_key(&mut records, |r| r.disk_bytenr);
         let mut last = None;
         for r in records.iter() {
             if last != Some(r.disk_bytenr) {
@@ -558,7 +559,7 @@ impl State {
         }
         // Memory first, while nothing has changed: running out of it is not fatal.
         let prepared = Commit::prepare(&self.ns)?;
-        let mut buf = KBox::new([0u8; BLOCK_SIZE], GFP_KERNEL)?;
+        let mut buf = KBox::init(kernel::init::zeroed(), GFP_KERNEL)?;
         let mut table = KVec::with_capacity(self.table.len(), GFP_KERNEL)?;
         table.extend_from_slice(&self.table, GFP_KERNEL)?;
         let mut bitmap = KVec::with_capacity(self.bitmap.len(), GFP_KERNEL)?;

@@ -45,7 +45,7 @@ struct MemDev {
 fn zeros(n: u64) -> Result<KVec<KBox<[u8; BLOCK_SIZE]>>> {
     let mut v = KVec::with_capacity(n as usize, GFP_KERNEL)?;
     for _ in 0..n {
-        v.push(KBox::new([0; BLOCK_SIZE], GFP_KERNEL)?, GFP_KERNEL)?;
+        v.push(KBox::init(kernel::init::zeroed(), GFP_KERNEL)?, GFP_KERNEL)?;
     }
     Ok(v)
 }
@@ -97,7 +97,10 @@ impl MemDev {
 impl BlockRead for MemDev {
     fn read(&mut self, blk: u64) -> Result<KBox<[u8; BLOCK_SIZE]>> {
         let b = self.now.get(blk as usize).ok_or(EIO)?;
-        Ok(KBox::new(**b, GFP_KERNEL)?)
+        // Made in place and filled: `KBox::new(**b)` would build the 4 KiB copy on the stack.
+        let mut copy: KBox<[u8; BLOCK_SIZE]> = KBox::init(kernel::init::zeroed(), GFP_KERNEL)?;
+        copy.copy_from_slice(&b[..]);
+        Ok(copy)
     }
 }
 
@@ -175,7 +178,7 @@ fn format(dev: &mut MemDev) -> Result {
     // the commit allocated from 7 on.
     let next = io.next;
     let owned = |blk: u64| blk < 2 || table.contains(&blk) || blk == bitmap[0] || blk >= 7;
-    let mut b = KBox::new([0u8; BLOCK_SIZE], GFP_KERNEL)?;
+    let mut b: KBox<[u8; BLOCK_SIZE]> = KBox::init(kernel::init::zeroed(), GFP_KERNEL)?;
     let mut used = 0;
     for bit in 0..BITS_PER_BITMAP_BLOCK {
         if bit >= total || (bit < next && owned(bit)) {

@@ -9,5 +9,6 @@
 #include <linux/crc32c.h>
 #include <linux/debugfs.h>
 #include <linux/pagemap.h>
+#include <linux/sort.h>
 #include <linux/spinlock.h>
 #include "helpers.h"

@@ -4,7 +4,7 @@
 //! declare: the helpers in `rust/helpers.c` and `rust/cmdfile.c`, which wrap static inlines
 //! and macros (`read_lock`, `refcount_read`, `INIT_LIST_HEAD`, ...) for which bindgen emits no
 //! callable symbol, and a few exported functions whose headers the 6.12 bindings lack
-//! (`crc32c`, `debugfs_*`, `folio_end_read`, `folio_end_writeback`).
+//! (`crc32c`, `debugfs_*`, `folio_end_read`, `folio_end_writeback`, `sort_r`).
 //!
 //! Kbuild generates them with the kernel's bindgen from `rust/bindings.h` (see `Kbuild`), so
 //! they always match the C prototypes. Each function has the semantics of the kernel function

@@ -41,5 +41,6 @@ pub mod refcount;
 pub mod reftree;
 pub mod rwlock;
 pub mod slab;
+pub mod sort;
 pub mod time;
 pub mod vfs;

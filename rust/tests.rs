@@ -179,3 +179,37 @@ fn membership_cases(t: &mut Test) -> Result {
     drop(moved);
     Ok(())
 }
+
+/// `sort::sort_unstable*` (the kernel's heapsort) order as a sort must: ascending, by a key,
+/// by a comparison, with duplicates, and leave empty, one-element and zero-sized slices alone.
+pub(crate) fn sort_orders_slices(t: &mut Test) -> Result {
+    use crate::kernel_ext::sort::{sort_unstable, sort_unstable_by, sort_unstable_by_key};
+    // A scrambled permutation with duplicates: i * 7919 mod 1000, twice.
+    let mut v = KVec::with_capacity(2000, GFP_KERNEL)?;
+    for i in 0..2000u64 {
+        v.push((i * 7919) % 1000, GFP_KERNEL)?;
+    }
+    sort_unstable(&mut v);
+    kunit_assert!(t, v.windows(2).all(|w| w[0] <= w[1]), "not ascending");
+    kunit_assert_eq!(t, (v[0], v[1], v[1998], v[1999]), (0, 0, 999, 999));
+    // Records larger than a machine word, by a key, then reversed by a comparison.
+    let mut r = KVec::with_capacity(500, GFP_KERNEL)?;
+    for i in 0..500u64 {
+        r.push([(i * 31) % 500, i, 0, 0, 0, 0], GFP_KERNEL)?;
+    }
+    sort_unstable_by_key(&mut r, |x| x[0]);
+    kunit_assert!(
+        t,
+        r.iter()
+            .enumerate()
+            .all(|(i, x)| x[0] == i as u64 && (x[1] * 31) % 500 == x[0])
+    );
+    sort_unstable_by(&mut r, |a, b| b[0].cmp(&a[0]));
+    kunit_assert!(t, r.iter().enumerate().all(|(i, x)| x[0] == 499 - i as u64));
+    let (mut empty, mut one, mut units): ([u64; 0], [u64; 1], [(); 3]) = ([], [5], [(); 3]);
+    sort_unstable(&mut empty);
+    sort_unstable(&mut one);
+    sort_unstable(&mut units);
+    kunit_assert_eq!(t, one, [5]);
+    Ok(())
+}

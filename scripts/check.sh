@@ -66,6 +66,13 @@ else
 	result fail "build: modules build without warnings"
 	finish
 fi
+# Kernel-stack discipline, as -Wframe-larger-than=2048 gives C: no frame over 2 KiB, no sort
+# that recurses with scratch arrays on the stack (scripts/stack_check.py).
+if "$SRCTREE/scripts/stack_check.py" "$SRCTREE/emfs.ko"; then
+	result pass "build: no stack frame over 2048 bytes, no core slice sort in emfs.ko"
+else
+	result fail "build: no stack frame over 2048 bytes, no core slice sort in emfs.ko"
+fi
 
 # The static checks: compile-fail proofs, the harness's own rules, the host tests.
 static_checks() {

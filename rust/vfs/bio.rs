@@ -61,7 +61,7 @@ pub(super) struct Bdev<'a> {
 
 /// Reads block `blk` of `bdev` with a bio.
 pub(super) fn read_block(bdev: Bdev<'_>, blk: u64) -> Result<KBox<[u8; BLOCK_SIZE]>> {
-    let buf = KBox::new([0u8; BLOCK_SIZE], GFP_KERNEL)?;
+    let buf = KBox::init(kernel::init::zeroed(), GFP_KERNEL)?;
     let addr: *const [u8; BLOCK_SIZE] = &*buf;
     // SAFETY: Any address may be passed: the helper looks the page up only if `virt_addr_valid`
     // says the address is in the linear map, and returns null otherwise.

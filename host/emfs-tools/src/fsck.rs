@@ -7,8 +7,9 @@
 
 use crate::blocks::{check_bitmap, check_extents, ExtentChain, Limits, Owner};
 use crate::dinode::{DiskInode, S_IFLNK};
-use crate::dirent::{decode_dir_block, dir_entries, names_unique, ChainWalk};
+use crate::dirent::{decode_dir_block, dir_entries, ChainWalk};
 use crate::format::{FormatError, INODES_PER_BLOCK, INODE_SIZE, SB_SLOTS, S_IFDIR, S_IFREG};
+use crate::names::names_unique;
 pub use crate::report::{exit, Report};
 use crate::superblock::{
     bitmap_block, inode_table_block, probe, DiskSuperblock, SlotProbe, V1_REFUSED, VERSION,

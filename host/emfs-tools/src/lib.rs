@@ -28,6 +28,7 @@ pub mod crc32c_vectors;
 mod blocks;
 pub mod fsck;
 pub mod mkfs;
+pub mod names;
 pub mod report;
 
 use format::BLOCK_SIZE;

@@ -309,7 +309,7 @@ fn shape(tree: &Tree) -> Result<(Vec<u32>, Vec<u32>), String> {
                 parents[*target] = i as u32 + 1;
             }
         }
-        if !crate::dirent::names_unique(&mut names) {
+        if !crate::names::names_unique(&mut names) {
             return Err(format!("node {i}: a name is used twice"));
         }
     }

@@ -5,6 +5,7 @@
 
 use emfs_tools::dirent::*;
 use emfs_tools::format::{seal_block, FormatError, BLOCK_SIZE, CSUM_OFFSET};
+use emfs_tools::names::names_unique;
 
 const DIR: u32 = 7;
 const GEN: u64 = 5;
