@@ -290,7 +290,7 @@ fn load_owned(
                 chain.push(blk, GFP_KERNEL)?;
                 blk = entries.load_block(&mut walk, &b, &h)?;
             }
-            // The size is the tree check's (read-only on failure), not the slot's.
+            // The size is the namespace check's (read-only on failure), not the slot's.
             walk.finish(d.size).map_err(|_| euclean())?;
             dir = Some(entries);
         }

@@ -220,7 +220,7 @@ pub(crate) fn meta_round_trip(t: &mut Test) -> Result {
 }
 
 /// A flipped byte in a directory, target or extent block, or in an inode slot, marks that
-/// inode bad (and the tree check then fails): nothing damaged is used.
+/// inode bad (and the namespace check then fails): nothing damaged is used.
 pub(crate) fn meta_damage_found(t: &mut Test) -> Result {
     let mut disk = MemDisk::new()?;
     let mut tab = table(&mut disk, 2)?;

@@ -36,6 +36,7 @@ pub mod meta;
 pub(crate) mod meta_tests;
 pub mod namespace;
 pub(crate) mod namespace_tests;
+pub mod ns_check;
 pub mod ownership;
 pub(crate) mod records;
 pub(crate) mod records_tests;
@@ -44,7 +45,6 @@ pub(crate) mod space;
 pub(crate) mod state;
 pub(crate) mod state_tests;
 pub mod superblock;
-pub mod tree;
 
 use crate::extmap::{rules, ExtentMap, ExtentMapTree};
 /// The format's checksum (see [`format`]): the kernel's `crc32c()`.

@@ -6,7 +6,7 @@
 //!
 //! Each operation keeps the rules of `Documentation/filesystems/emfs.rst` ("Rules"): link
 //! counts, parent fields, directory sizes, counts and next cookies match the entries after it,
-//! so that [`Namespace::check`] (the tree check `fsck.emfs` runs) holds between any two
+//! so that [`Namespace::check`] (the namespace check `fsck.emfs` runs) holds between any two
 //! operations. Each one checks and allocates everything it needs before it changes anything:
 //! one that fails leaves the namespace as it was.
 //!
@@ -20,7 +20,7 @@ use super::dinode::{
 use super::dir::Dir;
 use super::dirent::{DIR_NAME_MAX, DT_DIR, FIRST_COOKIE};
 use super::format::{ExtentRecord, EXTENTS_PER_BLOCK, ROOT_INO, S_IFDIR, S_IFMT, S_IFREG};
-use super::tree::{self, Link};
+use super::ns_check::{self, InodeFacts, Link};
 use crate::kernel_ext::errno::{enametoolong, enotempty, euclean};
 use kernel::prelude::*;
 
@@ -138,8 +138,8 @@ pub struct Renamed {
 ///
 /// # Invariants
 ///
-/// Between operations, the rules of [`tree::check_tree`] hold, and every directory's size,
-/// count and next cookie in its inode are its [`Dir`]'s.
+/// Between operations, the rules of [`ns_check::check_namespace`] hold, and every directory's
+/// size, count and next cookie in its inode are its [`Dir`]'s.
 pub struct Namespace {
     nodes: KVVec<Node>,
 }
@@ -440,11 +440,11 @@ impl Namespace {
         Ok(())
     }
 
-    /// Checks the rules of the whole namespace: the tree check `fsck.emfs` runs
-    /// ([`tree::check_tree`]), and each directory's inode against its entries.
+    /// Checks the rules of the whole namespace: the namespace check `fsck.emfs` runs
+    /// ([`ns_check::check_namespace`]), and each directory's inode against its entries.
     pub fn check(&self) -> Result {
         let len = self.nodes.len();
-        let mut tnodes = KVVec::with_capacity(len, GFP_KERNEL)?;
+        let mut facts = KVVec::with_capacity(len, GFP_KERNEL)?;
         for n in self.nodes.iter() {
             let d = &n.disk;
             if let Some(dir) = n.dir.as_ref() {
@@ -458,12 +458,12 @@ impl Namespace {
                 return Err(euclean());
             }
             let dtype = if d.in_use() { d.dtype() } else { 0 };
-            let node = tree::Node {
+            let f = InodeFacts {
                 dtype,
                 links: d.nlink,
                 parent: d.parent,
             };
-            tnodes.push(node, GFP_KERNEL)?;
+            facts.push(f, GFP_KERNEL)?;
         }
         let mut names = KVVec::from_elem(0u32, len, GFP_KERNEL)?;
         let mut namer = KVVec::from_elem(0u32, len, GFP_KERNEL)?;
@@ -476,7 +476,7 @@ impl Namespace {
                 })
             })
         });
-        tree::check_tree(&tnodes, links, &mut names, &mut namer).map_err(|e| {
+        ns_check::check_namespace(&facts, links, &mut names, &mut namer).map_err(|e| {
             pr_err!("namespace: {:?}\n", e);
             euclean()
         })

@@ -3,7 +3,8 @@
 //! KUnit suite `emfs_namespace`: the namespace in memory ([`super::namespace`]).
 //! Each operation's effect on link counts, parents and entries, each refusal with the errno
 //! `rename(2)`, `link(2)`, `rmdir(2)` and friends give, and a long random run in which the
-//! tree check `fsck.emfs` runs holds after every operation and a refused one changes nothing.
+//! namespace check `fsck.emfs` runs holds after every operation and a refused one changes
+//! nothing.
 
 use super::crc32c;
 use super::dinode::{DiskInode, INLINE_TARGET_MAX, MAX_LINKS, S_IFCHR, S_IFIFO, S_IFLNK};
@@ -332,7 +333,7 @@ fn pick(ns: &Namespace, rng: &mut Rng, want: impl Fn(&DiskInode) -> bool) -> Opt
 }
 
 /// Thousands of random operations on a small tree (8 names, 48 inodes, so that names
-/// collide, directories fill and inodes run out): after each one the tree check holds, and
+/// collide, directories fill and inodes run out): after each one the namespace check holds, and
 /// each refused one left the namespace exactly as it was. Every kind of operation must
 /// both succeed and be refused at least once.
 pub(crate) fn ns_random_run(t: &mut Test) -> Result {

@@ -3,18 +3,18 @@
 //! Checking an emfs (`Documentation/filesystems/emfs.rst`): the choice between the superblock
 //! slots, the rules of each block, slot and chain (`emfs/superblock.rs`, `dinode.rs`,
 //! `dirent.rs`), the block rules ([`crate::blocks`]: every block owned once, the bitmap exact),
-//! then the namespace (`emfs/tree.rs`). Read-only: it reports, it never repairs.
+//! then the namespace (`emfs/ns_check.rs`). Read-only: it reports, it never repairs.
 
 use crate::blocks::{check_bitmap, check_extents, ExtentChain, Limits, Owner};
 use crate::dinode::{DiskInode, S_IFLNK};
 use crate::dirent::{decode_dir_block, dir_entries, ChainWalk};
 use crate::format::{FormatError, INODES_PER_BLOCK, INODE_SIZE, SB_SLOTS, S_IFDIR, S_IFREG};
 use crate::names::names_unique;
+use crate::ns_check::{check_namespace, InodeFacts, Link};
 pub use crate::report::{exit, Report};
 use crate::superblock::{
     bitmap_block, inode_table_block, probe, DiskSuperblock, SlotProbe, V1_REFUSED, VERSION,
 };
-use crate::tree::{check_tree, Link, Node};
 use crate::{device_blocks, read_block, Device};
 use std::collections::HashMap;
 use std::io;
@@ -120,7 +120,7 @@ fn check(dev: &mut impl Device, slot: u64, dev_blocks: u64, r: &mut Report) -> i
         claim(r, blk, Owner::Bitmap);
     }
 
-    let mut nodes = vec![Node::default(); sb.inode_count as usize];
+    let mut facts = vec![InodeFacts::default(); sb.inode_count as usize];
     let mut links: Vec<Link> = Vec::new();
     for (t, &blk) in table.iter().enumerate() {
         let block = read_block(dev, blk)?;
@@ -141,7 +141,7 @@ fn check(dev: &mut impl Device, slot: u64, dev_blocks: u64, r: &mut Report) -> i
                     inode.generation, sb.generation
                 ));
             }
-            nodes[ino as usize] = Node {
+            facts[ino as usize] = InodeFacts {
                 dtype: inode.dtype(),
                 links: inode.nlink,
                 parent: inode.parent,
@@ -179,15 +179,15 @@ fn check(dev: &mut impl Device, slot: u64, dev_blocks: u64, r: &mut Report) -> i
             }
         }
     }
-    if nodes
+    if facts
         .get(crate::format::ROOT_INO as usize)
         .is_none_or(|n| n.dtype == 0)
     {
         r.error("no root directory".into());
     } else {
-        let mut names = vec![0; nodes.len()];
-        let mut namer = vec![0; nodes.len()];
-        if let Err(e) = check_tree(&nodes, links.iter().copied(), &mut names, &mut namer) {
+        let mut names = vec![0; facts.len()];
+        let mut namer = vec![0; facts.len()];
+        if let Err(e) = check_namespace(&facts, links.iter().copied(), &mut names, &mut namer) {
             r.error(format!("namespace: {e:?}"));
         }
     }

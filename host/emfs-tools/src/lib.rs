@@ -19,8 +19,8 @@ pub mod dinode;
 #[path = "../../../emfs/superblock.rs"]
 pub mod superblock;
 
-#[path = "../../../emfs/tree.rs"]
-pub mod tree;
+#[path = "../../../emfs/ns_check.rs"]
+pub mod ns_check;
 
 #[path = "../../../emfs/crc32c_vectors.rs"]
 pub mod crc32c_vectors;

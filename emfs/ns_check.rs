@@ -12,7 +12,7 @@ use super::format::ROOT_INO;
 
 /// What the check needs of one inode, indexed by inode number (index 0 unused).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Node {
+pub struct InodeFacts {
     /// The `DT_*` type of an inode in use (`mode >> 12`), 0 for a free slot.
     pub dtype: u8,
     /// Its link count.
@@ -21,7 +21,7 @@ pub struct Node {
     pub parent: u32,
 }
 
-/// One directory entry, as far as the tree is concerned.
+/// One directory entry, as far as the check is concerned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Link {
     /// The directory that holds the entry.
@@ -34,7 +34,7 @@ pub struct Link {
 
 /// The first rule a file system breaks, with the inode it concerns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TreeError {
+pub enum NsError {
     /// The root is not a directory in use, or its parent field is not itself.
     BadRoot,
     /// An entry is held by something that is not a directory in use.
@@ -60,53 +60,57 @@ pub enum TreeError {
     Scratch,
 }
 
-/// Checks the namespace of `nodes` with entries `links`. `names` and `namer` are scratch of at
-/// least `nodes.len()` elements (overwritten): the number of entries naming each inode, and
+/// Checks the namespace of `inodes` with entries `links`. `names` and `namer` are scratch of at
+/// least `inodes.len()` elements (overwritten): the number of entries naming each inode, and
 /// for a directory the directory that names it.
-pub fn check_tree(
-    nodes: &[Node],
+pub fn check_namespace(
+    inodes: &[InodeFacts],
     links: impl Iterator<Item = Link>,
     names: &mut [u32],
     namer: &mut [u32],
-) -> Result<(), TreeError> {
-    let n = nodes.len();
+) -> Result<(), NsError> {
+    let n = inodes.len();
     if names.len() < n || namer.len() < n {
-        return Err(TreeError::Scratch);
+        return Err(NsError::Scratch);
     }
     names[..n].fill(0);
     namer[..n].fill(0);
     let root = ROOT_INO as usize;
-    match nodes.get(root) {
+    match inodes.get(root) {
         Some(r) if r.dtype == DT_DIR && r.parent == ROOT_INO => {}
-        _ => return Err(TreeError::BadRoot),
+        _ => return Err(NsError::BadRoot),
     }
-    let node = |ino: u32| nodes.get(ino as usize).filter(|n| n.dtype != 0 && ino != 0);
+    let node = |ino: u32| {
+        inodes
+            .get(ino as usize)
+            .filter(|n| n.dtype != 0 && ino != 0)
+    };
 
     for l in links {
         let dir = node(l.dir).filter(|d| d.dtype == DT_DIR);
         match dir {
-            None => return Err(TreeError::EntryInNonDirectory(l.dir)),
-            Some(d) if d.parent == 0 => return Err(TreeError::OrphanWithEntries(l.dir)),
+            None => return Err(NsError::EntryInNonDirectory(l.dir)),
+            Some(d) if d.parent == 0 => return Err(NsError::OrphanWithEntries(l.dir)),
             Some(_) => {}
         }
-        let target = node(l.ino).ok_or(TreeError::EntryToFreeInode(l.ino))?;
+        let target = node(l.ino).ok_or(NsError::EntryToFreeInode(l.ino))?;
         if target.dtype != l.dtype {
-            return Err(TreeError::EntryTypeMismatch(l.ino));
+            return Err(NsError::EntryTypeMismatch(l.ino));
         }
         if l.ino == ROOT_INO {
-            return Err(TreeError::RootNamed);
+            return Err(NsError::RootNamed);
         }
         let i = l.ino as usize;
         names[i] = names[i].saturating_add(1);
         if target.dtype == DT_DIR {
             if names[i] > 1 {
-                return Err(TreeError::DirectoryNamedTwice(l.ino));
+                return Err(NsError::DirectoryNamedTwice(l.ino));
             }
             namer[i] = l.dir;
         }
     }
 
-    for (ino, nd) in nodes.iter().enumerate().skip(1) {
+    for (ino, nd) in inodes.iter().enumerate().skip(1) {
         let ino32 = ino as u32;
         if nd.dtype != DT_DIR || ino == root {
             continue;
@@ -114,10 +118,10 @@ pub fn check_tree(
         if nd.parent == 0 {
             // An orphan: named by nobody (its link count, 0, is checked below).
             if names[ino] != 0 {
-                return Err(TreeError::BadParent(ino32));
+                return Err(NsError::BadParent(ino32));
             }
         } else if namer[ino] != nd.parent {
-            return Err(TreeError::BadParent(ino32));
+            return Err(NsError::BadParent(ino32));
         }
     }
 
@@ -128,16 +132,16 @@ pub fn check_tree(
     namer[..n].fill(0);
     namer[root] = 1;
     for start in 1..n {
-        if nodes[start].dtype != DT_DIR || nodes[start].parent == 0 || namer[start] == 1 {
+        if inodes[start].dtype != DT_DIR || inodes[start].parent == 0 || namer[start] == 1 {
             continue;
         }
         let mut cur = start;
         let mut steps = 0;
         while namer[cur] != 1 {
             steps += 1;
-            let p = nodes[cur].parent as usize;
-            if steps > n || p >= n || nodes[p].dtype != DT_DIR || nodes[p].parent == 0 {
-                return Err(TreeError::Unreachable(start as u32));
+            let p = inodes[cur].parent as usize;
+            if steps > n || p >= n || inodes[p].dtype != DT_DIR || inodes[p].parent == 0 {
+                return Err(NsError::Unreachable(start as u32));
             }
             cur = p;
         }
@@ -145,14 +149,14 @@ pub fn check_tree(
         let mut cur = start;
         while namer[cur] != 1 {
             namer[cur] = 1;
-            cur = nodes[cur].parent as usize;
+            cur = inodes[cur].parent as usize;
         }
     }
 
     // Link counts: a directory 2 + its subdirectories (an orphan 0), anything else one per
     // entry naming it. `namer` is free again: count subdirectories there.
     namer[..n].fill(0);
-    for nd in nodes.iter().skip(1) {
+    for nd in inodes.iter().skip(1) {
         if nd.dtype == DT_DIR && nd.parent != 0 {
             if let Some(c) = namer.get_mut(nd.parent as usize) {
                 *c = c.saturating_add(1);
@@ -161,7 +165,7 @@ pub fn check_tree(
     }
     // The root is its own parent: it is not its own subdirectory.
     namer[root] = namer[root].saturating_sub(1);
-    for (ino, nd) in nodes.iter().enumerate().skip(1) {
+    for (ino, nd) in inodes.iter().enumerate().skip(1) {
         let want = match nd.dtype {
             0 => continue,
             DT_DIR if nd.parent == 0 => 0,
@@ -169,7 +173,7 @@ pub fn check_tree(
             _ => names[ino],
         };
         if nd.links != want {
-            return Err(TreeError::BadLinkCount(ino as u32));
+            return Err(NsError::BadLinkCount(ino as u32));
         }
     }
     Ok(())
