@@ -319,7 +319,7 @@ fn load_owned(
 }
 
 /// Blocks a node's chain takes when written.
-fn chain_len(n: &super::namespace::Node) -> usize {
+fn chain_len(n: &super::namespace::NsInode) -> usize {
     if !n.disk.in_use() {
         return 0;
     }

@@ -36,8 +36,9 @@ pub const RENAME_EXCHANGE: u32 = 2;
 /// See [`RENAME_NOREPLACE`].
 pub const RENAME_WHITEOUT: u32 = 4;
 
-/// One inode.
-pub struct Node {
+/// One inode of the namespace in memory: its slot as the next commit writes it and what it
+/// owns (entries, target, extent records).
+pub struct NsInode {
     /// The inode as the next commit writes it (its chain fields excepted, which the commit
     /// sets).
     pub disk: DiskInode,
@@ -59,7 +60,7 @@ pub struct Node {
     /// The slot, or what it owns, did not load: never written, never used.
     pub bad: bool,
     /// A regular file's folios that hold a space reservation ([`State::reserve`]) and whose
-    /// writes are not recorded yet: each may still add records ([`Node::chain_bound`]).
+    /// writes are not recorded yet: each may still add records ([`NsInode::chain_bound`]).
     ///
     /// [`State::reserve`]: super::state::State::reserve
     pub dirty_blocks: u64,
@@ -70,10 +71,10 @@ pub struct Node {
     pub punches: u64,
 }
 
-impl Node {
+impl NsInode {
     /// A free slot.
     pub fn free() -> Self {
-        Node {
+        NsInode {
             disk: DiskInode::FREE,
             dir: None,
             target: KVec::new(),
@@ -141,7 +142,7 @@ pub struct Renamed {
 /// Between operations, the rules of [`ns_check::check_namespace`] hold, and every directory's
 /// size, count and next cookie in its inode are its [`Dir`]'s.
 pub struct Namespace {
-    nodes: KVVec<Node>,
+    inodes: KVVec<NsInode>,
 }
 
 /// `-ENAMETOOLONG` past 255 bytes (as `ext4_lookup`), `-EINVAL` for a name that cannot be
@@ -162,18 +163,18 @@ impl Namespace {
         if inode_count <= ROOT_INO {
             return Err(EINVAL);
         }
-        let mut nodes = KVVec::with_capacity(inode_count as usize, GFP_KERNEL)?;
+        let mut inodes = KVVec::with_capacity(inode_count as usize, GFP_KERNEL)?;
         for _ in 0..inode_count {
-            nodes.push(Node::free(), GFP_KERNEL)?;
+            inodes.push(NsInode::free(), GFP_KERNEL)?;
         }
-        Ok(Namespace { nodes })
+        Ok(Namespace { inodes })
     }
 
     /// A new file system of `inode_count` inodes: an empty root directory with `mode`'s
     /// permissions, owned by `uid`/`gid`, made at `now`.
     pub fn new(inode_count: u32, mode: u16, uid: u32, gid: u32, now: Time) -> Result<Self> {
         let mut ns = Self::empty(inode_count)?;
-        let root = &mut ns.nodes[ROOT_INO as usize];
+        let root = &mut ns.inodes[ROOT_INO as usize];
         root.disk = DiskInode {
             mode: S_IFDIR | (mode & 0o7777),
             nlink: 2,
@@ -194,27 +195,27 @@ impl Namespace {
 
     /// Number of inode slots.
     pub fn len(&self) -> u32 {
-        self.nodes.len() as u32
+        self.inodes.len() as u32
     }
 
     /// Whether the namespace has no slot (never: the root is one).
     pub fn is_empty(&self) -> bool {
-        self.nodes.is_empty()
+        self.inodes.is_empty()
     }
 
     /// Inode `ino`, in use or free; `-ENOENT` past the table.
-    pub fn node(&self, ino: u32) -> Result<&Node> {
-        self.nodes.get(ino as usize).ok_or(ENOENT)
+    pub fn node(&self, ino: u32) -> Result<&NsInode> {
+        self.inodes.get(ino as usize).ok_or(ENOENT)
     }
 
     /// Inode `ino` to change it; `-ENOENT` past the table.
-    pub fn node_mut(&mut self, ino: u32) -> Result<&mut Node> {
-        self.nodes.get_mut(ino as usize).ok_or(ENOENT)
+    pub fn node_mut(&mut self, ino: u32) -> Result<&mut NsInode> {
+        self.inodes.get_mut(ino as usize).ok_or(ENOENT)
     }
 
     /// Directory `ino`, which must still have a name (a removed one takes no new entry).
     fn live_dir(&mut self, ino: u32) -> Result<(&mut DiskInode, &mut Dir)> {
-        let n = self.nodes.get_mut(ino as usize).ok_or(ENOENT)?;
+        let n = self.inodes.get_mut(ino as usize).ok_or(ENOENT)?;
         if !n.is_dir() {
             return Err(ENOTDIR);
         }
@@ -236,8 +237,8 @@ impl Namespace {
 
     /// The first free inode number; `-ENOSPC` if every slot is in use.
     fn free_ino(&self) -> Result<u32> {
-        (ROOT_INO as usize + 1..self.nodes.len())
-            .find(|&i| !self.nodes[i].disk.in_use() && !self.nodes[i].bad)
+        (ROOT_INO as usize + 1..self.inodes.len())
+            .find(|&i| !self.inodes[i].disk.in_use() && !self.inodes[i].bad)
             .map(|i| i as u32)
             .ok_or(ENOSPC)
     }
@@ -245,7 +246,7 @@ impl Namespace {
     /// Brings directory `ino`'s inode in line with its entries after they changed at `now`;
     /// `links` is added to its link count (a subdirectory made or removed).
     fn touch_dir(&mut self, ino: u32, links: i32, now: Time) {
-        let Some(n) = self.nodes.get_mut(ino as usize) else {
+        let Some(n) = self.inodes.get_mut(ino as usize) else {
             return;
         };
         if let Some(d) = n.dir.as_ref() {
@@ -261,7 +262,7 @@ impl Namespace {
     }
 
     fn touch(&mut self, ino: u32, now: Time) {
-        if let Some(n) = self.nodes.get_mut(ino as usize) {
+        if let Some(n) = self.inodes.get_mut(ino as usize) {
             n.disk.ctime = now;
             n.dirty = true;
         }
@@ -328,10 +329,10 @@ impl Namespace {
             S_IFCHR | S_IFBLK => disk.rdev = m.rdev,
             _ => {}
         }
-        let n = &mut self.nodes[ino as usize];
+        let n = &mut self.inodes[ino as usize];
         // A slot freed since the last commit still holds the chain that commit frees.
         let chain = core::mem::take(&mut n.chain);
-        *n = Node {
+        *n = NsInode {
             disk,
             dir: dir_of_new,
             target,
@@ -369,7 +370,7 @@ impl Namespace {
         d.can_add(name, ino, dtype)?;
         let p = Dir::prepare(name)?;
         d.add_prepared(p, ino, dtype)?;
-        self.nodes[ino as usize].disk.nlink += 1;
+        self.inodes[ino as usize].disk.nlink += 1;
         self.touch(ino, now);
         self.touch_dir(dir, 0, now);
         Ok(())
@@ -415,7 +416,7 @@ impl Namespace {
     }
 
     fn orphan_dir(&mut self, ino: u32, now: Time) {
-        if let Some(n) = self.nodes.get_mut(ino as usize) {
+        if let Some(n) = self.inodes.get_mut(ino as usize) {
             n.disk.nlink = 0;
             n.disk.parent = 0;
         }
@@ -431,11 +432,11 @@ impl Namespace {
         }
         // The chain stays: the next commit frees it with the slot.
         let chain = core::mem::take(&mut n.chain);
-        *n = Node {
+        *n = NsInode {
             dirty: true,
             chain_dirty: true,
             chain,
-            ..Node::free()
+            ..NsInode::free()
         };
         Ok(())
     }
@@ -443,9 +444,9 @@ impl Namespace {
     /// Checks the rules of the whole namespace: the namespace check `fsck.emfs` runs
     /// ([`ns_check::check_namespace`]), and each directory's inode against its entries.
     pub fn check(&self) -> Result {
-        let len = self.nodes.len();
+        let len = self.inodes.len();
         let mut facts = KVVec::with_capacity(len, GFP_KERNEL)?;
-        for n in self.nodes.iter() {
+        for n in self.inodes.iter() {
             let d = &n.disk;
             if let Some(dir) = n.dir.as_ref() {
                 if d.size != dir.size()
@@ -467,7 +468,7 @@ impl Namespace {
         }
         let mut names = KVVec::from_elem(0u32, len, GFP_KERNEL)?;
         let mut namer = KVVec::from_elem(0u32, len, GFP_KERNEL)?;
-        let links = self.nodes.iter().enumerate().flat_map(|(dir, n)| {
+        let links = self.inodes.iter().enumerate().flat_map(|(dir, n)| {
             n.dir.iter().flat_map(move |d| {
                 d.iter().map(move |(_, e)| Link {
                     dir: dir as u32,

@@ -17,7 +17,7 @@ use super::dinode::DiskInode;
 use super::dir::Dir;
 use super::format::{bitmap_test, ExtentRecord, BLOCK_SIZE, ROOT_INO, SB_SLOTS, S_IFREG};
 use super::meta::{self, read_superblock, BlockIo, BlockRead, Commit, Device};
-use super::namespace::{Namespace, Node};
+use super::namespace::{Namespace, NsInode};
 use super::ownership::check_blocks;
 use super::records::replace_range;
 use super::space::Space;
@@ -253,7 +253,7 @@ impl State {
     }
 
     /// Inode `ino` of the VFS, loaded (`-EUCLEAN` if its slot did not load).
-    pub(crate) fn node(&self, ino: u64) -> Result<&Node> {
+    pub(crate) fn node(&self, ino: u64) -> Result<&NsInode> {
         let n = self.ns.node(ino32(ino)?)?;
         if n.bad {
             return Err(euclean());
@@ -294,14 +294,14 @@ impl State {
 
     /// Blocks the next commit may need for metadata: every inode-table and bitmap block and a
     /// new chain for every inode, grown by the records its dirty folios may add at writeback
-    /// ([`Node::chain_bound`]: a bound, not a count); and the global reserve.
+    /// ([`NsInode::chain_bound`]: a bound, not a count); and the global reserve.
     fn metadata_reserve(&mut self) -> u64 {
         if let Some(b) = self.meta_bound {
             return b;
         }
         let chains: u64 = (0..self.ns.len())
             .filter_map(|ino| self.ns.node(ino).ok())
-            .map(Node::chain_bound)
+            .map(NsInode::chain_bound)
             .sum();
         let bound =
             self.table.len() as u64 + self.bitmap.len() as u64 + chains + 4 + GLOBAL_RESERVE;
@@ -408,7 +408,7 @@ impl State {
     fn take_records(
         &mut self,
         ino: u64,
-        count: fn(&mut Node) -> &mut u64,
+        count: fn(&mut NsInode) -> &mut u64,
         n: u64,
         promise: impl FnOnce(&mut Space, u64, u64) -> Result,
     ) -> Result {
@@ -430,7 +430,7 @@ impl State {
 
     /// Lowers what `ino`'s chain bound counts with `release`, and the cached metadata bound
     /// with it.
-    fn release_records(&mut self, ino: u64, release: impl FnOnce(&mut Node)) {
+    fn release_records(&mut self, ino: u64, release: impl FnOnce(&mut NsInode)) {
         let Ok(node) = ino32(ino).and_then(|i| self.ns.node_mut(i)) else {
             return;
         };

@@ -11,14 +11,14 @@ impl Namespace {
     fn is_ancestor(&self, ancestor: u32, dir: u32) -> bool {
         let mut cur = dir;
         // A walk longer than the table means a cycle, which the tree rules exclude.
-        for _ in 0..self.nodes.len() {
+        for _ in 0..self.inodes.len() {
             if cur == ancestor {
                 return true;
             }
             if cur == ROOT_INO || cur == 0 {
                 return false;
             }
-            cur = self.nodes.get(cur as usize).map_or(0, |n| n.disk.parent);
+            cur = self.inodes.get(cur as usize).map_or(0, |n| n.disk.parent);
         }
         true
     }
@@ -127,7 +127,7 @@ impl Namespace {
             let wtype = (S_IFCHR >> 12) as u8;
             self.live_dir(odir)?.1.add_prepared(p, ino, wtype)?;
             let n = self.node_mut(ino)?;
-            *n = Node {
+            *n = NsInode {
                 disk: DiskInode {
                     mode: S_IFCHR,
                     nlink: 1,
@@ -142,7 +142,7 @@ impl Namespace {
                 dirty: true,
                 chain_dirty: true,
                 chain: core::mem::take(&mut n.chain),
-                ..Node::free()
+                ..NsInode::free()
             };
             renamed.whiteout = Some(ino);
         }
