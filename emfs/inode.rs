@@ -39,7 +39,7 @@ impl InodeOperations for Emfs {
         let mut st = dir.super_block().data().lock();
         let undone = (|| -> Result {
             let (dir, ino) = (ino32(dir.ino())?, ino32(ino)?);
-            let is_dir = st.ns().node(ino)?.disk.kind() == S_IFDIR;
+            let is_dir = st.ns().inode(ino)?.disk.kind() == S_IFDIR;
             let ns = st.ns_mut();
             if is_dir {
                 ns.rmdir(dir, name, now)?;
@@ -102,13 +102,13 @@ impl InodeOperations for Emfs {
 
     fn dir_size(dir: &Inode<Self>) -> Option<i64> {
         let st = dir.super_block().data().lock();
-        let n = st.node(dir.ino()).ok()?;
+        let n = st.inode(dir.ino()).ok()?;
         i64::try_from(n.disk.size).ok()
     }
 
     fn get_link(inode: &Inode<Self>) -> Result<KVec<u8>> {
         let st = inode.super_block().data().lock();
-        let n = st.node(inode.ino())?;
+        let n = st.inode(inode.ino())?;
         if n.disk.kind() != S_IFLNK {
             return Err(EINVAL);
         }

@@ -249,7 +249,7 @@ pub fn load(
                 Err(e) if e == ENOMEM || e == EIO => return Err(e),
                 Err(_) => {
                     pr_err!("inode {}: bad slot, directory or target\n", ino);
-                    ns.node_mut(ino)?.bad = true;
+                    ns.inode_mut(ino)?.bad = true;
                     loaded.bad += 1;
                 }
             }
@@ -309,7 +309,7 @@ fn load_owned(
         }
         _ => {}
     }
-    let n = ns.node_mut(d.ino)?;
+    let n = ns.inode_mut(d.ino)?;
     n.disk = d;
     n.dir = dir;
     n.target = target;
@@ -345,7 +345,7 @@ impl Commit {
     pub fn prepare(ns: &Namespace) -> Result<Self> {
         let mut chains = KVec::new();
         for ino in 0..ns.len() {
-            let n = ns.node(ino)?;
+            let n = ns.inode(ino)?;
             if n.bad {
                 return Err(euclean());
             }
@@ -376,7 +376,7 @@ impl Commit {
     ) -> Result {
         let buf = &mut *self.buf;
         for (ino, len, mut blocks) in core::mem::take(&mut self.chains) {
-            let n = ns.node_mut(ino)?;
+            let n = ns.inode_mut(ino)?;
             for _ in 0..len {
                 // Within the capacity `prepare` allocated.
                 blocks.push(io.alloc()?, GFP_NOWAIT)?;
@@ -420,7 +420,7 @@ impl Commit {
             let range = idx * INODES_PER_BLOCK..(idx + 1) * INODES_PER_BLOCK;
             let mut changed = false;
             for ino in range.clone() {
-                changed |= ns.node(ino as u32)?.dirty;
+                changed |= ns.inode(ino as u32)?.dirty;
             }
             if !changed {
                 continue;
@@ -430,7 +430,7 @@ impl Commit {
             *slot = blk;
             buf.fill(0);
             for (n, ino) in range.enumerate() {
-                let node = ns.node_mut(ino as u32)?;
+                let node = ns.inode_mut(ino as u32)?;
                 if node.dirty && node.disk.in_use() {
                     node.disk.generation = gen;
                 }
@@ -447,7 +447,7 @@ impl Commit {
 /// After the superblock of a commit is on disk: nothing of `ns` is dirty any more.
 pub fn committed(ns: &mut Namespace) -> Result {
     for ino in 0..ns.len() {
-        let n = ns.node_mut(ino)?;
+        let n = ns.inode_mut(ino)?;
         n.dirty = false;
         n.chain_dirty = false;
     }

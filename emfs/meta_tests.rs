@@ -126,7 +126,7 @@ fn commit(ns: &mut Namespace, t: &mut [u64], gen: u64, disk: &mut MemDisk) -> Re
 fn owned(ns: &Namespace, t: &[u64]) -> Result<usize> {
     let mut n = 2 + t.len();
     for ino in 0..ns.len() {
-        n += ns.node(ino)?.chain.len();
+        n += ns.inode(ino)?.chain.len();
     }
     Ok(n)
 }
@@ -154,10 +154,10 @@ pub(crate) fn meta_round_trip(t: &mut Test) -> Result {
     let c = ns.make(b, b"tty", &make(S_IFCHR | 0o600, b""), NOW)?;
     let f = ns.make(ROOT_INO, b"f", &make(S_IFREG | 0o600, b""), NOW)?;
     ns.link(f, b, b"f-again", NOW)?;
-    kunit_assert!(t, ns.node(a)?.dir.as_ref().map_or(0, |d| d.blocks()) > 2);
+    kunit_assert!(t, ns.inode(a)?.dir.as_ref().map_or(0, |d| d.blocks()) > 2);
     // A file of 150 one-block extents, as the state would record them: a chain of three.
     let bs = BLOCK_SIZE as u64;
-    let file = ns.node_mut(f)?;
+    let file = ns.inode_mut(f)?;
     for i in 0..150u64 {
         let r = ExtentRecord::whole(i * bs, bs, (100 + i) * bs, 1, EXTENT_REGULAR);
         file.records.push(r, GFP_KERNEL)?;
@@ -175,15 +175,15 @@ pub(crate) fn meta_round_trip(t: &mut Test) -> Result {
         digest(&back)? == digest(&ns)?,
         "generation 1 read back differs"
     );
-    kunit_assert_eq!(t, back.node(sl)?.target.as_slice(), &long[..]);
-    kunit_assert_eq!(t, back.node(c)?.disk.rdev, 0x0501);
+    kunit_assert_eq!(t, back.inode(sl)?.target.as_slice(), &long[..]);
+    kunit_assert_eq!(t, back.inode(c)?.disk.rdev, 0x0501);
     kunit_assert!(
         t,
-        back.node(f)?.records.as_slice() == ns.node(f)?.records.as_slice()
+        back.inode(f)?.records.as_slice() == ns.inode(f)?.records.as_slice()
     );
     kunit_assert_eq!(
         t,
-        (back.node(f)?.chain.len(), back.node(f)?.disk.count),
+        (back.inode(f)?.chain.len(), back.inode(f)?.disk.count),
         (3, 150)
     );
     kunit_assert_eq!(t, disk.used(), owned(&ns, &tab)?);
@@ -228,7 +228,7 @@ pub(crate) fn meta_damage_found(t: &mut Test) -> Result {
     let d = ns.make(ROOT_INO, b"d", &make(S_IFDIR | 0o755, b""), NOW)?;
     let x = ns.make(d, b"x", &make(S_IFREG | 0o644, b""), NOW)?;
     let bs = BLOCK_SIZE as u64;
-    let file = ns.node_mut(x)?;
+    let file = ns.inode_mut(x)?;
     let r = ExtentRecord::whole(0, bs, 200 * bs, 1, EXTENT_REGULAR);
     file.records.push(r, GFP_KERNEL)?;
     file.disk.size = bs;
@@ -239,9 +239,9 @@ pub(crate) fn meta_damage_found(t: &mut Test) -> Result {
     kunit_assert_eq!(t, loaded.bad, 0);
     back.check()?;
 
-    let dir_block = ns.node(d)?.chain.first().copied().ok_or(EINVAL)?;
-    let target_block = ns.node(s)?.chain.first().copied().ok_or(EINVAL)?;
-    let extent_block = ns.node(x)?.chain.first().copied().ok_or(EINVAL)?;
+    let dir_block = ns.inode(d)?.chain.first().copied().ok_or(EINVAL)?;
+    let target_block = ns.inode(s)?.chain.first().copied().ok_or(EINVAL)?;
+    let extent_block = ns.inode(x)?.chain.first().copied().ok_or(EINVAL)?;
     for (blk, off, victim) in [
         (dir_block, 40, d),
         (target_block, 7, s),
@@ -251,7 +251,7 @@ pub(crate) fn meta_damage_found(t: &mut Test) -> Result {
         disk.blocks[blk as usize][off] ^= 0x20;
         let (back, loaded) = load(&mut disk, &tab, 1, BLOCKS as u64)?;
         kunit_assert_eq!(t, loaded.bad, 1);
-        kunit_assert!(t, back.node(victim)?.bad, "inode {victim} not marked bad");
+        kunit_assert!(t, back.inode(victim)?.bad, "inode {victim} not marked bad");
         kunit_assert!(t, back.check().is_err());
         // A namespace with a bad slot is never written.
         kunit_assert!(t, Commit::prepare(&back).is_err());
@@ -342,7 +342,7 @@ pub(crate) fn meta_blocks_owned_once(t: &mut Test) -> Result {
     let bs = BLOCK_SIZE as u64;
     // Two data extents, allocated as writeback would; two records share the second.
     let (a, b) = (disk.alloc()?, disk.alloc()?);
-    let file = ns.node_mut(f)?;
+    let file = ns.inode_mut(f)?;
     for r in [
         ExtentRecord::whole(0, bs, a * bs, 1, EXTENT_REGULAR),
         ExtentRecord::whole(bs, bs, b * bs, 1, EXTENT_REGULAR),
@@ -361,7 +361,7 @@ pub(crate) fn meta_blocks_owned_once(t: &mut Test) -> Result {
         let free = free.unwrap_or(disk.committed.iter().filter(|&&u| !u).count() as u64);
         let meta = Iterator::chain(SB_SLOTS.iter(), tab.iter()).copied();
         let owners = (0..ns.len())
-            .filter_map(|i| ns.node(i).ok())
+            .filter_map(|i| ns.inode(i).ok())
             .filter(|n| n.disk.in_use())
             .map(|n| (n.chain.as_slice(), n.records.as_slice()));
         check_blocks(BLOCKS as u64, free, &bitmap, meta, owners, &mut |_| {})
@@ -374,11 +374,11 @@ pub(crate) fn meta_blocks_owned_once(t: &mut Test) -> Result {
     disk.committed[a as usize] = true;
 
     // A record pointing into the directory's chain: that block is owned twice.
-    let dir_block = ns.node(d)?.chain.first().copied().ok_or(EINVAL)?;
-    let saved = ns.node(f)?.records[0];
-    ns.node_mut(f)?.records[0].disk_bytenr = dir_block * bs;
+    let dir_block = ns.inode(d)?.chain.first().copied().ok_or(EINVAL)?;
+    let saved = ns.inode(f)?.records[0];
+    ns.inode_mut(f)?.records[0].disk_bytenr = dir_block * bs;
     kunit_assert!(t, check(&ns, &disk, &tab, None)? >= 1);
-    ns.node_mut(f)?.records[0] = saved;
+    ns.inode_mut(f)?.records[0] = saved;
 
     // The superblock's count off by one.
     let free = disk.committed.iter().filter(|&&u| !u).count() as u64;

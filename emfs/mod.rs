@@ -225,7 +225,7 @@ impl FileSystem for Emfs {
     }
 
     fn read_inode(sb: &SuperBlock<Self>, ino: u64) -> Result<InodeParams<EmfsInode>> {
-        let i = sb.data().lock().node(ino)?.disk;
+        let i = sb.data().lock().inode(ino)?.disk;
         if !i.in_use() {
             return Err(ENOENT);
         }
@@ -257,7 +257,7 @@ impl FileSystem for Emfs {
     fn statfs(sb: &SuperBlock<Self>) -> Result<StatFs> {
         let mut st = sb.data().lock();
         let free_files = (ROOT_INO + 1..st.ns().len())
-            .filter_map(|ino| st.ns().node(ino).ok())
+            .filter_map(|ino| st.ns().inode(ino).ok())
             .filter(|n| !n.bad && !n.disk.in_use())
             .count() as u64;
         Ok(StatFs {

@@ -204,12 +204,12 @@ impl Namespace {
     }
 
     /// Inode `ino`, in use or free; `-ENOENT` past the table.
-    pub fn node(&self, ino: u32) -> Result<&NsInode> {
+    pub fn inode(&self, ino: u32) -> Result<&NsInode> {
         self.inodes.get(ino as usize).ok_or(ENOENT)
     }
 
     /// Inode `ino` to change it; `-ENOENT` past the table.
-    pub fn node_mut(&mut self, ino: u32) -> Result<&mut NsInode> {
+    pub fn inode_mut(&mut self, ino: u32) -> Result<&mut NsInode> {
         self.inodes.get_mut(ino as usize).ok_or(ENOENT)
     }
 
@@ -352,7 +352,7 @@ impl Namespace {
     /// `-EMLINK` at [`MAX_LINKS`], `-ENOENT` for an inode with no name left.
     pub fn link(&mut self, ino: u32, dir: u32, name: &[u8], now: Time) -> Result {
         check_name(name)?;
-        let n = self.node(ino)?;
+        let n = self.inode(ino)?;
         if !n.disk.in_use() {
             return Err(ENOENT);
         }
@@ -387,7 +387,7 @@ impl Namespace {
             return Err(EISDIR);
         }
         let ino = d.remove(name)?.ino;
-        let n = self.node_mut(ino)?;
+        let n = self.inode_mut(ino)?;
         n.disk.nlink = n.disk.nlink.saturating_sub(1);
         self.touch(ino, now);
         self.touch_dir(dir, 0, now);
@@ -405,7 +405,7 @@ impl Namespace {
             Some((_, e)) if e.dtype != DT_DIR => return Err(ENOTDIR),
             Some((_, e)) => e.ino,
         };
-        if !self.node(ino)?.dir.as_ref().is_some_and(Dir::is_empty) {
+        if !self.inode(ino)?.dir.as_ref().is_some_and(Dir::is_empty) {
             return Err(enotempty());
         }
         let (_, d) = self.live_dir(dir)?;
@@ -426,7 +426,7 @@ impl Namespace {
     /// Frees orphan `ino` (no link left, or a removed directory): its slot is free after.
     /// What it owns on disk is the caller's to free.
     pub fn delete(&mut self, ino: u32) -> Result {
-        let n = self.node_mut(ino)?;
+        let n = self.inode_mut(ino)?;
         if !n.disk.in_use() || n.disk.nlink != 0 || ino == ROOT_INO {
             return Err(EINVAL);
         }

@@ -37,11 +37,11 @@ fn reg() -> Make<'static> {
 }
 
 fn nlink(ns: &Namespace, ino: u32) -> u32 {
-    ns.node(ino).map_or(u32::MAX, |n| n.disk.nlink)
+    ns.inode(ino).map_or(u32::MAX, |n| n.disk.nlink)
 }
 
 fn parent(ns: &Namespace, ino: u32) -> u32 {
-    ns.node(ino).map_or(u32::MAX, |n| n.disk.parent)
+    ns.inode(ino).map_or(u32::MAX, |n| n.disk.parent)
 }
 
 /// Making every type, links and their removal: counts, parents, sizes, refusals.
@@ -59,7 +59,7 @@ pub(crate) fn ns_make_link_remove(t: &mut Test) -> Result {
     ns.link(f, b, b"g", NOW)?;
     kunit_assert_eq!(t, nlink(&ns, f), 2);
     kunit_assert_eq!(t, ns.lookup(b, b"g")?, Some((f, DT_REG)));
-    kunit_assert_eq!(t, ns.node(a)?.disk.size, 1);
+    kunit_assert_eq!(t, ns.inode(a)?.disk.size, 1);
 
     // Symlinks, inline and in a block; special files with their device numbers.
     let short = Make {
@@ -67,15 +67,15 @@ pub(crate) fn ns_make_link_remove(t: &mut Test) -> Result {
         ..file(S_IFLNK | 0o777)
     };
     let s = ns.make(a, b"s", &short, NOW)?;
-    kunit_assert_eq!(t, ns.node(s)?.disk.inline_target(), Some(&b"../b/g"[..]));
+    kunit_assert_eq!(t, ns.inode(s)?.disk.inline_target(), Some(&b"../b/g"[..]));
     let long_target = [b'x'; INLINE_TARGET_MAX as usize + 1];
     let long = Make {
         target: &long_target,
         ..file(S_IFLNK | 0o777)
     };
     let l = ns.make(a, b"l", &long, NOW)?;
-    kunit_assert!(t, ns.node(l)?.disk.inline_target().is_none());
-    kunit_assert_eq!(t, ns.node(l)?.target.len(), long_target.len());
+    kunit_assert!(t, ns.inode(l)?.disk.inline_target().is_none());
+    kunit_assert_eq!(t, ns.inode(l)?.target.len(), long_target.len());
     let c = ns.make(
         a,
         b"c",
@@ -85,9 +85,9 @@ pub(crate) fn ns_make_link_remove(t: &mut Test) -> Result {
         },
         NOW,
     )?;
-    kunit_assert_eq!(t, ns.node(c)?.disk.rdev, 0x1234);
+    kunit_assert_eq!(t, ns.inode(c)?.disk.rdev, 0x1234);
     let p = ns.make(a, b"p", &file(S_IFIFO | 0o600), NOW)?;
-    kunit_assert_eq!(t, ns.node(p)?.disk.rdev, 0);
+    kunit_assert_eq!(t, ns.inode(p)?.disk.rdev, 0);
     ns.check()?;
 
     // Refusals, each leaving everything as it was.
@@ -116,9 +116,9 @@ pub(crate) fn ns_make_link_remove(t: &mut Test) -> Result {
     ns.check()?;
 
     // A file at the link limit takes no more.
-    ns.node_mut(f)?.disk.nlink = MAX_LINKS;
+    ns.inode_mut(f)?.disk.nlink = MAX_LINKS;
     kunit_assert!(t, ns.link(f, b, b"h", NOW) == Err(EMLINK));
-    ns.node_mut(f)?.disk.nlink = 2;
+    ns.inode_mut(f)?.disk.nlink = 2;
 
     // Everything removed: the root is back to two links and nothing is left in use.
     for name in [&b"f"[..], b"s", b"l", b"c", b"p"] {
@@ -144,10 +144,10 @@ pub(crate) fn ns_make_link_remove(t: &mut Test) -> Result {
     ns.rmdir(ROOT, b"b", NOW)?;
     ns.delete(b)?;
     kunit_assert_eq!(t, nlink(&ns, ROOT), 2);
-    kunit_assert_eq!(t, ns.node(ROOT)?.disk.size, 0);
+    kunit_assert_eq!(t, ns.inode(ROOT)?.disk.size, 0);
     kunit_assert!(
         t,
-        (2..ns.len()).all(|i| ns.node(i).is_ok_and(|n| !n.disk.in_use()))
+        (2..ns.len()).all(|i| ns.inode(i).is_ok_and(|n| !n.disk.in_use()))
     );
     ns.check()?;
     Ok(())
@@ -207,9 +207,9 @@ pub(crate) fn ns_rename_refusals(t: &mut Test) -> Result {
     );
     // A directory moving into a parent at the link limit.
     let saved = nlink(&ns, sub);
-    ns.node_mut(sub)?.disk.nlink = MAX_LINKS;
+    ns.inode_mut(sub)?.disk.nlink = MAX_LINKS;
     kunit_assert_eq!(t, r(&mut ns, (ROOT, b"e"), (sub, b"e"), 0), Some(EMLINK));
-    ns.node_mut(sub)?.disk.nlink = saved;
+    ns.inode_mut(sub)?.disk.nlink = saved;
     kunit_assert!(
         t,
         digest(&ns)? == before,
@@ -257,7 +257,7 @@ pub(crate) fn ns_rename_moves(t: &mut Test) -> Result {
 
     // EXCHANGE of a directory and a file across directories: cookies stay, counts move.
     let cookie = |ns: &mut Namespace, dir: u32, name: &[u8]| -> Result<u64> {
-        let n = ns.node_mut(dir)?;
+        let n = ns.inode_mut(dir)?;
         let dd = n.dir.as_mut().ok_or(EINVAL)?;
         dd.lookup(name).map(|(c, _)| c).ok_or(ENOENT)
     };
@@ -277,7 +277,7 @@ pub(crate) fn ns_rename_moves(t: &mut Test) -> Result {
     let r = ns.rename((a, b"e"), (ROOT, b"moved"), RENAME_WHITEOUT, (7, 8), NOW)?;
     let w = r.whiteout.ok_or(EINVAL)?;
     kunit_assert_eq!(t, ns.lookup(a, b"e")?, Some((w, DT_CHR)));
-    let wd = &ns.node(w)?.disk;
+    let wd = &ns.inode(w)?.disk;
     kunit_assert_eq!(
         t,
         (wd.mode, wd.rdev, wd.uid, wd.gid, wd.nlink),
@@ -299,7 +299,7 @@ pub(crate) fn digest(ns: &Namespace) -> Result<u64> {
     let mut h: u64 = 0;
     let mut buf = [0u8; INODE_SIZE];
     for ino in 0..ns.len() {
-        let n = ns.node(ino)?;
+        let n = ns.inode(ino)?;
         n.disk.encode(&mut buf);
         h = h.rotate_left(7) ^ u64::from(crc32c(&buf));
         h = h.rotate_left(7) ^ u64::from(crc32c(&n.target));
@@ -329,7 +329,7 @@ impl Rng {
 fn pick(ns: &Namespace, rng: &mut Rng, want: impl Fn(&DiskInode) -> bool) -> Option<u32> {
     let start = rng.below(ns.len());
     Iterator::chain(start..ns.len(), 0..start)
-        .find(|&i| ns.node(i).is_ok_and(|n| n.disk.in_use() && want(&n.disk)))
+        .find(|&i| ns.inode(i).is_ok_and(|n| n.disk.in_use() && want(&n.disk)))
 }
 
 /// Thousands of random operations on a small tree (8 names, 48 inodes, so that names
@@ -393,7 +393,7 @@ pub(crate) fn ns_random_run(t: &mut Test) -> Result {
         );
         // The bound reservations use holds for every directory.
         for ino in 0..ns.len() {
-            if let Some(d) = ns.node(ino)?.dir.as_ref() {
+            if let Some(d) = ns.inode(ino)?.dir.as_ref() {
                 let (blocks, bound) = (d.blocks() as u64, d.blocks_bound());
                 kunit_assert!(t, blocks <= bound, "step {step}: {blocks} blocks > {bound}");
             }
@@ -402,7 +402,7 @@ pub(crate) fn ns_random_run(t: &mut Test) -> Result {
         if rng.below(4) != 0 {
             for ino in ROOT + 1..ns.len() {
                 if ns
-                    .node(ino)
+                    .inode(ino)
                     .is_ok_and(|n| n.disk.in_use() && n.disk.nlink == 0)
                 {
                     ns.delete(ino)?;

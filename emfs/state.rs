@@ -157,7 +157,7 @@ impl State {
         let lists: [&[u64]; 3] = [&SB_SLOTS, &self.table, &self.bitmap];
         let meta = lists.into_iter().flatten().copied();
         let owners = (0..self.ns.len())
-            .filter_map(|ino| self.ns.node(ino).ok())
+            .filter_map(|ino| self.ns.inode(ino).ok())
             .filter(|n| n.disk.in_use())
             .map(|n| (n.chain.as_slice(), n.records.as_slice()));
         check_blocks(
@@ -249,12 +249,12 @@ impl State {
     /// Directory `ino`'s entries, to read them ([`Dir::visit`] walks with a cursor, which
     /// needs them mutably; it changes nothing).
     pub(crate) fn dir_entries(&mut self, ino: u32) -> Result<&mut Dir> {
-        self.ns.node_mut(ino)?.dir.as_mut().ok_or_else(euclean)
+        self.ns.inode_mut(ino)?.dir.as_mut().ok_or_else(euclean)
     }
 
     /// Inode `ino` of the VFS, loaded (`-EUCLEAN` if its slot did not load).
-    pub(crate) fn node(&self, ino: u64) -> Result<&NsInode> {
-        let n = self.ns.node(ino32(ino)?)?;
+    pub(crate) fn inode(&self, ino: u64) -> Result<&NsInode> {
+        let n = self.ns.inode(ino32(ino)?)?;
         if n.bad {
             return Err(euclean());
         }
@@ -264,7 +264,7 @@ impl State {
     /// The attributes of inode `ino` (mode, owner, times, size), to change them: the next
     /// commit writes the inode. `-ENOENT` for a free slot.
     pub(crate) fn attrs_mut(&mut self, ino: u64) -> Result<&mut DiskInode> {
-        let n = self.ns.node_mut(ino32(ino)?)?;
+        let n = self.ns.inode_mut(ino32(ino)?)?;
         if n.bad {
             return Err(euclean());
         }
@@ -278,7 +278,7 @@ impl State {
 
     /// Regular file `ino`'s extent records.
     pub(crate) fn records(&self, ino: u64) -> Result<&[ExtentRecord]> {
-        let n = self.node(ino)?;
+        let n = self.inode(ino)?;
         if n.disk.kind() != S_IFREG {
             return Err(EINVAL);
         }
@@ -300,7 +300,7 @@ impl State {
             return b;
         }
         let chains: u64 = (0..self.ns.len())
-            .filter_map(|ino| self.ns.node(ino).ok())
+            .filter_map(|ino| self.ns.inode(ino).ok())
             .map(NsInode::chain_bound)
             .sum();
         let bound =
@@ -416,7 +416,7 @@ impl State {
             return Err(EIO);
         }
         let meta = self.metadata_reserve();
-        let node = self.ns.node_mut(ino32(ino)?)?;
+        let node = self.ns.inode_mut(ino32(ino)?)?;
         let before = node.chain_bound();
         *count(node) += n;
         let grown = node.chain_bound() - before;
@@ -431,7 +431,7 @@ impl State {
     /// Lowers what `ino`'s chain bound counts with `release`, and the cached metadata bound
     /// with it.
     fn release_records(&mut self, ino: u64, release: impl FnOnce(&mut NsInode)) {
-        let Ok(node) = ino32(ino).and_then(|i| self.ns.node_mut(i)) else {
+        let Ok(node) = ino32(ino).and_then(|i| self.ns.inode_mut(i)) else {
             return;
         };
         let before = node.chain_bound();
@@ -472,7 +472,7 @@ impl State {
         end: u64,
         new: Option<ExtentRecord>,
     ) -> Result {
-        let n = self.ns.node_mut(ino)?;
+        let n = self.ns.inode_mut(ino)?;
         if n.bad {
             return Err(euclean());
         }
@@ -510,7 +510,7 @@ impl State {
     /// Frees orphan `ino` (no link left) with its data; its chain goes with the next commit.
     pub(crate) fn delete_inode(&mut self, ino: u32) -> Result {
         // Refused before anything is freed: a file with a name keeps its data.
-        let n = self.ns.node_mut(ino)?;
+        let n = self.ns.inode_mut(ino)?;
         if n.bad {
             return Err(euclean());
         }
@@ -536,7 +536,7 @@ impl State {
     /// finish): in use with no link.
     pub(crate) fn delete_orphans(&mut self) -> Result {
         for ino in ROOT_INO + 1..self.ns.len() {
-            let n = self.ns.node(ino)?;
+            let n = self.ns.inode(ino)?;
             if !n.bad && n.disk.in_use() && n.disk.nlink == 0 {
                 self.delete_inode(ino)?;
             }

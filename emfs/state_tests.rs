@@ -232,7 +232,7 @@ fn populate(st: &mut State, round: u32) -> Result {
         let r = ExtentRecord::whole(i * 2 * BS, n * BS, blk * BS, st.transid, EXTENT_REGULAR);
         st.replace_records(f, r.file_offset, r.end(), Some(r))?;
     }
-    st.ns_mut().node_mut(f)?.disk.size = 6 * BS;
+    st.ns_mut().inode_mut(f)?.disk.size = 6 * BS;
     // An orphan: unlinked while (as far as the state knows) still open.
     let o = st
         .ns_mut()
@@ -240,7 +240,7 @@ fn populate(st: &mut State, round: u32) -> Result {
     let (blk, _) = st.alloc_data(1)?;
     let r = ExtentRecord::whole(0, BS, blk * BS, st.transid, EXTENT_REGULAR);
     st.replace_records(o, 0, BS, Some(r))?;
-    st.ns_mut().node_mut(o)?.disk.size = BS;
+    st.ns_mut().inode_mut(o)?.disk.size = BS;
     st.ns_mut().unlink(d, b"orphan", NOW)?;
     Ok(())
 }
@@ -274,7 +274,7 @@ pub(crate) fn state_commit_and_load(t: &mut Test) -> Result {
         (0..st.ns().len())
             .filter(|&i| {
                 st.ns()
-                    .node(i)
+                    .inode(i)
                     .is_ok_and(|n| n.disk.in_use() && n.disk.nlink == 0)
             })
             .count()
@@ -394,7 +394,7 @@ pub(crate) fn state_space_promises(t: &mut Test) -> Result {
     let (d, _) = st.alloc_data(1)?;
     let r = ExtentRecord::whole(0, BS, d * BS, st.transid, EXTENT_REGULAR);
     st.replace_records(f, 0, BS, Some(r))?;
-    st.ns_mut().node_mut(f)?.disk.size = BS;
+    st.ns_mut().inode_mut(f)?.disk.size = BS;
     st.commit(&mut dev)?;
     st.replace_records(f, 0, BS, None)?;
     kunit_assert!(t, st.commit_frees_space());
@@ -501,7 +501,7 @@ pub(crate) fn state_writeback_keeps_promises(t: &mut Test) -> Result {
             st.replace_records(f, got * BS, (got + n) * BS, Some(r))?;
             got += n;
         }
-        st.ns_mut().node_mut(f)?.disk.size = EXTENT * BS;
+        st.ns_mut().inode_mut(f)?.disk.size = EXTENT * BS;
         files.push(f, GFP_KERNEL)?;
     }
     st.commit(&mut dev)?;
@@ -528,10 +528,10 @@ pub(crate) fn state_writeback_keeps_promises(t: &mut Test) -> Result {
         let r = ExtentRecord::whole(b * BS, BS, blk * BS, st.transid, EXTENT_REGULAR);
         st.replace_records(f, b * BS, (b + 1) * BS, Some(r))?;
         st.written(u64::from(f), 1);
-        let disk = &mut st.ns_mut().node_mut(f)?.disk;
+        let disk = &mut st.ns_mut().inode_mut(f)?.disk;
         disk.size = disk.size.max((b + 1) * BS);
     }
-    let records = st.ns().node(files[0])?.records.len();
+    let records = st.ns().inode(files[0])?.records.len();
     kunit_assert!(
         t,
         records > 2 * EXTENTS_PER_BLOCK,

@@ -64,14 +64,15 @@ impl Namespace {
             match (src_is_dir, dtype == DT_DIR) {
                 (true, false) => return Err(ENOTDIR),
                 (false, true) => return Err(EISDIR),
-                (true, true) if !self.node(dino)?.dir.as_ref().is_some_and(Dir::is_empty) => {
+                (true, true) if !self.inode(dino)?.dir.as_ref().is_some_and(Dir::is_empty) => {
                     return Err(enotempty())
                 }
                 _ => {}
             }
         }
         let replaces_dir = dst.is_some_and(|(_, t)| t == DT_DIR);
-        if src_is_dir && odir != ndir && !replaces_dir && self.node(ndir)?.disk.nlink >= MAX_LINKS {
+        if src_is_dir && odir != ndir && !replaces_dir && self.inode(ndir)?.disk.nlink >= MAX_LINKS
+        {
             return Err(EMLINK);
         }
 
@@ -109,7 +110,7 @@ impl Namespace {
                 self.orphan_dir(dino, now);
                 ndir_links -= 1;
             } else {
-                let n = self.node_mut(dino)?;
+                let n = self.inode_mut(dino)?;
                 n.disk.nlink = n.disk.nlink.saturating_sub(1);
                 self.touch(dino, now);
             }
@@ -118,7 +119,7 @@ impl Namespace {
         self.live_dir(ndir)?.1.add_prepared(p, src, stype)?;
         let mut odir_links = 0;
         if src_is_dir && odir != ndir {
-            self.node_mut(src)?.disk.parent = ndir;
+            self.inode_mut(src)?.disk.parent = ndir;
             odir_links -= 1;
             ndir_links += 1;
         }
@@ -126,7 +127,7 @@ impl Namespace {
         if let Some((ino, p)) = whiteout {
             let wtype = (S_IFCHR >> 12) as u8;
             self.live_dir(odir)?.1.add_prepared(p, ino, wtype)?;
-            let n = self.node_mut(ino)?;
+            let n = self.inode_mut(ino)?;
             *n = NsInode {
                 disk: DiskInode {
                     mode: S_IFCHR,
@@ -178,7 +179,7 @@ impl Namespace {
                 _ => None,
             };
             if let Some(g) = grows {
-                if self.node(g)?.disk.nlink >= MAX_LINKS {
+                if self.inode(g)?.disk.nlink >= MAX_LINKS {
                     return Err(EMLINK);
                 }
             }
@@ -188,12 +189,12 @@ impl Namespace {
         let (mut olinks, mut nlinks) = (0, 0);
         if odir != ndir {
             if sdir {
-                self.node_mut(src)?.disk.parent = ndir;
+                self.inode_mut(src)?.disk.parent = ndir;
                 olinks -= 1;
                 nlinks += 1;
             }
             if ddir {
-                self.node_mut(dst)?.disk.parent = odir;
+                self.inode_mut(dst)?.disk.parent = odir;
                 olinks += 1;
                 nlinks -= 1;
             }
