@@ -12,7 +12,7 @@ use emfs_tools::format::{
     decode_extent_header, BLOCK_SIZE, EXTENT_PREALLOC, EXTENT_REGULAR, INODE_SIZE, SB_SLOTS,
     S_IFDIR, S_IFREG,
 };
-use emfs_tools::mkfs::{mkfs, Content, Node, Options, Piece, Tree};
+use emfs_tools::mkfs::{mkfs, Content, InodeSpec, Options, Piece, Tree};
 use emfs_tools::superblock::{
     bitmap_block, inode_location, inode_table_block, DiskSuperblock, MAX_INODE_TABLE_BLOCKS,
 };
@@ -103,8 +103,8 @@ fn piece(file_block: u64, blocks: u64, kind: u32) -> Piece {
     }
 }
 
-fn node(mode: u16, content: Content) -> Node {
-    Node {
+fn node(mode: u16, content: Content) -> InodeSpec {
+    InodeSpec {
         mode,
         uid: 1000,
         gid: 100,

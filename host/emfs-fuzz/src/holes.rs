@@ -5,7 +5,7 @@
 //! them with a folio behind it.
 
 use emfs_tools::format::{BLOCK_SIZE, EXTENTS_PER_BLOCK, EXTENT_REGULAR, S_IFDIR, S_IFREG};
-use emfs_tools::mkfs::{mkfs, Content, Fill, Node, Options, Piece};
+use emfs_tools::mkfs::{mkfs, Content, Fill, InodeSpec, Options, Piece};
 use emfs_tools::superblock::{DiskSuperblock, MAX_BITMAP_BLOCKS};
 use emfs_tools::{write_block, Device};
 
@@ -43,14 +43,14 @@ pub fn holes_image(dev: &mut impl Device, extents: u64) -> Result<DiskSuperblock
         })
         .collect();
     let tree = vec![
-        Node {
+        InodeSpec {
             mode: S_IFDIR | 0o755,
             uid: 0,
             gid: 0,
             times: [time; 3],
             content: Content::Dir(vec![(NAME.as_bytes().to_vec(), 1)]),
         },
-        Node {
+        InodeSpec {
             mode: S_IFREG | 0o644,
             uid: 0,
             gid: 0,

@@ -79,9 +79,10 @@ impl std::fmt::Debug for Fill {
     }
 }
 
-/// One inode to make.
+/// One inode to make: its type, permissions, owner, times and what it holds (a node of a
+/// [`Tree`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Node {
+pub struct InodeSpec {
     /// Type and permissions (`S_IF*` | 0o7777); the type must match `content`.
     pub mode: u16,
     /// Owner.
@@ -96,7 +97,7 @@ pub struct Node {
 
 /// A tree to put into a new file system: node 0 is the root directory (inode 1), node `i`
 /// becomes inode `i + 1`.
-pub type Tree = Vec<Node>;
+pub type Tree = Vec<InodeSpec>;
 
 /// What to make.
 #[derive(Clone, Copy, Debug)]
@@ -116,7 +117,7 @@ pub struct Options {
 
 /// An empty root directory made at `time`.
 pub fn empty_tree(time: i64) -> Tree {
-    vec![Node {
+    vec![InodeSpec {
         mode: S_IFDIR | 0o755,
         uid: 0,
         gid: 0,
@@ -265,7 +266,7 @@ fn shape(tree: &Tree) -> Result<(Vec<u32>, Vec<u32>), String> {
     let mut parents = vec![0u32; n];
     if !matches!(
         tree.first(),
-        Some(Node {
+        Some(InodeSpec {
             content: Content::Dir(_),
             ..
         })
@@ -592,7 +593,7 @@ fn add(path: &Path, tree: &mut Tree, seen: &mut HashMap<(u64, u64), usize>) -> i
     }
     let i = tree.len();
     let time = |s: i64, ns: i64| (s, ns as u32);
-    tree.push(Node {
+    tree.push(InodeSpec {
         mode: meta.mode() as u16,
         uid: meta.uid(),
         gid: meta.gid(),

@@ -13,7 +13,7 @@ use emfs_tools::format::{
     SB_SLOTS, S_IFDIR, S_IFREG,
 };
 use emfs_tools::fsck::{exit, fsck, Report};
-use emfs_tools::mkfs::{mkfs, read_tree, version_1_superblock, Content, Node, Options, Tree};
+use emfs_tools::mkfs::{mkfs, read_tree, version_1_superblock, Content, InodeSpec, Options, Tree};
 use emfs_tools::superblock::{
     bitmap_block, inode_location, inode_table_block, DiskSuperblock, V1_REFUSED,
 };
@@ -25,8 +25,8 @@ type Dev = Cursor<Vec<u8>>;
 const BLOCKS: u64 = 2048;
 const BS: u64 = BLOCK_SIZE as u64;
 
-fn node(mode: u16, content: Content) -> Node {
-    Node {
+fn node(mode: u16, content: Content) -> InodeSpec {
+    InodeSpec {
         mode,
         uid: 1000,
         gid: 1000,
@@ -35,7 +35,7 @@ fn node(mode: u16, content: Content) -> Node {
     }
 }
 
-fn dir(entries: &[(&str, usize)]) -> Node {
+fn dir(entries: &[(&str, usize)]) -> InodeSpec {
     let entries = entries
         .iter()
         .map(|&(n, t)| (n.as_bytes().to_vec(), t))
@@ -372,7 +372,7 @@ fn a_host_tree_is_copied() {
     std::os::unix::fs::symlink("d/e/file", dir.join("sym")).unwrap();
     let tree = read_tree(&dir).unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
-    let names = |n: &Node| -> Vec<String> {
+    let names = |n: &InodeSpec| -> Vec<String> {
         match &n.content {
             Content::Dir(e) => e
                 .iter()
@@ -857,7 +857,7 @@ fn a_populated_image_is_clean_and_holds_the_data() {
     let mut names = Vec::new();
     for i in 0..5u8 {
         names.push((format!("file{i}").into_bytes(), tree.len()));
-        tree.push(Node {
+        tree.push(InodeSpec {
             mode: S_IFREG | 0o644,
             uid: 0,
             gid: 0,
