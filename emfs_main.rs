@@ -160,8 +160,8 @@ module! {
 struct EmfsModule {
     fs: Option<kernel_ext::vfs::Registration<emfs::Emfs>>,
     /// extmap's debugfs files; the script files allocate maps, so they go before the cache.
-    stats: Option<kernel_ext::debugfs::Dir>,
-    _emfs_debug: kernel_ext::debugfs::Dir,
+    stats: Option<kernel_ext::debugfs::DebugfsDir>,
+    _emfs_debug: kernel_ext::debugfs::DebugfsDir,
 }
 
 /// Exercises every C helper the module links against once, so that a module that loads is a

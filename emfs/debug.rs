@@ -20,7 +20,7 @@
 //! completion drop the inode's maps before it unpins (one-shot), so that the unpin finds no
 //! map; `unpin_failed` counts completions whose unpin failed.
 
-use crate::kernel_ext::{debugfs::Dir, time::msleep};
+use crate::kernel_ext::{debugfs::DebugfsDir, time::msleep};
 use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::c_str;
 
@@ -100,8 +100,8 @@ fn wait_for_release() {
 }
 
 /// Creates `/sys/kernel/debug/emfs/`.
-pub(crate) fn register_debugfs() -> Dir {
-    let dir = Dir::new(c_str!("emfs"));
+pub(crate) fn register_debugfs() -> DebugfsDir {
+    let dir = DebugfsDir::new(c_str!("emfs"));
     dir.add_u64_rw(c_str!("park_ino"), &READ_PARK.ino);
     dir.add_u64_rw(c_str!("park_offset"), &READ_PARK.offset);
     dir.add_u64_rw(c_str!("wb_park_ino"), &WRITEBACK_PARK.ino);

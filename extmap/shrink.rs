@@ -25,7 +25,7 @@
 
 use super::{ExtentMapKind, ExtentMapTree, LOGGING, PINNED};
 use crate::kernel_ext::{
-    debugfs::{CmdHandler, CmdOutput, Dir},
+    debugfs::{CmdHandler, CmdOutput, DebugfsDir},
     reftree::NodeView,
 };
 use core::{
@@ -231,7 +231,7 @@ impl CmdHandler for ShrinkCalls {
 }
 
 /// Adds the shrinker's files to extmap's debugfs directory.
-pub(super) fn register_debugfs(dir: &Dir) {
+pub(super) fn register_debugfs(dir: &DebugfsDir) {
     let s = &SHRINK;
     dir.add_u64(c_str!("shrink_calls_total"), &s.calls);
     dir.add_u64(c_str!("shrink_busy"), &s.busy);

@@ -2,7 +2,7 @@
 
 //! Counters of what extmap did, shown in `/sys/kernel/debug/extmap/`.
 
-use crate::kernel_ext::{debugfs::Dir, percpu::Event};
+use crate::kernel_ext::{debugfs::DebugfsDir, percpu::Event};
 use core::sync::atomic::AtomicU64;
 use kernel::c_str;
 
@@ -85,8 +85,8 @@ impl Stats {
 
 /// Creates `/sys/kernel/debug/extmap/` with one file per counter, `maps_alive`, the shrinker's
 /// files ([`super::shrink`]) and `script` (the script interpreter, [`super::script`]).
-pub fn register_debugfs() -> Dir {
-    let dir = Dir::new(c_str!("extmap"));
+pub fn register_debugfs() -> DebugfsDir {
+    let dir = DebugfsDir::new(c_str!("extmap"));
     dir.add_event(c_str!("lookups"), &STATS.lookups);
     dir.add_event(c_str!("lookup_hits"), &STATS.lookup_hits);
     dir.add_event(c_str!("inserts"), &STATS.inserts);

@@ -30,20 +30,20 @@ use kernel::{
 ///
 /// ```ignore
 /// static HITS: AtomicU64 = AtomicU64::new(0);
-/// let dir = Dir::new(c_str!("mymod")); // /sys/kernel/debug/mymod/
+/// let dir = DebugfsDir::new(c_str!("mymod")); // /sys/kernel/debug/mymod/
 /// dir.add_u64(c_str!("hits"), &HITS); // read-only file showing the counter
 /// // Dropping `dir` removes the directory and its files.
 /// ```
-pub struct Dir {
+pub struct DebugfsDir {
     dentry: *mut bindings::dentry,
 }
 
 // SAFETY: debugfs dentries may be used and removed from any thread.
-unsafe impl Send for Dir {}
-// SAFETY: `&Dir` only creates files, which debugfs serialises itself.
-unsafe impl Sync for Dir {}
+unsafe impl Send for DebugfsDir {}
+// SAFETY: `&DebugfsDir` only creates files, which debugfs serialises itself.
+unsafe impl Sync for DebugfsDir {}
 
-impl Dir {
+impl DebugfsDir {
     /// Creates `name` at the debugfs root.
     pub fn new(name: &CStr) -> Self {
         // SAFETY: `name` is NUL-terminated; a null parent means the debugfs root.
@@ -123,7 +123,7 @@ impl Dir {
     ///     }
     /// }
     ///
-    /// let dir = Dir::new(c_str!("example"));
+    /// let dir = DebugfsDir::new(c_str!("example"));
     /// dir.add_cmdfile::<Echo>(c_str!("echo"));
     /// // exec 3<>/sys/kernel/debug/example/echo; echo hi >&3; cat <&3   -> hi
     /// ```
@@ -166,7 +166,7 @@ impl core::fmt::Write for CmdOutput<'_> {
     }
 }
 
-/// The handler of a command file (see [`Dir::add_cmdfile`]).
+/// The handler of a command file (see [`DebugfsDir::add_cmdfile`]).
 pub trait CmdHandler {
     /// Runs on the `input` written to the file; what it writes to `out` is what the reader reads.
     /// An error with no output makes the read fail with that error.
@@ -198,7 +198,7 @@ unsafe extern "C" fn cmd_trampoline<H: CmdHandler>(
     }
 }
 
-impl Drop for Dir {
+impl Drop for DebugfsDir {
     fn drop(&mut self) {
         // SAFETY: By the type invariant `dentry` came from `debugfs_create_dir`;
         // `debugfs_remove` accepts error pointers and removes the directory recursively.

@@ -15,7 +15,7 @@
 //! crate's own:
 //!
 //! - **Owners of module-lifetime objects are dropped before the module goes.** A debugfs
-//!   directory's files ([`debugfs::Dir`]), a kernel thread running a closure
+//!   directory's files ([`debugfs::DebugfsDir`]), a kernel thread running a closure
 //!   ([`kthread::KThread`]) and a registered file-system type ([`vfs::Registration`]) point
 //!   into the module's text and data; their owner's `Drop` removes, joins or unregisters them,
 //!   and the module's exit drops the owners. Safe Rust can skip a `Drop` (`core::mem::forget`,

@@ -134,8 +134,8 @@ impl<T> KmemCache<T> {
     }
 
     /// The live-object counter itself, for a read-only debugfs file
-    /// ([`super::debugfs::Dir::add_live_objects`]). Not public: the cache's safety rests on the
-    /// count, which nothing but the cache may write.
+    /// ([`super::debugfs::DebugfsDir::add_live_objects`]). Not public: the cache's safety rests on
+    /// the count, which nothing but the cache may write.
     pub(in crate::kernel_ext) fn live_counter(&self) -> &AtomicUsize {
         &self.live
     }
