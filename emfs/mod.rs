@@ -101,12 +101,12 @@ pub struct Emfs {
     /// Metadata errors were found at mount: nothing may be written.
     read_only: bool,
     /// The cached inodes' extent-map trees, for the shrinker.
-    trees: shrink::Trees,
+    trees: shrink::TreeRegistry,
 }
 
 /// The per-inode state.
 pub struct EmfsInode {
-    /// The file's extent maps; the mount's shrinker ([`shrink::Trees`]) holds the tree too.
+    /// The file's extent maps; the mount's shrinker ([`shrink::TreeRegistry`]) holds the tree too.
     pub maps: Arc<ExtentMapTree>,
 }
 
@@ -210,7 +210,7 @@ impl FileSystem for Emfs {
             st.delete_orphans()?;
         }
         let transid = AtomicU64::new(st.transid);
-        let trees = shrink::Trees::new(st.ns().len() as usize)?;
+        let trees = shrink::TreeRegistry::new(st.ns().len() as usize)?;
         Ok(Emfs {
             state: KBox::pin_init(new_mutex!(st, "emfs_state"), GFP_KERNEL)?,
             idle: KBox::pin_init(new_condvar!("emfs_idle"), GFP_KERNEL)?,

@@ -30,8 +30,9 @@ pub static SHRINKER_OFF: AtomicU64 = AtomicU64::new(0);
 /// By inode number: the tree of the cached inode, if it is cached.
 type Slots = KVec<Option<Arc<ExtentMapTree>>>;
 
-/// The extent-map trees of one mount's cached inodes.
-pub struct Trees {
+/// The registry of one mount's cached inodes' extent-map trees, by inode number, and the state
+/// of the shrinker's walk over them.
+pub struct TreeRegistry {
     /// The registered trees.
     slots: Pin<KBox<SpinLock<Slots>>>,
     /// The number of slots, fixed at mount: read without the lock.
@@ -42,7 +43,7 @@ pub struct Trees {
     running: AtomicBool,
 }
 
-impl Trees {
+impl TreeRegistry {
     /// Room for inode numbers below `inodes`, allocated now so that registering never
     /// allocates.
     pub fn new(inodes: usize) -> Result<Self> {
