@@ -34,7 +34,7 @@ impl FileOperations for Emfs {
                 // The reading ends where the directory ended at its first read (after opendir,
                 // a seek or a rewind): names made meanwhile wait for the next reading, as
                 // btrfs's wait past the index it saw at opendir.
-                let to = match emitter.bound() {
+                let to = match emitter.cookie() {
                     Some(b) => {
                         let mut to = b.load(Ordering::Relaxed);
                         if to == 0 {

@@ -10,7 +10,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 ///
 /// # Invariants
 ///
-/// `ctx` is the `dir_context` of the running `iterate_shared` call. `bound` is null or the
+/// `ctx` is the `dir_context` of the running `iterate_shared` call. `cookie` is null or the
 /// open directory's own `AtomicU64` ([`dir_open_callback`]), live until the file is released,
 /// after every call on it. Every access to it is atomic: two readings of one open directory may
 /// run at once (a user's file descriptor is serialised by the position lock, but ksmbd may
@@ -18,7 +18,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 /// value.
 pub struct DirEmitter<'a> {
     pub(super) ctx: *mut bindings::dir_context,
-    pub(super) bound: *const AtomicU64,
+    pub(super) cookie: *const AtomicU64,
     pub(super) _p: PhantomData<&'a mut ()>,
 }
 
@@ -31,11 +31,11 @@ impl DirEmitter<'_> {
     /// would read forever (btrfs's 9b378f6ad48c). `None` if the directory was opened before
     /// its file system kept one (never, for a directory this module opened). Another reading
     /// of the same open directory may change it at any time.
-    pub fn bound(&self) -> Option<&AtomicU64> {
-        // SAFETY: By the type invariant `bound` is null or the open file's own `AtomicU64`,
+    pub fn cookie(&self) -> Option<&AtomicU64> {
+        // SAFETY: By the type invariant `cookie` is null or the open file's own `AtomicU64`,
         // live while the emitter (which lives only during the call) does; shared access to an
         // atomic is sound.
-        unsafe { self.bound.as_ref() }
+        unsafe { self.cookie.as_ref() }
     }
 
     /// The position to continue from.
@@ -187,11 +187,11 @@ pub(super) unsafe extern "C" fn iterate_shared_callback<T: Type>(
     ctx: *mut bindings::dir_context,
 ) -> core::ffi::c_int {
     // SAFETY: The file and context are valid for the call.
-    let (pos, bound) = unsafe { ((*ctx).pos, (*file).private_data.cast::<AtomicU64>()) };
+    let (pos, cookie) = unsafe { ((*ctx).pos, (*file).private_data.cast::<AtomicU64>()) };
     if pos == 0 {
         // SAFETY: `private_data` of a directory of this type is null or the `AtomicU64`
         // `dir_open_callback` allocated, live until release, after this call.
-        if let Some(b) = unsafe { bound.cast_const().as_ref() } {
+        if let Some(b) = unsafe { cookie.cast_const().as_ref() } {
             b.store(0, Ordering::Relaxed);
         }
     }
@@ -205,7 +205,7 @@ pub(super) unsafe extern "C" fn iterate_shared_callback<T: Type>(
     // type is null or the `AtomicU64` `dir_open_callback` allocated, live until release.
     let mut emitter = DirEmitter {
         ctx,
-        bound: bound.cast_const(),
+        cookie: cookie.cast_const(),
         _p: PhantomData,
     };
     from_result(|| T::read_dir(dir, &mut emitter).map(|()| 0))
@@ -219,12 +219,12 @@ pub(super) unsafe extern "C" fn dir_open_callback(
     _inode: *mut bindings::inode,
     file: *mut bindings::file,
 ) -> core::ffi::c_int {
-    let Ok(bound) = KBox::new(AtomicU64::new(0), GFP_KERNEL) else {
+    let Ok(cookie) = KBox::new(AtomicU64::new(0), GFP_KERNEL) else {
         return ENOMEM.to_errno();
     };
     // SAFETY: The file is being opened and is not shared yet; nothing else in this module sets
     // `private_data` of a directory.
-    unsafe { (*file).private_data = KBox::into_raw(bound).cast() };
+    unsafe { (*file).private_data = KBox::into_raw(cookie).cast() };
     0
 }
 
@@ -237,11 +237,11 @@ pub(super) unsafe extern "C" fn dir_release_callback(
     file: *mut bindings::file,
 ) -> core::ffi::c_int {
     // SAFETY: The file is valid for the call and used by nobody else any more.
-    let bound = unsafe { (*file).private_data }.cast::<AtomicU64>();
-    if !bound.is_null() {
-        // SAFETY: `dir_open_callback` made `bound` with `KBox::into_raw`, and release is called
+    let cookie = unsafe { (*file).private_data }.cast::<AtomicU64>();
+    if !cookie.is_null() {
+        // SAFETY: `dir_open_callback` made `cookie` with `KBox::into_raw`, and release is called
         // once: it is freed once.
-        drop(unsafe { KBox::from_raw(bound) });
+        drop(unsafe { KBox::from_raw(cookie) });
     }
     0
 }
@@ -256,7 +256,7 @@ pub(super) unsafe extern "C" fn dir_llseek_callback(
 ) -> bindings::loff_t {
     // SAFETY: The file is valid for the call; `f_pos` is read as `generic_llseek_cookie` reads
     // it, under the position lock `vfs_llseek`'s callers hold.
-    let (bound, old) = unsafe { ((*file).private_data.cast::<AtomicU64>(), (*file).f_pos) };
+    let (cookie, old) = unsafe { ((*file).private_data.cast::<AtomicU64>(), (*file).f_pos) };
     // SAFETY: `vfs_llseek` passes an open file.
     let new = unsafe { bindings::generic_file_llseek(file, offset, whence) };
     // A position that moved starts a new reading, as `generic_llseek_cookie` says (which
@@ -264,7 +264,7 @@ pub(super) unsafe extern "C" fn dir_llseek_callback(
     if new >= 0 && new != old {
         // SAFETY: `private_data` of a directory of this type is null or the `AtomicU64`
         // `dir_open_callback` allocated, live until release, after this call.
-        if let Some(b) = unsafe { bound.cast_const().as_ref() } {
+        if let Some(b) = unsafe { cookie.cast_const().as_ref() } {
             b.store(0, Ordering::Relaxed);
         }
     }

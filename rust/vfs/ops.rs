@@ -123,7 +123,7 @@ impl<T: Type> Tables<T> {
     };
 
     pub(super) const DIR_FILE_OPS: bindings::file_operations = bindings::file_operations {
-        // A `u64` per open directory for the file system's reading ([`DirEmitter::bound`]).
+        // A `u64` per open directory for the file system's reading ([`DirEmitter::cookie`]).
         open: Some(dir_open_callback),
         release: Some(dir_release_callback),
         llseek: Some(dir_llseek_callback),
