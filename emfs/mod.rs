@@ -69,13 +69,15 @@ use kernel::{
 };
 use state::{ino32, NsOp, State};
 
-/// The locked state. The guard goes before the allocation scope (field order).
-struct Locked<'a> {
+/// The state, locked (the mutex's guard) in a scope where allocations do not recurse into the file
+/// system (`NoFsScope`). The guard goes before the allocation scope (field order): it is
+/// released first.
+struct StateGuard<'a> {
     st: Guard<'a, State, MutexBackend>,
     _nofs: NoFsScope,
 }
 
-impl core::ops::Deref for Locked<'_> {
+impl core::ops::Deref for StateGuard<'_> {
     type Target = State;
 
     fn deref(&self) -> &State {
@@ -83,7 +85,7 @@ impl core::ops::Deref for Locked<'_> {
     }
 }
 
-impl core::ops::DerefMut for Locked<'_> {
+impl core::ops::DerefMut for StateGuard<'_> {
     fn deref_mut(&mut self) -> &mut State {
         &mut self.st
     }
@@ -163,7 +165,7 @@ impl Emfs {
 
     /// The state lock, for a namespace operation `op`: when there is no room for it but a commit
     /// would give back blocks, commits first, as a write's reservation does.
-    fn lock_for(sb: &SuperBlock<Self>, op: NsOp) -> Result<Locked<'_>> {
+    fn lock_for(sb: &SuperBlock<Self>, op: NsOp) -> Result<StateGuard<'_>> {
         {
             let mut st = sb.data().lock();
             if st.ns_room(op) || !st.commit_frees_space() {
@@ -175,9 +177,9 @@ impl Emfs {
     }
 
     /// Takes the state lock, in a scope where allocations do not recurse into the file system.
-    fn lock(&self) -> Locked<'_> {
+    fn lock(&self) -> StateGuard<'_> {
         let nofs = NoFsScope::enter();
-        Locked {
+        StateGuard {
             st: self.state.lock(),
             _nofs: nofs,
         }
