@@ -151,6 +151,6 @@ test_mutant metadata-bound emfs/namespace.rs \
 	"a dirty block's reservation leaves out the records it may add" \
 	emfs:enospc.sh "enospc: emfs: filled by scattered writes until ENOSPC, every fsync returned 0"
 test_mutant punch-no-room emfs/state.rs \
-	's/^        if self.space.available(meta) < grown {$/        if self.space.available(meta) < grown \&\& false {/' \
+	's/^                if space.available(meta) < grown {$/                if space.available(meta) < grown \&\& false {/' \
 	"a hole punched inside an extent adds a record without room promised for it" \
 	emfs:enospc.sh "enospc: emfs: holes punched on a full disk until refused, then fsync returned 0"
