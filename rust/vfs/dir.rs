@@ -158,14 +158,7 @@ pub(super) unsafe extern "C" fn lookup_callback<T: Type>(
 ) -> *mut bindings::dentry {
     // SAFETY: The VFS holds the directory and the dentry for the call; the dentry's name is
     // stable while its parent's lock is held, which it is during lookup.
-    let (dir, name) = unsafe {
-        let q = &(*dentry).d_name;
-        let len = q.__bindgen_anon_1.__bindgen_anon_1.len as usize;
-        (
-            Inode::<T>::from_raw(dir),
-            core::slice::from_raw_parts(q.name, len),
-        )
-    };
+    let (dir, name) = unsafe { (Inode::<T>::from_raw(dir), dentry_name(dentry)) };
     let inode = match T::lookup(dir, name) {
         Ok(Some(ino)) => match dir.super_block().iget(ino) {
             Ok(inode) => ARef::into_raw(inode).as_ptr().cast(),
