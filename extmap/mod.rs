@@ -873,24 +873,24 @@ fn merge<'a>(m: NodeMut<'a, ExtentMapKind>, em: Option<&'a mut ExtentMap>) {
     if !can_merge(flags, m.on_list()) {
         return;
     }
-    // The count decides before `m` is given up for the view, so that a refusal can look at the
-    // neighbours: it is counted only when there was something to merge with.
-    let refs = m.view().refcount();
-    if refs > 1 + u32::from(em.is_some()) {
-        if can_join(&m.view(), flags) {
-            STATS.merges_refused.inc();
-            STATS
-                .last_refused_refs
-                .store(u64::from(refs), Ordering::Relaxed);
-        }
-        return;
-    }
+    // Only the exclusive view decides (the 2020 rule lives there); a refusal gives the node
+    // back, to count the refusal only when there was something to merge with.
     let x = match em {
         Some(em) => m.exclusive(em.node_mut()),
         None => m.exclusive_unheld(),
     };
-    let Some(mut x) = x else {
-        return;
+    let mut x = match x {
+        Ok(x) => x,
+        Err(m) => {
+            let v = m.view();
+            if can_join(&v, flags) {
+                STATS.merges_refused.inc();
+                STATS
+                    .last_refused_refs
+                    .store(u64::from(v.refcount()), Ordering::Relaxed);
+            }
+            return;
+        }
     };
     for prev_side in [true, false] {
         let cur = x.fields();

@@ -851,7 +851,7 @@ impl<K: NodeKind> Tree<K> {
         self: Pin<&'a mut Self>,
         node: &'a mut NodeRef<K>,
     ) -> Option<Exclusive<'a, K>> {
-        self.node_mut(node)?.exclusive(node)
+        self.node_mut(node)?.exclusive(node).ok()
     }
 
     /// Takes the first node off the list; it stays in the tree.
@@ -1056,16 +1056,19 @@ impl<'a, K: NodeKind> NodeMut<'a, K> {
 
     /// Write access to the range fields, only if `node` refers to this node and nobody but the
     /// tree and `node` holds a reference: another holder may be reading the fields right now
-    /// (btrfs: "refs > 2 => don't merge").
-    pub fn exclusive(self, node: &'a mut NodeRef<K>) -> Option<Exclusive<'a, K>> {
+    /// (btrfs: "refs > 2 => don't merge"). Refused, the view comes back.
+    pub fn exclusive(
+        self,
+        node: &'a mut NodeRef<K>,
+    ) -> core::result::Result<Exclusive<'a, K>, Self> {
         // Acquire: holders that dropped their reference are done with the fields before the
         // view writes them (the release is in `refcount_dec_and_test`).
         if !ptr::eq(self.node, node.node()) || node.node().refs.read_acquire() > 2 {
-            return None;
+            return Err(self);
         }
         // INVARIANT: The node is linked in `tree` (our invariant) and its count is the tree's
         // reference and `node`; both are mutably borrowed for `'a`.
-        Some(Exclusive {
+        Ok(Exclusive {
             tree: self.tree,
             node: node.node(),
             _holder: PhantomData,
@@ -1074,15 +1077,16 @@ impl<'a, K: NodeKind> NodeMut<'a, K> {
 
     /// [`NodeMut::exclusive`] for a caller that holds no reference of its own: only if the
     /// tree's reference is the only one (btrfs's unpin takes a reference to merge, and refuses
-    /// at more than two; this is the same rule without the reference's two atomics).
-    pub fn exclusive_unheld(self) -> Option<Exclusive<'a, K>> {
+    /// at more than two; this is the same rule without the reference's two atomics). Refused,
+    /// the view comes back.
+    pub fn exclusive_unheld(self) -> core::result::Result<Exclusive<'a, K>, Self> {
         // Acquire: as in `exclusive`.
         if self.node.refs.read_acquire() > 1 {
-            return None;
+            return Err(self);
         }
         // INVARIANT: The node is linked in `tree` and its only reference is the tree's, which
         // is mutably borrowed for `'a`.
-        Some(Exclusive {
+        Ok(Exclusive {
             tree: self.tree,
             node: self.node,
             _holder: PhantomData,
