@@ -70,8 +70,8 @@ const _: () = assert!(
 ///   (the tree's reference).
 /// - `LINKED` is set while `rb` is linked into a [`Tree`], and from the moment a tree claims the
 ///   node in [`Tree::insert`] (with an atomic test-and-set, so that only one tree can; with a
-///   plain store in [`Tree::insert_unshared`], whose caller holds the only reference) until it
-///   links it or gives it back. `ON_LIST` is set iff `list` is on that tree's list (so `ON_LIST`
+///   plain store in [`Tree::insert_unshared`] and [`NodeMut::replace`], whose caller holds the
+///   only reference) until it links it or gives it back. `ON_LIST` is set iff `list` is on that tree's list (so `ON_LIST`
 ///   implies `LINKED`). `rb`, `list` and both bits change only through a mutable borrow of that
 ///   tree, and `rb`/`list` are read only through a borrow of it.
 /// - The `TREE_BITS` of `flags` hold the number of the tree `rb` is linked into (0 if that tree

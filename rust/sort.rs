@@ -30,8 +30,9 @@ pub fn sort_unstable_by<T, F: Fn(&T, &T) -> Ordering>(v: &mut [T], cmp: F) {
     }
     // SAFETY: `v` is exclusively borrowed for the call, so `sort_r` may read and swap its
     // `v.len()` elements of `size_of::<T>()` bytes at `v.as_mut_ptr()`; its default swap moves
-    // them byte by byte, a valid move of any `T` (nothing here is pinned: `v` is a plain
-    // mutable slice). `compare::<T, F>` is given two elements of `v` and `priv` = `&cmp`,
+    // them with byte or word copies chosen from the size (and the address where unaligned
+    // access is slow), a plain move of any `T` (nothing here is pinned: `v` is a plain mutable
+    // slice). `compare::<T, F>` is given two elements of `v` and `priv` = `&cmp`,
     // which outlives the call, as it expects.
     unsafe {
         super::ffi::sort_r(
