@@ -4,7 +4,7 @@
 //! published vectors and against the checksums the host tools' `crc32c` crate gives on the
 //! same blocks (`crc32c_vectors.rs`, which the host tests check too).
 
-use super::{crc32c, crc32c_vectors as vectors, format};
+use super::{crc32c, crc32c_vectors as vectors, format, meta};
 use crate::kernel_ext::kunit::{kunit_assert, kunit_assert_eq, Test};
 use kernel::prelude::*;
 
@@ -18,7 +18,7 @@ pub(crate) fn crc32c_known_vectors(t: &mut Test) -> Result {
 
 /// The host's checksums of pseudo-random blocks, whole and cut at odd lengths.
 pub(crate) fn crc32c_matches_the_host(t: &mut Test) -> Result {
-    let mut block = KBox::init(kernel::init::zeroed(), GFP_KERNEL)?;
+    let mut block = meta::new_block()?;
     for (seed, len, want) in vectors::BLOCKS {
         vectors::block(seed, &mut block);
         kunit_assert!(t, len <= block.len());
@@ -34,7 +34,7 @@ pub(crate) fn crc32c_matches_the_host(t: &mut Test) -> Result {
 
 /// A sealed block verifies, and one flipped bit anywhere in it is caught.
 pub(crate) fn sealed_block_detects_a_flip(t: &mut Test) -> Result {
-    let mut block = KBox::init(kernel::init::zeroed(), GFP_KERNEL)?;
+    let mut block = meta::new_block()?;
     vectors::block(9, &mut block);
     format::seal_block(&mut block);
     kunit_assert!(t, format::block_csum_ok(&block));

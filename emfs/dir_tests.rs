@@ -12,6 +12,7 @@ use super::dirent::{
     FIRST_COOKIE,
 };
 use super::format::BLOCK_SIZE;
+use super::meta;
 use crate::kernel_ext::errno::euclean;
 use crate::kernel_ext::kunit::{kunit_assert, kunit_assert_eq, Test};
 use kernel::prelude::*;
@@ -158,9 +159,9 @@ pub(crate) fn dir_chain_round_trip(t: &mut Test) -> Result {
     let mut numbers = KVec::new();
     for i in 0..nblocks {
         numbers.push(1000 + i as u64, GFP_KERNEL)?;
-        disk.push(KBox::init(kernel::init::zeroed(), GFP_KERNEL)?, GFP_KERNEL)?;
+        disk.push(meta::new_block()?, GFP_KERNEL)?;
     }
-    let mut buf = KBox::init(kernel::init::zeroed(), GFP_KERNEL)?;
+    let mut buf = meta::new_block()?;
     let mut writes = 0;
     d.write_chain(77, 9, &numbers, &mut buf, |blk, b| {
         let slot = disk.get_mut((blk - 1000) as usize).ok_or(EINVAL)?;
@@ -217,7 +218,7 @@ pub(crate) fn dir_chain_round_trip(t: &mut Test) -> Result {
 /// A chain naming one name twice, or a cookie at or past the inode's next cookie, does not
 /// load: the directory is damaged, not half read.
 pub(crate) fn dir_bad_chain(t: &mut Test) -> Result {
-    let mut b = KBox::init(kernel::init::zeroed(), GFP_KERNEL)?;
+    let mut b = meta::new_block()?;
     let mut w = DirBlockWriter::new(&mut b, 5, 0, 1);
     for (cookie, ino) in [(2, 6), (3, 7)] {
         w.push(&DirEntry {

@@ -25,6 +25,19 @@ use crate::kernel_ext::errno::euclean;
 use crate::kernel_ext::vfs::{BlockReader, FileSystem, SuperBlock};
 use kernel::prelude::*;
 
+/// A zeroed block buffer, made in place on the heap: `KBox::new([0u8; BLOCK_SIZE])` builds
+/// it on the stack first, 4 KiB of a 16 KiB kernel stack.
+pub(crate) fn new_block() -> Result<KBox<[u8; BLOCK_SIZE]>> {
+    KBox::init(kernel::init::zeroed(), GFP_KERNEL)
+}
+
+/// A copy of block `b` on the heap, made as [`new_block`] makes one.
+pub(crate) fn copy_block(b: &[u8; BLOCK_SIZE]) -> Result<KBox<[u8; BLOCK_SIZE]>> {
+    let mut copy = new_block()?;
+    copy.copy_from_slice(b);
+    Ok(copy)
+}
+
 /// Blocks in.
 pub trait BlockRead {
     /// Reads block `blk`.
@@ -359,7 +372,7 @@ impl Commit {
         }
         Ok(Commit {
             chains,
-            buf: KBox::init(kernel::init::zeroed(), GFP_KERNEL)?,
+            buf: new_block()?,
         })
     }
 

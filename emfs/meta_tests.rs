@@ -9,7 +9,7 @@ use super::format::{
     seal_block, ExtentRecord, BLOCK_SIZE, EXTENTS_PER_BLOCK, EXTENT_REGULAR, ROOT_INO, SB_SLOTS,
     S_IFDIR, S_IFREG,
 };
-use super::meta::{committed, load, read_superblock, BlockIo, BlockRead, Commit};
+use super::meta::{self, committed, load, read_superblock, BlockIo, BlockRead, Commit};
 use super::namespace::{Make, Namespace, Time};
 use super::namespace_tests::digest;
 use super::ownership::check_blocks;
@@ -38,8 +38,7 @@ impl MemDisk {
             bad_writes: 0,
         };
         for _ in 0..BLOCKS {
-            d.blocks
-                .push(KBox::init(kernel::init::zeroed(), GFP_KERNEL)?, GFP_KERNEL)?;
+            d.blocks.push(meta::new_block()?, GFP_KERNEL)?;
         }
         // The superblock slots.
         for b in 0..2 {
@@ -62,10 +61,7 @@ impl MemDisk {
 impl BlockRead for MemDisk {
     fn read(&mut self, blk: u64) -> Result<KBox<[u8; BLOCK_SIZE]>> {
         let b = self.blocks.get(blk as usize).ok_or(EIO)?;
-        // Made in place and filled: `KBox::new(**b)` would build the 4 KiB copy on the stack.
-        let mut copy: KBox<[u8; BLOCK_SIZE]> = KBox::init(kernel::init::zeroed(), GFP_KERNEL)?;
-        copy.copy_from_slice(&b[..]);
-        Ok(copy)
+        meta::copy_block(b)
     }
 }
 

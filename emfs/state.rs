@@ -559,7 +559,7 @@ impl State {
         }
         // Memory first, while nothing has changed: running out of it is not fatal.
         let prepared = Commit::prepare(&self.ns)?;
-        let mut buf = KBox::init(kernel::init::zeroed(), GFP_KERNEL)?;
+        let mut buf = meta::new_block()?;
         let mut table = KVec::with_capacity(self.table.len(), GFP_KERNEL)?;
         table.extend_from_slice(&self.table, GFP_KERNEL)?;
         let mut bitmap = KVec::with_capacity(self.bitmap.len(), GFP_KERNEL)?;

@@ -12,7 +12,7 @@ use super::format::{
     bitmap_set, seal_block, ExtentRecord, BITS_PER_BITMAP_BLOCK, BLOCK_SIZE, CSUM_OFFSET,
     EXTENTS_PER_BLOCK, EXTENT_REGULAR, ROOT_INO, SB_SLOTS, S_IFDIR, S_IFREG,
 };
-use super::meta::{committed, BlockIo, BlockRead, Commit, Device};
+use super::meta::{self, committed, BlockIo, BlockRead, Commit, Device};
 use super::namespace::{Make, Namespace, Time};
 use super::namespace_tests::digest;
 use super::state::{NsOp, State};
@@ -45,7 +45,7 @@ struct MemDev {
 fn zeros(n: u64) -> Result<KVec<KBox<[u8; BLOCK_SIZE]>>> {
     let mut v = KVec::with_capacity(n as usize, GFP_KERNEL)?;
     for _ in 0..n {
-        v.push(KBox::init(kernel::init::zeroed(), GFP_KERNEL)?, GFP_KERNEL)?;
+        v.push(meta::new_block()?, GFP_KERNEL)?;
     }
     Ok(v)
 }
@@ -97,10 +97,7 @@ impl MemDev {
 impl BlockRead for MemDev {
     fn read(&mut self, blk: u64) -> Result<KBox<[u8; BLOCK_SIZE]>> {
         let b = self.now.get(blk as usize).ok_or(EIO)?;
-        // Made in place and filled: `KBox::new(**b)` would build the 4 KiB copy on the stack.
-        let mut copy: KBox<[u8; BLOCK_SIZE]> = KBox::init(kernel::init::zeroed(), GFP_KERNEL)?;
-        copy.copy_from_slice(&b[..]);
-        Ok(copy)
+        meta::copy_block(b)
     }
 }
 
@@ -178,7 +175,7 @@ fn format(dev: &mut MemDev) -> Result {
     // the commit allocated from 7 on.
     let next = io.next;
     let owned = |blk: u64| blk < 2 || table.contains(&blk) || blk == bitmap[0] || blk >= 7;
-    let mut b: KBox<[u8; BLOCK_SIZE]> = KBox::init(kernel::init::zeroed(), GFP_KERNEL)?;
+    let mut b = meta::new_block()?;
     let mut used = 0;
     for bit in 0..BITS_PER_BITMAP_BLOCK {
         if bit >= total || (bit < next && owned(bit)) {
